@@ -1,0 +1,3 @@
+export * from "./jsonrpc.js";
+export * from "./transport.js";
+export { MemoryTransport } from "./memory-transport.js";
