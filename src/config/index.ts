@@ -1,0 +1,4 @@
+export * from "./schema.js";
+export { loadConfig, validateConfig, ConfigError, formatIssues, deepFreeze, type LoadOptions } from "./load.js";
+export { ConfigStore, RELOADABLE_PREFIXES, type ConfigChange } from "./store.js";
+export { DEV_ADMIN_TOKEN, embeddedDefaults } from "./defaults.js";

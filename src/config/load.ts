@@ -1,0 +1,113 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { configSchema, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
+import { DEV_ADMIN_TOKEN, embeddedDefaults } from "./defaults.js";
+
+/** Raised for a config that cannot be used; the message names the bad key. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(message: string, readonly issues: string[] = []) {
+    super(message);
+  }
+}
+
+/** Options of loadConfig: an explicit file, CLI overrides, and the environment to read. */
+export interface LoadOptions {
+  /** YAML file path; falls back to MCP_GATEWAY_CONFIG, then the embedded defaults. */
+  file?: string;
+  /** Values that win over the file (CLI flags). */
+  overrides?: { port?: number; host?: string };
+  /** Environment (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Formats zod issues as `key.path: message` lines an operator can act on. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    let path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      const keys = (issue as { keys: string[] }).keys;
+      return keys.map((k) => `${path ? path + "." : ""}${k}: unknown key`).join("\n");
+    }
+    return `${path || "(root)"}: ${issue.message}`;
+  });
+}
+
+/** Validates raw input into a frozen config, or throws ConfigError naming each bad key. */
+export function validateConfig(input: unknown): GatewayConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issues = formatIssues(result.error);
+    throw new ConfigError(`invalid configuration:\n  ${issues.join("\n  ")}`, issues);
+  }
+  const config = result.data;
+  applyProfileRules(config);
+  return deepFreeze(config);
+}
+
+/**
+ * Secure by default: dev may use the well-known admin token and must bind
+ * loopback unless told otherwise; every other profile refuses default secrets.
+ */
+function applyProfileRules(config: GatewayConfig): void {
+  if (config.profile === "dev") {
+    config.admin.token ??= DEV_ADMIN_TOKEN;
+    return;
+  }
+  if (!config.admin.token) throw new ConfigError(`admin.token: required in the ${config.profile} profile (set MCP_GATEWAY_ADMIN_TOKEN)`);
+  if (config.admin.token === DEV_ADMIN_TOKEN) throw new ConfigError(`admin.token: the default "${DEV_ADMIN_TOKEN}" is refused outside the dev profile`);
+  if (config.admin.token.length < 16) throw new ConfigError("admin.token: use at least 16 characters outside the dev profile");
+  if (config.profile === "prod" && config.auth.mode === "none") throw new ConfigError('auth.mode: "none" is only allowed in the dev and test profiles');
+}
+
+/** Reads file + environment + overrides, validates, freezes. */
+export function loadConfig(options: LoadOptions = {}): GatewayConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.MCP_GATEWAY_CONFIG;
+  let input: Record<string, any>;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      input = (parseYaml(text) as Record<string, any>) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (typeof input !== "object" || Array.isArray(input)) throw new ConfigError(`config file ${file}: the top level must be a mapping`);
+  } else {
+    input = embeddedDefaults() as Record<string, any>;
+  }
+  input = applyEnv(structuredClone(input), env);
+  if (options.overrides?.port !== undefined) (input.server ??= {}).port = options.overrides.port;
+  if (options.overrides?.host !== undefined) (input.server ??= {}).host = options.overrides.host;
+  return validateConfig(input);
+}
+
+function applyEnv(input: Record<string, any>, env: NodeJS.ProcessEnv): GatewayConfigInput {
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port)) throw new ConfigError(`PORT: not a port number: ${env.PORT}`);
+    (input.server ??= {}).port = port;
+  }
+  if (env.HOST) (input.server ??= {}).host = env.HOST;
+  if (env.MCP_GATEWAY_ADMIN_TOKEN) (input.admin ??= {}).token = env.MCP_GATEWAY_ADMIN_TOKEN;
+  if (env.MCP_GATEWAY_PROFILE) input.profile = env.MCP_GATEWAY_PROFILE;
+  if (env.REDIS_URL) (input.cluster ??= {}).redis_url = env.REDIS_URL;
+  if (env.LOG_LEVEL) (input.logging ??= {}).level = env.LOG_LEVEL;
+  if (env.MCP_GATEWAY_LOG_DIR !== undefined) (input.logging ??= {}).dir = env.MCP_GATEWAY_LOG_DIR;
+  return input;
+}
+
+/** Freezes an object graph so no stage can mutate shared config by accident. */
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}

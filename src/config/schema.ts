@@ -1,0 +1,273 @@
+import { z } from "zod";
+
+/**
+ * The gateway's configuration schema. Key names follow the operator's guide
+ * (snake_case: `pool`, `websocket`, `http_sse`, `routing`, `rate_limiting`, ...).
+ * Every section has defaults, so an empty file (or none) is a valid config.
+ * Objects are strict: an unknown key is a typo, and we name it at start-up.
+ */
+
+// Generic helper: TypeScript cannot prove `{}` satisfies an arbitrary shape, but every key has a default.
+const section = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never);
+const ms = () => z.number().int().nonnegative();
+const positive = () => z.number().int().positive();
+
+/** One replica URL of a network upstream, with an optional hash-ring weight. */
+const replicaUrl = z.union([
+  z.string().url(),
+  z.strictObject({ url: z.string().url(), weight: positive().default(1) }),
+]);
+
+/** An upstream MCP server. `transport` selects which other keys apply. */
+export const upstreamSchema = z
+  .strictObject({
+    /** Unique name; also the namespace prefix of its tools and prompts. */
+    name: z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, _ and -"),
+    /** How the gateway reaches it. */
+    transport: z.enum(["stdio", "streamable_http", "sse", "websocket"]),
+    /** stdio: the program to spawn. */
+    command: z.string().optional(),
+    /** stdio: its arguments. */
+    args: z.array(z.string()).default([]),
+    /** stdio: extra environment (the child gets only PATH/HOME plus these). */
+    env: z.record(z.string(), z.string()).default({}),
+    /** stdio: working directory. */
+    cwd: z.string().optional(),
+    /** stdio: how many child processes (replicas) to run. */
+    replicas: positive().default(1),
+    /** network: the server's URL. */
+    url: z.string().url().optional(),
+    /** network: several replica URLs (with optional weights). */
+    urls: z.array(replicaUrl).optional(),
+    /** network: headers sent upstream (credentials for this upstream; never a client's token). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Per-request timeout for this upstream (ms); defaults to routing.request_timeout. */
+    request_timeout: ms().optional(),
+    /** Per-tool timeout overrides (ms), by the tool's upstream name. */
+    tool_timeouts: z.record(z.string(), ms()).default({}),
+    /** Overrides routing.prefix for this upstream. */
+    prefix: z.enum(["always", "conditional", "never"]).optional(),
+  })
+  .superRefine((u, ctx) => {
+    if (u.transport === "stdio" && !u.command) {
+      ctx.addIssue({ code: "custom", path: ["command"], message: "stdio upstreams need a command" });
+    }
+    if (u.transport !== "stdio" && !u.url && !(u.urls && u.urls.length)) {
+      ctx.addIssue({ code: "custom", path: ["url"], message: `${u.transport} upstreams need a url (or urls)` });
+    }
+  });
+
+/** The whole configuration file. */
+export const configSchema = z
+  .strictObject({
+    /** dev binds 127.0.0.1 and allows default secrets; prod refuses them. */
+    profile: z.enum(["dev", "test", "prod"]).default("dev"),
+    /** Verbose logging of everything (runtime-changeable). */
+    debug: z.boolean().default(false),
+    /** Log each connect/disconnect (runtime-changeable). */
+    log_connections: z.boolean().default(true),
+    /** Log each relayed message (runtime-changeable; costly). */
+    log_messages: z.boolean().default(false),
+    /** Log each routing decision (runtime-changeable). */
+    trace_routing: z.boolean().default(false),
+
+    server: section({
+      /** Interface to bind; the dev profile forces loopback unless set explicitly. */
+      host: z.string().default("127.0.0.1"),
+      /** TCP port (PORT env overrides). */
+      port: z.number().int().min(0).max(65535).default(4000),
+      /** Largest HTTP request body accepted (bytes); larger gets 413. */
+      body_limit: positive().default(4 * 1024 * 1024),
+      /** Time allowed to receive the request headers (ms); slow clients are cut off. */
+      headers_timeout: ms().default(10_000),
+      /** Time allowed to receive a whole request body (ms). */
+      request_timeout: ms().default(30_000),
+      /** Largest total header size (bytes). */
+      max_header_size: positive().default(16 * 1024),
+      /** Most headers in one request. */
+      max_headers_count: positive().default(100),
+      /** Extra Origins allowed besides the gateway's own host (exact match, or "*"). */
+      allowed_origins: z.array(z.string()).default([]),
+      /** Host header values accepted (DNS-rebinding protection); empty = loopback names when bound to loopback. */
+      allowed_hosts: z.array(z.string()).default([]),
+      /** Most concurrent client connections in total. */
+      max_connections: positive().default(10_000),
+      /** Most concurrent client connections per client_id. */
+      max_connections_per_client: positive().default(100),
+    }),
+
+    admin: section({
+      /** Bearer token for /mcp/admin/*. The dev default is refused in other profiles. */
+      token: z.string().optional(),
+    }),
+
+    auth: section({
+      /** none (dev only), api_key, or jwt. */
+      mode: z.enum(["none", "api_key", "jwt"]).default("none"),
+      /** Static API keys, stored as sha256 hex of the key. */
+      api_keys: z
+        .array(z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), client_id: z.string(), scopes: z.array(z.string()).default([]) }))
+        .default([]),
+      jwt: section({
+        /** HS256 shared secret. */
+        secret: z.string().optional(),
+        /** RS256/ES256 keys: a JWKS file path. */
+        jwks_file: z.string().optional(),
+        /** RS256/ES256 keys: a JWKS URL. */
+        jwks_url: z.string().url().optional(),
+        issuer: z.string().optional(),
+        /** Expected audience (RFC 8707 resource indicator); defaults to the gateway's URL. */
+        audience: z.string().optional(),
+        /** Allowed clock skew (s). */
+        clock_tolerance: z.number().nonnegative().default(5),
+      }),
+      /** Scopes every client must hold. */
+      required_scopes: z.array(z.string()).default([]),
+      /** Authorization servers announced in protected-resource metadata. */
+      authorization_servers: z.array(z.string()).default([]),
+      /** Per-tool rules: first match wins; a tool no rule allows is allowed unless default_tool_policy is deny. */
+      tool_rules: z
+        .array(
+          z.strictObject({
+            tool: z.string(),
+            allow_scopes: z.array(z.string()).optional(),
+            deny_scopes: z.array(z.string()).optional(),
+            allow_claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+          }),
+        )
+        .default([]),
+      default_tool_policy: z.enum(["allow", "deny"]).default("allow"),
+    }),
+
+    pool: section({
+      /** Concurrent upstream requests per upstream (leases). */
+      size: positive().default(100),
+      /** Extra leases allowed above size under bursts. */
+      overflow: z.number().int().nonnegative().default(50),
+      /** Which waiting checkout is served first. */
+      strategy: z.enum(["fifo", "lifo"]).default("fifo"),
+      /** How long a request waits for a lease before `pool_timeout` (ms). */
+      checkout_timeout: ms().default(5000),
+      /** Idle upstream connections are closed after this (ms). */
+      idle_timeout: ms().default(300_000),
+    }),
+
+    websocket: section({
+      /** Close a connection with no traffic for this long (ms). */
+      idle_timeout: ms().default(60_000),
+      /** Server ping every (ms). */
+      ping_interval: ms().default(25_000),
+      /** A ping unanswered this long (ms) closes the peer (recorded as 1006). */
+      pong_timeout: ms().default(15_000),
+      /** Largest frame (bytes); larger closes with 1008. */
+      max_frame_size: positive().default(65_536),
+    }),
+
+    http_sse: section({
+      /** `heartbeat` event interval (ms); below common proxy read timeouts (60 s). */
+      heartbeat_interval: ms().default(30_000),
+      /** The SSE `retry:` hint sent to clients (ms). */
+      retry: ms().default(2000),
+    }),
+
+    session: section({
+      /** Replay buffer per session: most messages kept for resume. */
+      replay_buffer_size: positive().default(1000),
+      /** Replay buffer per session: most bytes kept for resume. */
+      replay_buffer_bytes: positive().default(1024 * 1024),
+      /** A session with no connection for this long is ended (ms). */
+      ttl: ms().default(30 * 60_000),
+    }),
+
+    routing: section({
+      /** Name namespacing of federated tools/prompts: `<upstream>__<name>`. */
+      prefix: z.enum(["always", "conditional", "never"]).default("conditional"),
+      /** Virtual nodes per replica on the consistent-hash ring. */
+      vnodes: positive().default(150),
+      /** Consecutive failures before a replica is skipped. */
+      failover_threshold: positive().default(3),
+      /** Upstream ping interval (ms). */
+      health_check_interval: ms().default(10_000),
+      /** Default per-request timeout (ms). */
+      request_timeout: ms().default(60_000),
+      /** Failovers within flap_window before a target is held down. */
+      flap_limit: positive().default(4),
+      /** Window for flap detection (ms). */
+      flap_window: ms().default(60_000),
+      /** `tools/list` with an upstream down: partial result (false) or an error (true). */
+      fail_closed: z.boolean().default(false),
+    }),
+
+    circuit_breaker: section({
+      /** Consecutive failures that open a breaker. */
+      failure_threshold: positive().default(5),
+      /** Time open before a half-open probe (ms). */
+      reset_timeout: ms().default(30_000),
+      /** Successful probes needed to close again. */
+      half_open_successes: positive().default(1),
+    }),
+
+    rate_limiting: section({
+      enabled: z.boolean().default(true),
+      /** Requests per window per client (key `user:<client_id>`). */
+      default_limit: positive().default(100),
+      /** Window length (ms). */
+      window: positive().default(60_000),
+    }),
+
+    backpressure: section({
+      /** pending acks above this: halve the delivery rate. */
+      medium_pending: positive().default(50),
+      /** pending acks above this: drop non-critical messages. */
+      high_pending: positive().default(100),
+      /** oldest undelivered older than this (ms): bundle messages. */
+      lag_threshold: positive().default(5000),
+      /** bundling interval (ms). */
+      bundle_interval: positive().default(1000),
+      /** socket buffer above which a client is not written to (bytes). */
+      max_buffered_bytes: positive().default(1024 * 1024),
+    }),
+
+    shutdown: section({
+      /** Time in-flight calls get to finish on SIGTERM (ms). */
+      drain_timeout: ms().default(10_000),
+    }),
+
+    logging: section({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+      /** Directory of gateway.log and error.log; empty string: stdout only. */
+      dir: z.string().default("logs"),
+      /** text: one grep-able line per event; json: for log shippers. */
+      format: z.enum(["text", "json"]).default("text"),
+      /** Rotate a log file past this size (bytes). */
+      max_size: positive().default(50 * 1024 * 1024),
+      /** Rotated files kept. */
+      max_files: positive().default(5),
+      /** Also print to stdout. */
+      stdout: z.boolean().default(true),
+    }),
+
+    cluster: section({
+      /** Redis URL; set (or REDIS_URL) to run several nodes as one gateway. */
+      redis_url: z.string().optional(),
+      /** This node's id (default: host:pid). */
+      node_id: z.string().optional(),
+    }),
+
+    /** The upstream MCP servers. */
+    upstreams: z.array(upstreamSchema).default([]),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.upstreams.forEach((u, i) => {
+      if (seen.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });
+      seen.add(u.name);
+    });
+  });
+
+/** The validated, defaulted configuration. */
+export type GatewayConfig = z.infer<typeof configSchema>;
+/** One validated upstream entry. */
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+/** Raw input accepted by the loader (before defaults). */
+export type GatewayConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,65 @@
+/**
+ * The error catalogue: every failure the gateway reports has a stable code,
+ * a message template, and how each wire shows it (HTTP status, JSON-RPC code,
+ * WebSocket close code). Codes are public API: never rename one.
+ */
+export interface CatalogueEntry {
+  /** HTTP status when the failure is the answer to an HTTP request. */
+  readonly http: number;
+  /** JSON-RPC error code (-32000..-32099 are the gateway's own). */
+  readonly jsonrpc: number;
+  /** WebSocket close code when the failure ends the connection. */
+  readonly close: number;
+  /** Message template; `{name}` placeholders are filled from the details. */
+  readonly message: string;
+}
+
+export const CATALOGUE = {
+  // JSON-RPC protocol errors
+  parse_error: { http: 400, jsonrpc: -32700, close: 1007, message: "Parse error: {detail}" },
+  invalid_request: { http: 400, jsonrpc: -32600, close: 1008, message: "Invalid request: {detail}" },
+  method_not_found: { http: 404, jsonrpc: -32601, close: 1008, message: "Method not found: {method}" },
+  invalid_params: { http: 400, jsonrpc: -32602, close: 1008, message: "Invalid params: {detail}" },
+  internal_error: { http: 500, jsonrpc: -32603, close: 1011, message: "Internal error" },
+  tool_not_found: { http: 404, jsonrpc: -32602, close: 1008, message: "Unknown tool: {tool}" },
+  prompt_not_found: { http: 404, jsonrpc: -32602, close: 1008, message: "Unknown prompt: {prompt}" },
+  resource_not_found: { http: 404, jsonrpc: -32002, close: 1008, message: "Resource not found: {uri}" },
+  batch_not_supported: { http: 400, jsonrpc: -32600, close: 1008, message: "JSON-RPC batches are not supported (removed in MCP 2025-06-18)" },
+  not_initialized: { http: 400, jsonrpc: -32600, close: 1008, message: "Session not initialized: send initialize first" },
+
+  // The guide's gateway-specific errors
+  pool_timeout: { http: 503, jsonrpc: -32001, close: 1011, message: "Connection pool exhausted: no upstream connection for {upstream} within {timeout_ms} ms" },
+  rate_limit_exceeded: { http: 429, jsonrpc: -32029, close: 1008, message: "Rate limit exceeded: retry after {retry_after} s" },
+  circuit_open: { http: 503, jsonrpc: -32003, close: 1011, message: "Circuit breaker open for {target}" },
+  transport_unavailable: { http: 503, jsonrpc: -32004, close: 1013, message: "No healthy transport: {transport} is unavailable" },
+  authentication_failed: { http: 401, jsonrpc: -32005, close: 1008, message: "Authentication failed: {reason}" },
+
+  // Everything else the gateway can say
+  insufficient_scope: { http: 403, jsonrpc: -32006, close: 1008, message: "Insufficient scope: {scope} required" },
+  forbidden_tool: { http: 403, jsonrpc: -32007, close: 1008, message: "Not allowed to call {tool}" },
+  origin_not_allowed: { http: 403, jsonrpc: -32008, close: 1008, message: "Origin not allowed: {origin}" },
+  host_not_allowed: { http: 403, jsonrpc: -32008, close: 1008, message: "Host not allowed: {host}" },
+  message_too_large: { http: 413, jsonrpc: -32009, close: 1009, message: "Message too large: {size} bytes exceeds the limit of {limit}" },
+  session_required: { http: 400, jsonrpc: -32010, close: 1008, message: "Mcp-Session-Id header required" },
+  session_not_found: { http: 404, jsonrpc: -32011, close: 1008, message: "Session not found: {session_id}" },
+  unsupported_protocol_version: { http: 400, jsonrpc: -32012, close: 1008, message: "Unsupported MCP-Protocol-Version: {version}" },
+  not_acceptable: { http: 406, jsonrpc: -32013, close: 1008, message: "Not Acceptable: {detail}" },
+  unsupported_media_type: { http: 415, jsonrpc: -32014, close: 1008, message: "Unsupported Media Type: {detail}" },
+  method_not_allowed: { http: 405, jsonrpc: -32015, close: 1008, message: "Method not allowed: {method}" },
+  upstream_unavailable: { http: 502, jsonrpc: -32016, close: 1011, message: "Upstream {upstream} is unavailable: {reason}" },
+  upstream_timeout: { http: 504, jsonrpc: -32017, close: 1011, message: "Upstream {upstream} did not answer {method} within {timeout_ms} ms" },
+  upstream_error: { http: 502, jsonrpc: -32018, close: 1011, message: "Upstream {upstream} failed: {reason}" },
+  request_cancelled: { http: 499, jsonrpc: -32019, close: 1000, message: "Request cancelled" },
+  too_many_connections: { http: 503, jsonrpc: -32020, close: 1013, message: "Too many connections: {detail}" },
+  request_timeout: { http: 408, jsonrpc: -32021, close: 1008, message: "Request not received in time" },
+  shutting_down: { http: 503, jsonrpc: -32022, close: 1001, message: "Gateway is shutting down" },
+  backpressure_dropped: { http: 503, jsonrpc: -32023, close: 1013, message: "Message dropped: client is not keeping up" },
+  replay_gap: { http: 409, jsonrpc: -32024, close: 1008, message: "Messages {from}..{to} are no longer in the replay buffer" },
+  admin_unauthorized: { http: 401, jsonrpc: -32005, close: 1008, message: "Admin token required" },
+  not_found: { http: 404, jsonrpc: -32601, close: 1008, message: "Not found: {path}" },
+  config_invalid: { http: 400, jsonrpc: -32602, close: 1008, message: "{detail}" },
+  client_not_found: { http: 404, jsonrpc: -32011, close: 1008, message: "Unknown client: {client_id}" },
+} as const satisfies Record<string, CatalogueEntry>;
+
+/** Every code the catalogue knows. */
+export type ErrorCode = keyof typeof CATALOGUE;

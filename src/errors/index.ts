@@ -1,0 +1,2 @@
+export { CATALOGUE, type CatalogueEntry, type ErrorCode } from "./catalogue.js";
+export { GatewayError, toGatewayError, toHttpBody, toJsonRpcError, toClose, type ErrorDetails } from "./gateway-error.js";

@@ -1,0 +1,254 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { AddressInfo } from "node:net";
+import type { GatewayConfig } from "./config/schema.js";
+import { ConfigStore } from "./config/store.js";
+import { GatewayError, toGatewayError } from "./errors/index.js";
+import { SessionRegistry } from "./session/registry.js";
+import type { Session } from "./session/session.js";
+import { UpstreamManager } from "./upstream/manager.js";
+import type { TransportFactory } from "./upstream/replica.js";
+import { createUpstreamTransport } from "./upstream/transport-factory.js";
+import { Catalog } from "./routing/catalog.js";
+import { Relay } from "./relay/relay.js";
+import { compose, type Middleware, type MessageHandler } from "./middleware/compose.js";
+import { checkOrigin } from "./middleware/origin.js";
+import { Router } from "./listeners/router.js";
+import type { ListenerContext } from "./listeners/context.js";
+import { selfNamedIdentity, type Authenticator } from "./listeners/identity.js";
+import { handleStreamableHttp } from "./listeners/streamable-http.js";
+import { handleLegacySsePost, handleLegacySseStream, LEGACY_POST_PATH } from "./listeners/legacy-sse.js";
+import { WebSocketListener } from "./listeners/websocket.js";
+import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
+import { gatewayHealth, health, type HealthSources } from "./admin/health.js";
+import { channels, log } from "./telemetry/channels.js";
+
+/** Package version, reported in serverInfo and health. */
+export const VERSION = "0.1.0";
+
+/** Hooks later layers plug in (auth, rate limiting, admin routes, telemetry). */
+export interface GatewayOptions {
+  /** Upstream wire factory (tests inject in-memory transports). */
+  transportFactory?: TransportFactory;
+  /** Extra message middleware, outermost first. */
+  middleware?: Middleware[];
+  /** Identity at connect time; defaults to the dev profile's self-naming. */
+  authenticate?: Authenticator;
+}
+
+/**
+ * The assembled gateway: one HTTP server (port 4000 by default) carrying
+ * every client transport, the health endpoints and the admin API, in front of
+ * the upstream manager.
+ */
+export class Gateway {
+  readonly config: ConfigStore;
+  readonly registry: SessionRegistry;
+  readonly manager: UpstreamManager;
+  readonly catalog: Catalog;
+  readonly relay: Relay;
+  readonly router = new Router();
+  readonly server: Server;
+  readonly websocket: WebSocketListener;
+  readonly context: ListenerContext;
+  readonly startedAt = Date.now();
+  readonly healthSources: HealthSources;
+  #handler: MessageHandler;
+  #middleware: Middleware[];
+  #expiryTimer?: NodeJS.Timeout;
+  #starting = true;
+  #closing = false;
+
+  constructor(config: GatewayConfig, readonly options: GatewayOptions = {}) {
+    this.config = new ConfigStore(config);
+    this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes });
+    this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
+    this.catalog = new Catalog(this.manager, config.routing.prefix);
+    this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
+    this.#middleware = options.middleware ?? [];
+    this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
+    for (const group of this.manager.groups.values()) {
+      for (const replica of group.replicas) {
+        replica.onReady = () => {
+          if (!this.#starting) void this.catalog.refresh(group);
+        };
+        replica.onDown = () => {
+          if (group.ready().length === 0) this.catalog.drop(group.name);
+        };
+      }
+    }
+    this.config.on("change", ({ config: c }: { config: GatewayConfig }) => {
+      this.catalog.prefixMode = c.routing.prefix;
+      this.registry.setReplayLimits({ size: c.session.replay_buffer_size, bytes: c.session.replay_buffer_bytes });
+    });
+    this.context = {
+      config: this.config,
+      registry: this.registry,
+      authenticate: options.authenticate ?? selfNamedIdentity,
+      verify: () => null,
+      refuse: (res, err) => sendError(res, err),
+      dispatch: (session, message) => this.#dispatch(session, message),
+      onConnected: (session, req) => {
+        if (channels.connection.hasSubscribers) {
+          channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote: req.socket.remoteAddress });
+        }
+      },
+      onDisconnected: (session, closeCode, reason) => {
+        if (channels.connection.hasSubscribers) {
+          channels.connection.publish({ type: "disconnected", clientId: session.clientId, sessionId: session.id, transport: session.transport, closeCode, reason });
+        }
+      },
+    };
+    this.websocket = new WebSocketListener(this.context);
+    this.healthSources = { manager: this.manager, registry: this.registry, catalog: this.catalog, startedAt: this.startedAt, version: VERSION };
+    this.#routes();
+    const s = config.server;
+    this.server = createServer(
+      { maxHeaderSize: s.max_header_size, headersTimeout: s.headers_timeout, requestTimeout: s.request_timeout, keepAliveTimeout: 65_000 },
+      (req, res) => this.#onRequest(req, res),
+    );
+    this.server.maxHeadersCount = s.max_headers_count;
+    this.server.on("upgrade", (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.server.on("clientError", (err, socket) => {
+      // Malformed or too-slow requests: answer 400/408/431 and keep serving everyone else.
+      const code = (err as { code?: string }).code;
+      const status = code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
+  }
+
+  /** Replaces the middleware chain (auth and rate limiting install theirs). */
+  use(middleware: Middleware): void {
+    this.#middleware.push(middleware);
+    this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
+  }
+
+  #dispatch(session: Session, message: Parameters<MessageHandler>[1]): void {
+    try {
+      this.#handler(session, message);
+    } catch (err) {
+      const id = (message as { id?: string | number }).id;
+      this.relay.reject(session, id ?? null, toGatewayError(err));
+    }
+  }
+
+  #routes(): void {
+    const r = this.router;
+    r.on("GET", "/health", (_req, res) => {
+      const h = health(this.healthSources);
+      sendJson(res, h.status, h.body);
+    });
+    r.on("GET", "/health/gateway", (_req, res) => {
+      const h = gatewayHealth(this.healthSources);
+      sendJson(res, h.status, h.body);
+    });
+    r.on("*", "/mcp", (req, res) => handleStreamableHttp(req, res, this.context));
+    r.on("GET", "/mcp/sse", (req, res) => handleLegacySseStream(req, res, this.context));
+    r.on("POST", LEGACY_POST_PATH, (req, res) => handleLegacySsePost(req, res, this.context));
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = pathOf(req);
+    const policy = this.config.current.server;
+    const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
+    if (originError) return sendError(res, originError);
+    if (this.#closing && path.startsWith("/mcp")) return sendError(res, new GatewayError("shutting_down"), { "retry-after": "1" });
+    const { handler, params, pathKnown } = this.router.match(req.method ?? "GET", path);
+    if (!handler) {
+      return pathKnown ? sendError(res, new GatewayError("method_not_allowed", { method: req.method })) : sendError(res, new GatewayError("not_found", { path }));
+    }
+    try {
+      const p = handler(req, res, params);
+      if (p) p.catch((err) => this.#internalError(res, err));
+    } catch (err) {
+      this.#internalError(res, err);
+    }
+  }
+
+  #internalError(res: ServerResponse, err: unknown): void {
+    const e = toGatewayError(err);
+    if (e.code === "internal_error") log("error", "MCP.Gateway", `request handler failed: ${(err as Error)?.stack ?? err}`);
+    if (!res.headersSent) sendError(res, e);
+    else res.end();
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => {});
+    const path = pathOf(req);
+    const policy = this.config.current.server;
+    const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
+    const refuse = (status: number, text: string, body: object) => {
+      const json = JSON.stringify(body);
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
+    };
+    if (originError) return refuse(403, "Forbidden", { error: originError.code, message: originError.message });
+    if (this.#closing) return refuse(503, "Service Unavailable", { error: "shutting_down" });
+    const upgrade = this.upgradeHandlers.get(path);
+    if (!upgrade) return refuse(404, "Not Found", { error: "not_found", path });
+    upgrade(req, socket, head).catch(() => socket.destroy());
+  }
+
+  /** WebSocket endpoints by path (Phoenix adds `/mcp/ws/websocket`). */
+  readonly upgradeHandlers = new Map<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>>([
+    ["/mcp/ws", (req, socket, head) => this.websocket.upgrade(req, socket, head)],
+  ]);
+
+  /** Binds the port, then starts the upstreams and loads their lists. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const { host, port } = this.config.current.server;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        this.server.removeListener("error", reject);
+        resolve();
+      });
+    });
+    await this.manager.start();
+    await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
+    this.#starting = false;
+    this.#expiryTimer = setInterval(() => this.registry.expire(this.config.current.session.ttl), 30_000);
+    this.#expiryTimer.unref();
+    const address = this.server.address() as AddressInfo;
+    return { host, port: address.port, url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}` };
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /**
+   * Graceful stop: refuse new work, tell WebSocket clients 1001, give calls in
+   * flight up to `shutdown.drain_timeout`, then close everything.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#expiryTimer);
+    const deadline = Date.now() + this.config.current.shutdown.drain_timeout;
+    const inFlight = () => {
+      let n = 0;
+      for (const r of this.manager.replicas()) n += r.connection?.inFlight ?? 0;
+      return n;
+    };
+    while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    this.websocket.closeAll(1001, "gateway shutting down");
+    for (const session of [...this.registry.all()]) {
+      session.sink?.close(1001, "gateway shutting down");
+      this.registry.end(session);
+    }
+    this.server.closeIdleConnections?.();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    setTimeout(() => this.server.closeAllConnections?.(), 1000).unref();
+    await this.manager.close();
+    await closed;
+  }
+}
+
+/** Creates and starts a gateway. */
+export async function startGateway(config: GatewayConfig, options?: GatewayOptions): Promise<{ gateway: Gateway; url: string; port: number }> {
+  const gateway = new Gateway(config, options);
+  const { url, port } = await gateway.listen();
+  return { gateway, url, port };
+}

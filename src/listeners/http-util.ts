@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { GatewayError, toHttpBody, toJsonRpcError } from "../errors/index.js";
+import type { JsonRpcId } from "../protocol/jsonrpc.js";
+
+/**
+ * Reads a request body up to `limit` bytes. Past the limit the request is
+ * refused with `message_too_large` (413) without buffering the rest.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) return Promise.reject(new GatewayError("message_too_large", { size: declared, limit }));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new GatewayError("message_too_large", { size, limit }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+    req.on("aborted", () => reject(new GatewayError("request_timeout")));
+  });
+}
+
+/** Sends a JSON body with a status. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const json = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json), ...headers });
+  res.end(json);
+}
+
+/** Sends a catalogue error as the guide's JSON body (`{"error": code, ...}`). */
+export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string> = {}): void {
+  const extra: Record<string, string> = { ...headers };
+  if (err.details.retry_after !== undefined) extra["retry-after"] = String(err.details.retry_after);
+  sendJson(res, err.status, toHttpBody(err), extra);
+}
+
+/**
+ * Sends a catalogue error as a JSON-RPC error body with its HTTP status: MCP
+ * clients read the JSON-RPC error, operators with curl read `data.error`.
+ */
+export function sendRpcError(res: ServerResponse, err: GatewayError, id: JsonRpcId | null = null, headers: Record<string, string> = {}): void {
+  const extra: Record<string, string> = { ...headers };
+  if (err.details.retry_after !== undefined) extra["retry-after"] = String(err.details.retry_after);
+  sendJson(res, err.status, toJsonRpcError(err, id), extra);
+}
+
+/** Parsed query of a request URL (without allocating a URL object for the path). */
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  return new URLSearchParams(q === -1 ? "" : url.slice(q + 1));
+}
+
+/** The path of a request URL. */
+export function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** True when the Accept header admits the media type (or says nothing). */
+export function accepts(req: IncomingMessage, type: string): boolean {
+  const accept = req.headers.accept;
+  if (!accept) return true;
+  return accept.includes(type) || accept.includes("*/*");
+}

@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { GatewayError, toGatewayError } from "../errors/index.js";
+import type { DownstreamSink, Session } from "../session/session.js";
+import type { ListenerContext } from "./context.js";
+import { accepts, queryOf, readBody, sendError, sendRpcError } from "./http-util.js";
+import { sseEvent, startSse } from "./sse-writer.js";
+import { channels } from "../telemetry/channels.js";
+
+/** Path clients POST their messages to (the `endpoint` event names it with the session). */
+export const LEGACY_POST_PATH = "/mcp/messages";
+
+/**
+ * The HTTP+SSE (2024-11-05) side of a session: one long-lived event stream
+ * carrying `message` events (with sequence ids for resume) and the guide's
+ * `heartbeat` events.
+ */
+export class LegacySseSink implements DownstreamSink {
+  readonly kind = "http_sse" as const;
+  #heartbeat?: NodeJS.Timeout;
+
+  constructor(
+    readonly res: ServerResponse,
+    heartbeatMs: number,
+  ) {
+    if (heartbeatMs > 0) {
+      this.#heartbeat = setInterval(() => res.write(sseEvent(JSON.stringify({ ts: Date.now() }), undefined, "heartbeat")), heartbeatMs);
+      this.#heartbeat.unref();
+    }
+    res.once("close", () => clearInterval(this.#heartbeat));
+  }
+
+  deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
+    const json = JSON.stringify(message);
+    if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", size: json.length });
+    return this.res.write(sseEvent(json, session.record(json, "sse"), "message"));
+  }
+
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.res.end();
+  }
+
+  bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+}
+
+/**
+ * `GET /mcp/sse?client_id=...`: opens the stream. First event `endpoint`
+ * (where to POST), then the guide's `connected` event, then messages.
+ * Reconnecting with `session_id` (and Last-Event-ID) resumes the session.
+ */
+export async function handleLegacySseStream(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  if (!accepts(req, "text/event-stream")) return sendError(res, new GatewayError("not_acceptable", { detail: "needs Accept: text/event-stream" }));
+  let identity;
+  try {
+    identity = await ctx.authenticate(req);
+  } catch (err) {
+    return ctx.refuse(res, toGatewayError(err));
+  }
+  const config = ctx.config.current;
+  const query = queryOf(req);
+  const resumeId = query.get("session_id");
+  let session: Session | undefined;
+  let resumeFrom: number | undefined;
+  if (resumeId) {
+    session = ctx.registry.get(resumeId);
+    if (!session || session.clientId !== identity.clientId) return sendError(res, new GatewayError("session_not_found", { session_id: resumeId }));
+    const last = (req.headers["last-event-id"] as string | undefined) ?? query.get("last_event_id") ?? undefined;
+    resumeFrom = last && /^\d+$/.test(last) ? Number(last) : session.lastSeq;
+  } else {
+    session = ctx.registry.create(identity.clientId, "http_sse");
+    session.identity = identity;
+  }
+  startSse(res, config.http_sse.retry);
+  const sink = new LegacySseSink(res, config.http_sse.heartbeat_interval);
+  const previous = session.attach(sink);
+  if (previous && previous !== sink) previous.close();
+  res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}`, undefined, "endpoint"));
+  res.write(sseEvent(JSON.stringify({ session_id: session.id, client_id: session.clientId, transport: "http_sse", last_seq: session.lastSeq }), undefined, "connected"));
+  if (resumeFrom !== undefined) {
+    ctx.onResume?.(session, resumeFrom);
+    for (const e of session.replay.after(resumeFrom)) if (e.json) res.write(sseEvent(e.json, e.seq, "message"));
+  }
+  ctx.onConnected(session, req);
+  const s = session;
+  res.once("close", () => {
+    s.detach(sink);
+    ctx.onDisconnected(s, undefined, "stream closed");
+  });
+}
+
+/** `POST /mcp/messages?session_id=...`: one message in, 202 out; the answer comes on the stream. */
+export async function handleLegacySsePost(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  const id = queryOf(req).get("session_id");
+  const session = id ? ctx.registry.get(id) : undefined;
+  if (!id) return sendRpcError(res, new GatewayError("session_required"));
+  if (!session || session.transport !== "http_sse") return sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
+  const check = await ctx.verify(req, session);
+  if (check) return ctx.refuse(res, check);
+  let body: string;
+  try {
+    body = await readBody(req, ctx.config.current.server.body_limit);
+  } catch (err) {
+    return sendRpcError(res, toGatewayError(err));
+  }
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse(body);
+  } catch (err) {
+    return sendRpcError(res, new GatewayError("parse_error", { detail: (err as Error).message }));
+  }
+  if (Array.isArray(message)) return sendRpcError(res, new GatewayError("batch_not_supported"));
+  if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
+  res.writeHead(202, { "content-type": "text/plain" });
+  res.end("Accepted");
+  ctx.dispatch(session, message);
+}

@@ -1,0 +1,255 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
+import { GatewayError, toGatewayError } from "../errors/index.js";
+import type { DownstreamSink, Session } from "../session/session.js";
+import type { ListenerContext } from "./context.js";
+import { accepts, readBody, sendError, sendRpcError } from "./http-util.js";
+import { sseEvent, startSse } from "./sse-writer.js";
+import { channels } from "../telemetry/channels.js";
+
+/** One POST waiting for its answer; becomes an SSE stream if anything else comes first. */
+interface Exchange {
+  res: ServerResponse;
+  streaming: boolean;
+}
+
+/**
+ * The Streamable HTTP side of one session. A request's answer goes back on
+ * its own POST: as plain JSON when the answer is the first thing to send, or
+ * as an SSE stream when progress or a server request comes first (decided
+ * lazily, so the common case costs one JSON write). Everything else goes on
+ * the GET stream, or waits in the replay buffer until one opens.
+ */
+export class StreamableHttpSink implements DownstreamSink {
+  readonly kind = "streamable_http" as const;
+  #exchanges?: Map<string, Exchange>;
+  #get: ServerResponse | null = null;
+  /** Highest seq written to a standalone GET stream. */
+  getCursor = 0;
+
+  constructor(
+    readonly session: Session,
+    readonly retryMs: number,
+  ) {}
+
+  /** Registers the POST that carries request `id`. */
+  open(id: JsonRpcId, res: ServerResponse): void {
+    const key = String(id);
+    (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
+    res.once("close", () => {
+      if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
+    });
+  }
+
+  /** Number of open POST exchanges. */
+  get openExchanges(): number {
+    return this.#exchanges?.size ?? 0;
+  }
+
+  /** Attaches a GET stream (the standalone one, or the continuation of a POST stream on resume). */
+  attachStream(res: ServerResponse, stream: string, afterSeq: number): void {
+    startSse(res, this.retryMs, { "mcp-session-id": this.session.id });
+    for (const entry of this.session.replay.after(afterSeq, stream)) {
+      if (entry.json) res.write(sseEvent(entry.json, entry.seq));
+      if (stream === "get") this.getCursor = entry.seq;
+    }
+    if (stream === "get") {
+      const old = this.#get;
+      this.#get = res;
+      // One standalone stream per session: a reconnect replaces a stale one.
+      if (old && old !== res) old.end();
+      res.once("close", () => {
+        if (this.#get === res) this.#get = null;
+      });
+    } else {
+      (this.#exchanges ??= new Map()).set(stream, { res, streaming: true });
+      res.once("close", () => {
+        if (this.#exchanges?.get(stream)?.res === res) this.#exchanges.delete(stream);
+      });
+    }
+  }
+
+  deliver(message: JsonRpcMessage, relatedId: JsonRpcId | undefined, session: Session): boolean {
+    const json = JSON.stringify(message);
+    if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
+    if (relatedId !== undefined) {
+      const key = String(relatedId);
+      const ex = this.#exchanges?.get(key);
+      const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
+      if (ex) {
+        if (isAnswer && !ex.streaming) {
+          this.#exchanges!.delete(key);
+          const res = ex.res;
+          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id });
+          res.end(json);
+          return true;
+        }
+        if (!ex.streaming) {
+          ex.streaming = true;
+          startSse(ex.res, this.retryMs, { "mcp-session-id": session.id });
+          // Priming event: gives the client an event id to resume from before any message.
+          ex.res.write(sseEvent("", session.record("", key)));
+        }
+        const ok = ex.res.write(sseEvent(json, session.record(json, key)));
+        if (isAnswer) {
+          this.#exchanges!.delete(key);
+          ex.res.end();
+        }
+        return ok;
+      }
+      // The POST is gone: keep it for a resume of that stream.
+      session.record(json, key);
+      return false;
+    }
+    const seq = session.record(json, "get");
+    if (!this.#get) return false;
+    this.getCursor = seq;
+    return this.#get.write(sseEvent(json, seq));
+  }
+
+  close(): void {
+    this.#get?.end();
+    this.#get = null;
+    if (this.#exchanges) for (const ex of this.#exchanges.values()) ex.res.end();
+    this.#exchanges?.clear();
+  }
+
+  bufferedBytes(): number {
+    let n = this.#get?.writableLength ?? 0;
+    if (this.#exchanges) for (const ex of this.#exchanges.values()) n += ex.res.writableLength;
+    return n;
+  }
+}
+
+/** Handles `/mcp`: POST, GET, DELETE per the MCP Streamable HTTP transport. */
+export async function handleStreamableHttp(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  const method = req.method;
+  if (method === "POST") return handlePost(req, res, ctx);
+  if (method === "GET") return handleGet(req, res, ctx);
+  if (method === "DELETE") return handleDelete(req, res, ctx);
+  sendError(res, new GatewayError("method_not_allowed", { method }), { allow: "GET, POST, DELETE" });
+}
+
+function checkProtocolVersion(req: IncomingMessage): GatewayError | null {
+  const version = req.headers["mcp-protocol-version"];
+  if (version === undefined) return null;
+  return (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(version as string)
+    ? null
+    : new GatewayError("unsupported_protocol_version", { version: String(version) });
+}
+
+/** Finds the session a request names, or answers 400/404 and returns undefined. */
+function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Session | undefined {
+  const id = req.headers["mcp-session-id"];
+  if (typeof id !== "string" || !id) {
+    sendRpcError(res, new GatewayError("session_required"));
+    return undefined;
+  }
+  const session = ctx.registry.get(id);
+  if (!session || session.transport !== "streamable_http") {
+    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
+    return undefined;
+  }
+  return session;
+}
+
+async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  const config = ctx.config.current;
+  const contentType = req.headers["content-type"];
+  if (!contentType || !contentType.includes("application/json")) {
+    return sendRpcError(res, new GatewayError("unsupported_media_type", { detail: "Content-Type must be application/json" }));
+  }
+  if (!accepts(req, "application/json") && !accepts(req, "text/event-stream")) {
+    return sendRpcError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }));
+  }
+  let body: string;
+  try {
+    body = await readBody(req, config.server.body_limit);
+  } catch (err) {
+    return sendRpcError(res, toGatewayError(err));
+  }
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse(body);
+  } catch (err) {
+    return sendRpcError(res, new GatewayError("parse_error", { detail: (err as Error).message }));
+  }
+  if (Array.isArray(message)) return sendRpcError(res, new GatewayError("batch_not_supported"));
+  if (typeof message !== "object" || message === null) return sendRpcError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC object" }));
+
+  const isInitialize = (message as { method?: string }).method === "initialize";
+  let session: Session | undefined;
+  if (isInitialize) {
+    if (req.headers["mcp-session-id"]) {
+      return sendRpcError(res, new GatewayError("invalid_request", { detail: "initialize must not carry an Mcp-Session-Id" }), (message as { id?: JsonRpcId }).id ?? null);
+    }
+    let identity;
+    try {
+      identity = await ctx.authenticate(req);
+    } catch (err) {
+      return ctx.refuse(res, toGatewayError(err));
+    }
+    session = ctx.registry.create(identity.clientId, "streamable_http");
+    session.identity = identity;
+    session.attach(new StreamableHttpSink(session, config.http_sse.retry));
+    ctx.onConnected(session, req);
+  } else {
+    const versionError = checkProtocolVersion(req);
+    if (versionError) return sendRpcError(res, versionError);
+    session = sessionOf(req, res, ctx);
+    if (!session) return;
+    // Every request is verified; a session id is not a credential.
+    const check = await ctx.verify(req, session);
+    if (check) return ctx.refuse(res, check);
+  }
+  if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
+  const m = message as { id?: JsonRpcId; method?: string };
+  if (m.method !== undefined && m.id !== undefined) {
+    (session.sink as StreamableHttpSink).open(m.id, res);
+    ctx.dispatch(session, message);
+    return;
+  }
+  // Notifications and responses: accepted, no body.
+  ctx.dispatch(session, message);
+  if (!res.headersSent) {
+    res.writeHead(202, { "mcp-session-id": session.id });
+    res.end();
+  }
+}
+
+async function handleGet(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  if (!accepts(req, "text/event-stream")) {
+    return sendError(res, new GatewayError("not_acceptable", { detail: "GET needs Accept: text/event-stream" }));
+  }
+  const versionError = checkProtocolVersion(req);
+  if (versionError) return sendRpcError(res, versionError);
+  const session = sessionOf(req, res, ctx);
+  if (!session) return;
+  const check = await ctx.verify(req, session);
+  if (check) return ctx.refuse(res, check);
+  const lastEventId = req.headers["last-event-id"];
+  let stream = "get";
+  if (typeof lastEventId === "string" && /^\d+$/.test(lastEventId)) {
+    const after = Number(lastEventId);
+    // Resume the stream that event belonged to, never another one (MCP resumability rule).
+    stream = session.replay.streamOf(after) ?? "get";
+    if (ctx.onResume) ctx.onResume(session, after, res);
+    (session.sink as StreamableHttpSink).attachStream(res, stream, after);
+    return;
+  }
+  // A fresh GET stream gets what waited for it since the last one ended.
+  const sink = session.sink as StreamableHttpSink;
+  sink.attachStream(res, stream, sink.getCursor);
+}
+
+async function handleDelete(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  const session = sessionOf(req, res, ctx);
+  if (!session) return;
+  const check = await ctx.verify(req, session);
+  if (check) return ctx.refuse(res, check);
+  session.sink?.close();
+  ctx.registry.end(session);
+  res.writeHead(200, { "content-length": 0 });
+  res.end();
+}

@@ -1,0 +1,36 @@
+import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
+import type { Session } from "../session/session.js";
+
+/** Handles one parsed client message for a session. */
+export type MessageHandler = (session: Session, message: JsonRpcMessage) => void;
+
+/** Wraps the next handler: `(next) => handler`, like undici interceptors. */
+export type Middleware = (next: MessageHandler) => MessageHandler;
+
+/**
+ * Composes middleware right to left around `final`, once at start-up, so a
+ * message pays one function call per step and no per-message allocation.
+ * A step that calls `next` twice for one message is a bug: it would relay a
+ * request twice, so the guard turns it into an exception.
+ */
+export function compose(middleware: readonly Middleware[], final: MessageHandler): MessageHandler {
+  if (!Array.isArray(middleware)) throw new TypeError("middleware must be an array");
+  for (const m of middleware) if (typeof m !== "function") throw new TypeError("each middleware must be a function (next) => handler");
+  let handler = final;
+  for (let i = middleware.length - 1; i >= 0; i--) {
+    const next = guardOnce(handler);
+    handler = middleware[i]!(next);
+    if (typeof handler !== "function") throw new TypeError(`middleware #${i} did not return a handler`);
+  }
+  return handler;
+}
+
+/** Marks each message as it passes so a second `next` call for it throws. */
+function guardOnce(next: MessageHandler): MessageHandler {
+  const seen = new WeakSet<object>();
+  return (session, message) => {
+    if (seen.has(message)) throw new Error("next() called twice for one message");
+    seen.add(message);
+    next(session, message);
+  };
+}

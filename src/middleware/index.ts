@@ -1,0 +1,2 @@
+export { compose, type Middleware, type MessageHandler } from "./compose.js";
+export { checkOrigin, type OriginPolicy } from "./origin.js";

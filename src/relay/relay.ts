@@ -1,0 +1,376 @@
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc.js";
+import { JSONRPC_INVALID_REQUEST, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
+import type { MessageExtra } from "../protocol/transport.js";
+import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
+import type { Session } from "../session/session.js";
+import type { SessionRegistry } from "../session/registry.js";
+import type { CallSink, PendingCall, UpstreamConnection } from "../upstream/connection.js";
+import type { UpstreamManager } from "../upstream/manager.js";
+import type { Catalog, ListKind } from "../routing/catalog.js";
+import { LIST_KINDS } from "../routing/catalog.js";
+import type { ConfigStore } from "../config/store.js";
+import { channels, log } from "../telemetry/channels.js";
+import { attributeServerRequest } from "./server-requests.js";
+
+/** Severity order of MCP log levels (RFC 5424 names). */
+const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+/** Hook to hide tools a client may not call (filled by the auth layer). */
+export type ToolFilter = (session: Session, exposedName: string) => boolean;
+
+/**
+ * The relay: takes one well-formed client message for a session and routes
+ * it (answer locally, forward to the owning upstream, or map a reply back);
+ * and routes upstream traffic back to the one client it belongs to.
+ */
+export class Relay implements CallSink {
+  readonly #subscribers = new Map<string, Set<Session>>();
+  /** Optional per-client tool visibility (auth rules). */
+  toolFilter?: ToolFilter;
+  readonly version: string;
+
+  constructor(
+    readonly manager: UpstreamManager,
+    readonly catalog: Catalog,
+    readonly registry: SessionRegistry,
+    readonly config: ConfigStore,
+    version = "0.1.0",
+  ) {
+    this.version = version;
+    for (const replica of manager.replicas()) replica.onServerMessage = (m, e, c) => this.#onServerMessage(m, e, c);
+    catalog.onChanged = (kind) => this.#broadcastListChanged(kind);
+    registry.onEnd((s) => this.#onSessionEnd(s));
+  }
+
+  /**
+   * Handles one parsed client message. Never throws: every failure becomes a
+   * JSON-RPC error to that client.
+   */
+  handle(session: Session, message: JsonRpcMessage): void {
+    session.lastActivity = Date.now();
+    session.messagesIn++;
+    const m = message as JsonRpcRequest;
+    if (typeof m !== "object" || m === null || m.jsonrpc !== "2.0") {
+      return this.#reject(session, (m as JsonRpcRequest)?.id ?? null, new GatewayError("invalid_request", { detail: "not a JSON-RPC 2.0 message" }));
+    }
+    if (m.method !== undefined) {
+      if (typeof m.method !== "string") return this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "method must be a string" }));
+      if (m.id === undefined) return this.#onNotification(session, message as JsonRpcNotification);
+      if (typeof m.id !== "string" && typeof m.id !== "number") return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or number" }));
+      try {
+        this.#onRequest(session, m);
+      } catch (err) {
+        this.#reject(session, m.id, toGatewayError(err));
+      }
+      return;
+    }
+    if (m.id !== undefined && ("result" in m || "error" in m)) return this.#onClientResponse(session, message as JsonRpcResponse);
+    this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "neither a request, a notification nor a response" }));
+  }
+
+  /** Answers a request with a catalogue error (also used by middleware). */
+  reject(session: Session, id: JsonRpcId | null, err: GatewayError): void {
+    this.#reject(session, id, err);
+  }
+
+  #reject(session: Session, id: JsonRpcId | null, err: GatewayError): void {
+    if (channels.error.hasSubscribers) channels.error.publish({ type: "request", code: err.code, message: err.message, clientId: session.clientId, transport: session.transport });
+    session.send(toJsonRpcError(err, id), id ?? undefined);
+  }
+
+  #reply(session: Session, id: JsonRpcId, result: Record<string, unknown>): void {
+    session.send({ jsonrpc: "2.0", id, result }, id);
+  }
+
+  #onRequest(session: Session, request: JsonRpcRequest): void {
+    const method = request.method;
+    if (method === "initialize") return this.#initialize(session, request);
+    if (method === "ping") return this.#reply(session, request.id, {});
+    switch (method) {
+      case "tools/list":
+        return this.#list(session, request, "tools");
+      case "prompts/list":
+        return this.#list(session, request, "prompts");
+      case "resources/list":
+        return this.#list(session, request, "resources");
+      case "resources/templates/list":
+        return this.#list(session, request, "templates");
+      case "tools/call": {
+        const name = request.params?.name;
+        const target = typeof name === "string" ? this.catalog.resolveTool(name) : undefined;
+        if (!target || (this.toolFilter && !this.toolFilter(session, name as string))) {
+          throw new GatewayError("tool_not_found", { tool: String(name) });
+        }
+        request.params!.name = target.name;
+        return this.#forward(session, request, target.upstream, this.#timeoutFor(target.upstream, target.name));
+      }
+      case "prompts/get": {
+        const name = request.params?.name;
+        const target = typeof name === "string" ? this.catalog.resolvePrompt(name) : undefined;
+        if (!target) throw new GatewayError("prompt_not_found", { prompt: String(name) });
+        request.params!.name = target.name;
+        return this.#forward(session, request, target.upstream);
+      }
+      case "resources/read":
+        return this.#forward(session, request, this.#resourceOwner(request.params?.uri));
+      case "resources/subscribe":
+        return this.#subscribe(session, request, true);
+      case "resources/unsubscribe":
+        return this.#subscribe(session, request, false);
+      case "completion/complete":
+        return this.#complete(session, request);
+      case "logging/setLevel":
+        return this.#setLevel(session, request);
+      default:
+        throw new GatewayError("method_not_found", { method });
+    }
+  }
+
+  #initialize(session: Session, request: JsonRpcRequest): void {
+    const params = request.params ?? {};
+    const requested = params.protocolVersion as string;
+    session.protocolVersion = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    session.clientCapabilities = (params.capabilities as Record<string, unknown>) ?? {};
+    session.clientInfo = params.clientInfo as Session["clientInfo"];
+    const result: Record<string, unknown> = {
+      protocolVersion: session.protocolVersion,
+      capabilities: this.catalog.capabilities(),
+      serverInfo: { name: "mcp-gateway", version: this.version },
+    };
+    const instructions = this.catalog.instructions();
+    if (instructions) result.instructions = instructions;
+    this.#reply(session, request.id, result);
+  }
+
+  #list(session: Session, request: JsonRpcRequest, kind: ListKind): void {
+    let items = this.catalog.list(kind);
+    if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string));
+    this.#reply(session, request.id, { [LIST_KINDS[kind].key]: items });
+  }
+
+  #resourceOwner(uri: unknown): string {
+    const owner = typeof uri === "string" ? this.catalog.resolveResource(uri) : undefined;
+    if (!owner) throw new GatewayError("resource_not_found", { uri: String(uri) });
+    return owner;
+  }
+
+  #complete(session: Session, request: JsonRpcRequest): void {
+    const ref = request.params?.ref as { type?: string; name?: string; uri?: string } | undefined;
+    if (ref?.type === "ref/prompt") {
+      const target = ref.name ? this.catalog.resolvePrompt(ref.name) : undefined;
+      if (!target) throw new GatewayError("prompt_not_found", { prompt: String(ref.name) });
+      ref.name = target.name;
+      return this.#forward(session, request, target.upstream);
+    }
+    if (ref?.type === "ref/resource") return this.#forward(session, request, this.#resourceOwner(ref.uri));
+    throw new GatewayError("invalid_params", { detail: "completion/complete needs ref/prompt or ref/resource" });
+  }
+
+  #subscribe(session: Session, request: JsonRpcRequest, on: boolean): void {
+    const uri = request.params?.uri;
+    const owner = this.#resourceOwner(uri);
+    const key = `${owner}\u0000${uri}`;
+    let set = this.#subscribers.get(key);
+    if (on) {
+      (session.subscriptions ??= new Set()).add(key);
+      if (!set) this.#subscribers.set(key, (set = new Set()));
+      const first = set.size === 0;
+      set.add(session);
+      // One upstream subscription serves every client subscribed to the URI.
+      if (first) return this.#forward(session, request, owner);
+    } else {
+      session.subscriptions?.delete(key);
+      if (set) {
+        set.delete(session);
+        if (set.size === 0) {
+          this.#subscribers.delete(key);
+          return this.#forward(session, request, owner);
+        }
+      }
+    }
+    this.#reply(session, request.id, {});
+  }
+
+  #setLevel(session: Session, request: JsonRpcRequest): void {
+    const level = request.params?.level;
+    if (typeof level !== "string" || !LOG_LEVELS.includes(level)) throw new GatewayError("invalid_params", { detail: `unknown log level ${String(level)}` });
+    session.logLevel = level;
+    // Upstreams get the most verbose level any client wants; each client is filtered to its own.
+    let min = level;
+    for (const s of this.registry.all()) if (s.logLevel && LOG_LEVELS.indexOf(s.logLevel) < LOG_LEVELS.indexOf(min)) min = s.logLevel;
+    for (const group of this.manager.groups.values()) {
+      for (const r of group.replicas) {
+        const c = r.connection;
+        if (c?.identity?.capabilities.logging) c.request("logging/setLevel", { level: min }).catch(() => {});
+      }
+    }
+    this.#reply(session, request.id, {});
+  }
+
+  #timeoutFor(upstream: string, tool?: string): number {
+    const group = this.manager.groups.get(upstream);
+    if (tool && group?.config.tool_timeouts[tool] !== undefined) return group.config.tool_timeouts[tool]!;
+    return group?.config.request_timeout ?? this.config.current.routing.request_timeout;
+  }
+
+  #forward(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs = this.#timeoutFor(upstream)): void {
+    const connection = this.manager.connectionFor(upstream, session.clientId);
+    const now = Date.now();
+    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
+    (session.inflight ??= new Map()).set(request.id, call);
+    if (this.config.current.trace_routing) log("debug", "MCP.Routing", `${request.method} -> ${connection.replica}`, { clientId: session.clientId });
+    try {
+      connection.forward(request, call);
+    } catch (err) {
+      session.inflight.delete(request.id);
+      throw err;
+    }
+  }
+
+  /** CallSink: an upstream answered a forwarded request. */
+  onUpstreamResponse(response: JsonRpcResponse, call: PendingCall): void {
+    const session = call.owner as Session;
+    session.inflight?.delete(call.originalId);
+    if (channels.call.hasSubscribers) {
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+    }
+    if (session.closed) return;
+    session.send(response, call.originalId);
+  }
+
+  #onNotification(session: Session, n: JsonRpcNotification): void {
+    switch (n.method) {
+      case "notifications/initialized":
+        session.initialized = true;
+        return;
+      case "notifications/cancelled": {
+        const requestId = n.params?.requestId as JsonRpcId;
+        const call = session.inflight?.get(requestId);
+        if (!call?.connection) return;
+        session.inflight!.delete(requestId);
+        call.connection.abandon(call);
+        call.connection.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { ...n.params, requestId: call.upstreamId } });
+        return;
+      }
+      case "notifications/roots/list_changed":
+        for (const r of this.manager.replicas()) r.connection?.notify(n);
+        return;
+      case "notifications/progress": {
+        // Progress on a server->client request the client is answering.
+        const token = n.params?.progressToken as JsonRpcId;
+        const fwd = session.serverRequests?.get(token);
+        fwd?.connection.notify(n);
+        return;
+      }
+      default:
+        return; // unknown notifications are ignored, as JSON-RPC allows
+    }
+  }
+
+  #onClientResponse(session: Session, response: JsonRpcResponse): void {
+    const fwd = session.serverRequests?.get(response.id as JsonRpcId);
+    if (!fwd) return; // an answer to nothing we asked: ignore
+    session.serverRequests!.delete(response.id as JsonRpcId);
+    response.id = fwd.upstreamId;
+    fwd.connection.respond(response);
+  }
+
+  #onServerMessage(message: JsonRpcRequest | JsonRpcNotification, extra: MessageExtra | undefined, connection: UpstreamConnection): void {
+    const id = (message as JsonRpcRequest).id;
+    if (id !== undefined) return this.#onServerRequest(message as JsonRpcRequest, extra, connection);
+    const params = message.params ?? {};
+    switch (message.method) {
+      case "notifications/progress": {
+        const call = connection.findProgress(params.progressToken as string);
+        if (!call) return;
+        params.progressToken = call.progressToken;
+        (call.owner as Session).send(message, call.originalId);
+        return;
+      }
+      case "notifications/message": {
+        const related = extra?.relatedRequestId !== undefined ? connection.findCall(extra.relatedRequestId) : undefined;
+        const level = LOG_LEVELS.indexOf(String(params.level));
+        if (related) return void (related.owner as Session).send(message, related.originalId);
+        for (const s of this.registry.all()) {
+          if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
+        }
+        return;
+      }
+      case "notifications/resources/updated": {
+        const set = this.#subscribers.get(`${connection.upstream}\u0000${params.uri}`);
+        if (set) for (const s of set) s.send({ ...message });
+        return;
+      }
+      case "notifications/cancelled": {
+        for (const s of this.registry.all()) {
+          if (!s.serverRequests) continue;
+          for (const [downId, fwd] of s.serverRequests) {
+            if (fwd.connection === connection && fwd.upstreamId === params.requestId) {
+              s.serverRequests.delete(downId);
+              s.send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { ...params, requestId: downId } });
+              return;
+            }
+          }
+        }
+        return;
+      }
+      default: {
+        for (const kind of Object.keys(LIST_KINDS) as ListKind[]) {
+          if (LIST_KINDS[kind].notification === message.method) {
+            const group = this.manager.groups.get(connection.upstream);
+            if (group) void this.catalog.refresh(group, kind === "resources" || kind === "templates" ? ["resources", "templates"] : [kind]);
+            return;
+          }
+        }
+        log("debug", "MCP.Gateway", `unrouted upstream notification ${message.method} from ${connection.upstream}`);
+      }
+    }
+  }
+
+  #onServerRequest(request: JsonRpcRequest, extra: MessageExtra | undefined, connection: UpstreamConnection): void {
+    if (request.method === "ping") return connection.respond({ jsonrpc: "2.0", id: request.id, result: {} });
+    const target = attributeServerRequest(request, extra, connection);
+    if (!target) {
+      if (request.method === "roots/list") return connection.respond({ jsonrpc: "2.0", id: request.id, result: { roots: [] } });
+      return connection.respond({
+        jsonrpc: "2.0",
+        id: request.id,
+        error: { code: JSONRPC_INVALID_REQUEST, message: `no connected client can answer ${request.method}` },
+      });
+    }
+    const { session, call } = target;
+    const downId = session.nextServerRequestId();
+    (session.serverRequests ??= new Map()).set(downId, { connection, upstreamId: request.id });
+    request.id = downId;
+    session.send(request, call?.originalId);
+  }
+
+  #broadcastListChanged(kind: ListKind): void {
+    const method = LIST_KINDS[kind].notification;
+    if (kind === "templates") return; // resources/list_changed covers both
+    for (const s of this.registry.all()) if (s.initialized) s.send({ jsonrpc: "2.0", method });
+  }
+
+  #onSessionEnd(session: Session): void {
+    // Calls still running upstream for this client are cancelled: nobody will read the answer.
+    if (session.inflight) {
+      for (const call of session.inflight.values()) {
+        call.connection?.abandon(call);
+        call.connection?.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.upstreamId, reason: "client session ended" } });
+      }
+      session.inflight.clear();
+    }
+    if (session.subscriptions) {
+      for (const key of session.subscriptions) {
+        const set = this.#subscribers.get(key);
+        set?.delete(session);
+        if (set && set.size === 0) this.#subscribers.delete(key);
+      }
+    }
+    if (session.serverRequests) {
+      for (const fwd of session.serverRequests.values()) {
+        fwd.connection.respond({ jsonrpc: "2.0", id: fwd.upstreamId, error: { code: -32603, message: "client session ended" } });
+      }
+    }
+  }
+}

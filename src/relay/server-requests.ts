@@ -1,0 +1,38 @@
+import type { JsonRpcRequest } from "../protocol/jsonrpc.js";
+import type { MessageExtra } from "../protocol/transport.js";
+import type { Session } from "../session/session.js";
+import type { UpstreamConnection, PendingCall } from "../upstream/connection.js";
+
+/** The client capability a server->client request needs. */
+const NEEDED_CAPABILITY: Record<string, string> = {
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots",
+};
+
+/**
+ * Finds the one client a server->client request belongs to.
+ * Exact when the upstream says which request it relates to (Streamable HTTP
+ * sends it on that POST's stream). Otherwise (stdio, WebSocket) it is the
+ * client with a call in flight on that connection that can answer it; with
+ * several, the most recent call wins (see docs/adr/0003-shared-upstream-sessions.md).
+ */
+export function attributeServerRequest(
+  request: JsonRpcRequest,
+  extra: MessageExtra | undefined,
+  connection: UpstreamConnection,
+): { session: Session; call?: PendingCall } | undefined {
+  if (extra?.relatedRequestId !== undefined) {
+    const call = connection.findCall(extra.relatedRequestId);
+    if (call?.owner) return { session: call.owner as Session, call };
+  }
+  const capability = NEEDED_CAPABILITY[request.method];
+  let best: PendingCall | undefined;
+  for (const call of connection.pendingCalls()) {
+    const session = call.owner as Session | undefined;
+    if (!session || session.closed) continue;
+    if (capability && !session.clientCapabilities[capability]) continue;
+    if (!best || call.startedAt >= best.startedAt) best = call;
+  }
+  return best ? { session: best.owner as Session, call: best } : undefined;
+}

@@ -1,0 +1,4 @@
+export { Session, type DownstreamSink, type ForwardedServerRequest } from "./session.js";
+export { SessionRegistry, type SessionEndHook } from "./registry.js";
+export { ReplayBuffer, type ReplayEntry } from "./replay-buffer.js";
+export { newSessionId } from "./ids.js";

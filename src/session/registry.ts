@@ -1,0 +1,86 @@
+import type { ClientTransportKind } from "../telemetry/channels.js";
+import { newSessionId } from "./ids.js";
+import { Session } from "./session.js";
+
+/** Hooks run when a session ends (upstream cleanup, state directory, ...). */
+export type SessionEndHook = (session: Session) => void;
+
+/**
+ * All live sessions of this node, by id and by client. Sessions outlive their
+ * connections (for resume) until `session.ttl` passes with nothing attached.
+ */
+export class SessionRegistry {
+  readonly #byId = new Map<string, Session>();
+  readonly #byClient = new Map<string, Set<Session>>();
+  readonly #endHooks: SessionEndHook[] = [];
+  #replayLimits: { size: number; bytes: number };
+
+  constructor(replayLimits: { size: number; bytes: number }) {
+    this.#replayLimits = replayLimits;
+  }
+
+  /** Changes the replay limits of new sessions (runtime config). */
+  setReplayLimits(limits: { size: number; bytes: number }): void {
+    this.#replayLimits = limits;
+  }
+
+  create(clientId: string, transport: ClientTransportKind): Session {
+    const session = new Session(newSessionId(), clientId, transport, this.#replayLimits);
+    this.#byId.set(session.id, session);
+    let set = this.#byClient.get(clientId);
+    if (!set) this.#byClient.set(clientId, (set = new Set()));
+    set.add(session);
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Sessions of one client. */
+  byClient(clientId: string): Session[] {
+    return [...(this.#byClient.get(clientId) ?? [])];
+  }
+
+  /** Every client id with a live session. */
+  clientIds(): string[] {
+    return [...this.#byClient.keys()];
+  }
+
+  all(): IterableIterator<Session> {
+    return this.#byId.values();
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  onEnd(hook: SessionEndHook): void {
+    this.#endHooks.push(hook);
+  }
+
+  /** Ends a session: detaches it everywhere and runs the end hooks. */
+  end(session: Session): void {
+    if (session.closed) return;
+    session.closed = true;
+    this.#byId.delete(session.id);
+    const set = this.#byClient.get(session.clientId);
+    if (set) {
+      set.delete(session);
+      if (set.size === 0) this.#byClient.delete(session.clientId);
+    }
+    for (const hook of this.#endHooks) hook(session);
+  }
+
+  /** Ends sessions with no connection attached for longer than `ttlMs`. */
+  expire(ttlMs: number, now = Date.now()): number {
+    let n = 0;
+    for (const s of this.#byId.values()) {
+      if (!s.sink && now - s.lastActivity > ttlMs) {
+        this.end(s);
+        n++;
+      }
+    }
+    return n;
+  }
+}

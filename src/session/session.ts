@@ -1,0 +1,133 @@
+import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
+import type { PendingCall, UpstreamConnection } from "../upstream/connection.js";
+import type { ClientTransportKind } from "../telemetry/channels.js";
+import { ReplayBuffer } from "./replay-buffer.js";
+import type { ClientIdentity } from "../listeners/identity.js";
+
+/**
+ * Where a session's outbound messages go: the client connection currently
+ * attached (a WebSocket, an SSE stream, or the Streamable HTTP exchanges).
+ */
+export interface DownstreamSink {
+  readonly kind: ClientTransportKind;
+  /**
+   * Delivers one message. `relatedId` is the client request it belongs to
+   * (Streamable HTTP answers it on that POST's stream). Returns false when
+   * the client is not keeping up.
+   */
+  deliver(message: JsonRpcMessage, relatedId: JsonRpcId | undefined, session: Session): boolean;
+  /** Closes the client connection (code/reason for WebSocket). */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued in the socket (for memory/queue diagnostics). */
+  bufferedBytes?(): number;
+}
+
+/** A server->client request forwarded to this session, awaiting the client's answer. */
+export interface ForwardedServerRequest {
+  connection: UpstreamConnection;
+  upstreamId: JsonRpcId;
+}
+
+/**
+ * One client's MCP session with the gateway. Small by design (an idle session
+ * should cost a few KB): maps are created lazily, and the session holds no
+ * upstream connection of its own; upstream connections are shared.
+ */
+export class Session {
+  readonly createdAt = Date.now();
+  lastActivity = this.createdAt;
+  protocolVersion = "2025-03-26";
+  clientCapabilities: Record<string, any> = {};
+  clientInfo?: { name: string; version: string };
+  initialized = false;
+  closed = false;
+  /** Why the last connection closed, when the gateway closed it (for traces). */
+  closeReason?: string;
+  /** Who the client proved to be at connect time (scopes and claims for tool rules). */
+  identity?: ClientIdentity;
+  #sink: DownstreamSink | null = null;
+  #seq = 0;
+  #replay?: ReplayBuffer;
+  /** Client requests in flight upstream, by the client's id (for cancellation). */
+  inflight?: Map<JsonRpcId, PendingCall>;
+  /** Server->client requests awaiting the client's answer, by the id the client saw. */
+  serverRequests?: Map<JsonRpcId, ForwardedServerRequest>;
+  #nextServerRequestId = 0;
+  /** Resource URIs this client subscribed to. */
+  subscriptions?: Set<string>;
+  /** Minimum log level the client asked for (logging/setLevel). */
+  logLevel?: string;
+  /** Counters for stats. */
+  messagesIn = 0;
+  messagesOut = 0;
+
+  constructor(
+    readonly id: string,
+    public clientId: string,
+    public transport: ClientTransportKind,
+    readonly replayLimits: { size: number; bytes: number },
+  ) {}
+
+  /** The attached client connection, if any. */
+  get sink(): DownstreamSink | null {
+    return this.#sink;
+  }
+
+  /** Attaches a client connection; returns the previous one (the caller closes it). */
+  attach(sink: DownstreamSink): DownstreamSink | null {
+    const previous = this.#sink;
+    this.#sink = sink;
+    this.transport = sink.kind;
+    return previous;
+  }
+
+  /** Detaches `sink` if it is still the attached one. */
+  detach(sink: DownstreamSink): void {
+    if (this.#sink === sink) this.#sink = null;
+  }
+
+  /** Last sequence number assigned. */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  /** The replay buffer (created on first use). */
+  get replay(): ReplayBuffer {
+    return (this.#replay ??= new ReplayBuffer(this.replayLimits.size, this.replayLimits.bytes));
+  }
+
+  /** True when a replay buffer exists and holds something. */
+  get hasReplay(): boolean {
+    return this.#replay !== undefined && this.#replay.size > 0;
+  }
+
+  /**
+   * Assigns the next sequence number to a serialized message and keeps it for
+   * resume. Sinks that stream (SSE, WebSocket) call this; plain JSON answers do not.
+   */
+  record(json: string, stream: string): number {
+    const seq = ++this.#seq;
+    this.replay.push({ seq, stream, json });
+    return seq;
+  }
+
+  /** Sends a message to the client (through the attached sink, if any). */
+  send(message: JsonRpcMessage, relatedId?: JsonRpcId): boolean {
+    this.messagesOut++;
+    const sink = this.#sink;
+    if (sink) return sink.deliver(message, relatedId, this);
+    // Nobody attached: keep it for the client's resume.
+    this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
+    return false;
+  }
+
+  /** Allocates the id under which a server->client request is shown to this client. */
+  nextServerRequestId(): string {
+    return `gw-${++this.#nextServerRequestId}`;
+  }
+
+  /** Idle time in ms. */
+  idleMs(now = Date.now()): number {
+    return now - this.lastActivity;
+  }
+}

@@ -1,0 +1,236 @@
+import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc.js";
+import { LATEST_PROTOCOL_VERSION } from "../protocol/jsonrpc.js";
+import type { MessageExtra, Transport } from "../protocol/transport.js";
+import { GatewayError, toJsonRpcError } from "../errors/index.js";
+
+/** Who receives the answer to a forwarded request. */
+export interface CallSink {
+  /** The upstream answered; `response.id` is already the caller's original id. */
+  onUpstreamResponse(response: JsonRpcResponse, call: PendingCall): void;
+}
+
+/**
+ * One request in flight upstream. Plain object, allocated once per call: the
+ * response, progress notifications, timeouts and cancellation all find the
+ * caller through it, so the hot path allocates no closures.
+ */
+export interface PendingCall {
+  upstreamId: number;
+  originalId: JsonRpcId;
+  method: string;
+  sink: CallSink;
+  startedAt: number;
+  deadline: number;
+  /** The caller's progress token, when the request asked for progress. */
+  progressToken?: string | number;
+  /** Opaque owner (the session) for attribution of server->client requests. */
+  owner?: unknown;
+  connection?: UpstreamConnection;
+}
+
+/** Server capabilities and identity learned from the upstream's InitializeResult. */
+export interface UpstreamIdentity {
+  protocolVersion: string;
+  capabilities: Record<string, any>;
+  serverInfo: { name: string; version: string; [k: string]: unknown };
+  instructions?: string;
+}
+
+/** What the gateway declares to upstreams: it relays these on behalf of its clients. */
+const GATEWAY_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+
+export type ConnectionState = "connecting" | "ready" | "closed";
+
+/**
+ * The gateway's MCP client session with one upstream replica over any
+ * Transport. Many client sessions share it: request ids are rewritten to a
+ * per-connection counter and mapped back on the way out, so ids of different
+ * clients never collide upstream.
+ */
+export class UpstreamConnection {
+  readonly #transport: Transport;
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #progress = new Map<string, PendingCall>();
+  #nextId = 1;
+  #state: ConnectionState = "connecting";
+  identity?: UpstreamIdentity;
+  /** Last time a request went out or an answer came back. */
+  lastActivity = Date.now();
+  /** Server->client traffic: notifications and requests (ids untouched). */
+  onServerMessage?: (message: JsonRpcRequest | JsonRpcNotification, extra: MessageExtra | undefined, connection: UpstreamConnection) => void;
+  /** Called once when the connection is gone. */
+  onClose?: (connection: UpstreamConnection) => void;
+
+  constructor(
+    readonly upstream: string,
+    readonly replica: string,
+    transport: Transport,
+    readonly clientInfo = { name: "mcp-gateway", version: "0.1.0" },
+  ) {
+    this.#transport = transport;
+    transport.onmessage = (message, extra) => this.#onMessage(message, extra);
+    transport.onclose = () => this.#onClose();
+    transport.onerror = () => {};
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Requests waiting for an answer. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** The underlying transport (for pid, backpressure, tests). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** Opens the transport and performs the MCP initialize handshake. */
+  async connect(timeoutMs = 30_000): Promise<UpstreamIdentity> {
+    await this.#transport.start();
+    const result = (await this.request(
+      "initialize",
+      { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: GATEWAY_CLIENT_CAPABILITIES, clientInfo: this.clientInfo },
+      timeoutMs,
+    )) as unknown as UpstreamIdentity;
+    this.identity = {
+      protocolVersion: result.protocolVersion,
+      capabilities: result.capabilities ?? {},
+      serverInfo: result.serverInfo ?? { name: this.upstream, version: "" },
+      instructions: result.instructions,
+    };
+    this.#transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    this.#state = "ready";
+    return this.identity;
+  }
+
+  /**
+   * Forwards a client's request. Mutates `request.id` in place (the message is
+   * the relay's own parsed copy) to avoid allocating a second object.
+   */
+  forward(request: JsonRpcRequest, call: PendingCall): void {
+    if (this.#state === "closed") throw new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: "connection closed" });
+    const upstreamId = this.#nextId++;
+    call.upstreamId = upstreamId;
+    call.connection = this;
+    this.#pending.set(upstreamId, call);
+    request.id = upstreamId;
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    if (meta && meta.progressToken !== undefined) {
+      // Tokens are only unique per client; make them unique on this shared connection.
+      call.progressToken = meta.progressToken as string | number;
+      const token = `${upstreamId}`;
+      meta.progressToken = token;
+      this.#progress.set(token, call);
+    }
+    this.lastActivity = call.startedAt;
+    try {
+      this.#transport.send(request);
+    } catch (err) {
+      this.#drop(call);
+      throw new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: (err as Error).message }, { cause: err });
+    }
+  }
+
+  /** Sends a notification upstream (cancellations, roots/list_changed, ...). */
+  notify(message: JsonRpcNotification): void {
+    if (this.#state !== "closed") this.#transport.send(message);
+  }
+
+  /** Answers a server->client request (the client's answer, id already mapped back). */
+  respond(message: JsonRpcResponse): void {
+    if (this.#state !== "closed") this.#transport.send(message);
+  }
+
+  /** Stops tracking a call (cancelled by the client); a late answer is dropped. */
+  abandon(call: PendingCall): void {
+    this.#drop(call);
+  }
+
+  /** A request issued by the gateway itself (list merging, ping, initialize). */
+  request(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const now = Date.now();
+      const sink: CallSink = {
+        onUpstreamResponse: (response) => {
+          if ("error" in response) {
+            const err = new Error(response.error.message) as Error & { rpc?: unknown };
+            err.rpc = response.error;
+            reject(err);
+          } else resolve(response.result);
+        },
+      };
+      const call: PendingCall = { upstreamId: 0, originalId: 0, method, sink, startedAt: now, deadline: now + timeoutMs };
+      const message: JsonRpcRequest = { jsonrpc: "2.0", id: 0, method, params };
+      try {
+        this.forward(message, call);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /** Fails calls whose deadline passed; called by the manager's sweep timer. */
+  sweep(now: number): void {
+    for (const call of this.#pending.values()) {
+      if (call.deadline > now) continue;
+      this.#drop(call);
+      const err = new GatewayError("upstream_timeout", { upstream: this.upstream, method: call.method, timeout_ms: call.deadline - call.startedAt });
+      // Tell the upstream to stop working on it: nobody waits for the answer any more.
+      this.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.upstreamId, reason: "timeout" } });
+      call.sink.onUpstreamResponse(toJsonRpcError(err, call.originalId), call);
+    }
+  }
+
+  /** Calls in flight (for attribution of server->client requests). */
+  pendingCalls(): IterableIterator<PendingCall> {
+    return this.#pending.values();
+  }
+
+  /** Finds the call a server message relates to, by upstream request id. */
+  findCall(upstreamId: JsonRpcId): PendingCall | undefined {
+    return this.#pending.get(upstreamId as number);
+  }
+
+  /** Finds the call a progress notification belongs to. */
+  findProgress(token: string | number): PendingCall | undefined {
+    return this.#progress.get(String(token));
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+    this.#onClose();
+  }
+
+  #drop(call: PendingCall): void {
+    this.#pending.delete(call.upstreamId);
+    if (call.progressToken !== undefined) this.#progress.delete(String(call.upstreamId));
+  }
+
+  #onMessage(message: JsonRpcMessage, extra: MessageExtra | undefined): void {
+    if ((message as JsonRpcRequest).method === undefined) {
+      const response = message as JsonRpcResponse;
+      const call = this.#pending.get(response.id as number);
+      if (!call) return; // late answer to a cancelled or timed-out call
+      this.#drop(call);
+      this.lastActivity = Date.now();
+      response.id = call.originalId;
+      call.sink.onUpstreamResponse(response, call);
+      return;
+    }
+    this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
+  }
+
+  #onClose(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    const err = new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: "connection lost" });
+    const calls = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#progress.clear();
+    for (const call of calls) call.sink.onUpstreamResponse(toJsonRpcError(err, call.originalId), call);
+    this.onClose?.(this);
+  }
+}
