@@ -22,6 +22,7 @@ import { WebSocketListener } from "./listeners/websocket.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { gatewayHealth, health, type HealthSources } from "./admin/health.js";
 import { channels, log } from "./telemetry/channels.js";
+import type { RateLimitService, ResilienceService } from "./admin/services.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -53,6 +54,10 @@ export class Gateway {
   readonly context: ListenerContext;
   readonly startedAt = Date.now();
   readonly healthSources: HealthSources;
+  /** Pools, breakers, ring, failover (installed by the resilience layer). */
+  resilience?: ResilienceService;
+  /** Rate limiter (installed by the protection layer). */
+  rateLimiter?: RateLimitService;
   #handler: MessageHandler;
   #middleware: Middleware[];
   #expiryTimer?: NodeJS.Timeout;

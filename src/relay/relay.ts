@@ -252,6 +252,12 @@ export class Relay implements CallSink {
         call.connection.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { ...n.params, requestId: call.upstreamId } });
         return;
       }
+      case "notifications/gateway/ack": {
+        // The gateway's own acknowledgement: the client processed everything up to seq.
+        const seq = Number(n.params?.seq);
+        if (Number.isInteger(seq)) session.ack(seq);
+        return;
+      }
       case "notifications/roots/list_changed":
         for (const r of this.manager.replicas()) r.connection?.notify(n);
         return;

@@ -57,6 +57,8 @@ export class Session {
   subscriptions?: Set<string>;
   /** Minimum log level the client asked for (logging/setLevel). */
   logLevel?: string;
+  /** Highest seq the client acknowledged (acks drive backpressure and trim the replay buffer). */
+  ackedSeq = 0;
   /** Counters for stats. */
   messagesIn = 0;
   messagesOut = 0;
@@ -119,6 +121,19 @@ export class Session {
     // Nobody attached: keep it for the client's resume.
     this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
     return false;
+  }
+
+  /** Records a client's acknowledgement of everything up to `seq`. */
+  ack(seq: number): void {
+    if (seq > this.ackedSeq && seq <= this.#seq) {
+      this.ackedSeq = seq;
+      this.#replay?.ackThrough(seq);
+    }
+  }
+
+  /** Messages sent and not yet acknowledged. */
+  get pendingAcks(): number {
+    return this.#seq - this.ackedSeq;
   }
 
   /** Allocates the id under which a server->client request is shown to this client. */

@@ -1,0 +1,293 @@
+import { Agent } from "undici";
+import type { Dispatcher } from "undici";
+import { JSONRPC_INTERNAL_ERROR, type JsonRpcId, type JsonRpcMessage } from "../../protocol/jsonrpc.js";
+import type { MessageExtra, Transport } from "../../protocol/transport.js";
+import { SseParser } from "./sse-parser.js";
+import { UpstreamTransportError, upstreamErrorResponse, type UpstreamErrorCode } from "./streamable-http.js";
+
+/** Options of {@link SseUpstreamTransport}. */
+export interface SseUpstreamOptions {
+  /** The upstream's SSE URL, e.g. `http://127.0.0.1:3001/sse`. */
+  url: string;
+  /** Extra headers on the GET and every POST (e.g. the upstream's own `Authorization`). */
+  headers?: Record<string, string>;
+  /** Longest wait for response headers, and for the `endpoint` event in `start()`, in ms (default 30000). */
+  requestTimeoutMs?: number;
+  /** `send` returns false once this many POSTs are outstanding (default 1024). */
+  maxInFlight?: number;
+}
+
+const STREAM_DECODE = { stream: true } as const;
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function lowerKeys(h: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (h) for (const k of Object.keys(h)) out[k.toLowerCase()] = h[k]!;
+  return out;
+}
+
+/**
+ * Legacy HTTP+SSE (MCP 2024-11-05) client transport toward an upstream server.
+ *
+ * `start()` opens the GET stream and resolves once the server's
+ * `event: endpoint` has named the URL to POST to (resolved against the SSE
+ * URL; its `sessionId` query parameter becomes {@link sessionId}). Each
+ * message is then one POST (answered 202); replies and server requests come
+ * back as `event: message` on the stream. The wire cannot say which request a
+ * server message belongs to, so no `relatedRequestId` is set.
+ *
+ * The stream is the session: when it breaks, the session is gone (there is no
+ * resumption in this protocol). Every request still awaiting its reply then
+ * gets a JSON-RPC error response, `onerror` reports `transport_unavailable`
+ * and `onclose` follows; reconnecting means a new transport and a new
+ * initialize. A failed POST of a request likewise yields an error response.
+ * After `close()` no replies are fabricated: `onclose` tells the owner.
+ */
+export class SseUpstreamTransport implements Transport {
+  onmessage?: (message: JsonRpcMessage, extra?: MessageExtra) => void;
+  onerror?: (error: Error) => void;
+  onclose?: () => void;
+  ondrain?: () => void;
+  /** The upstream's session id, from the endpoint URL's `sessionId` query parameter. */
+  sessionId?: string;
+
+  readonly #url: URL;
+  readonly #agent: Agent;
+  readonly #getHeaders: Record<string, string>;
+  readonly #postHeaders: Record<string, string>;
+  readonly #timeout: number;
+  readonly #maxInFlight: number;
+  readonly #lowWater: number;
+  readonly #abort = new AbortController();
+  /** Requests sent and not yet answered: they get error responses if the stream dies. */
+  readonly #pending = new Set<JsonRpcId>();
+  #endpoint: URL | undefined;
+  #postOrigin = "";
+  #postPath = "";
+  #endpointResolve: (() => void) | undefined;
+  #endpointReject: ((err: Error) => void) | undefined;
+  #started = false;
+  #closed = false;
+  #inFlight = 0;
+  #backpressured = false;
+
+  constructor(options: SseUpstreamOptions) {
+    this.#url = new URL(options.url);
+    this.#agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
+    const user = lowerKeys(options.headers);
+    this.#getHeaders = { ...user, accept: "text/event-stream" };
+    this.#postHeaders = { ...user, "content-type": "application/json" };
+    this.#timeout = options.requestTimeoutMs ?? 30_000;
+    this.#maxInFlight = options.maxInFlight ?? 1024;
+    this.#lowWater = this.#maxInFlight >> 1;
+  }
+
+  /** The URL messages are POSTed to, once known. */
+  get endpoint(): string | undefined {
+    return this.#endpoint?.href;
+  }
+
+  /**
+   * Opens the SSE stream and resolves once the endpoint event arrived. Rejects
+   * (with an {@link UpstreamTransportError}) if the upstream is unreachable,
+   * answers non-2xx, or sends no endpoint within `requestTimeoutMs`.
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error("transport already started");
+    if (this.#closed) throw new Error("transport closed");
+    this.#started = true;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: this.#url.origin,
+        path: this.#url.pathname + this.#url.search,
+        method: "GET",
+        headers: this.#getHeaders,
+        signal: this.#abort.signal,
+        headersTimeout: this.#timeout,
+        bodyTimeout: 0,
+      });
+    } catch (err) {
+      await this.#shutdown();
+      throw new UpstreamTransportError("transport_unavailable", `upstream SSE unreachable: ${(err as Error).message}`, { cause: err });
+    }
+    const type = header(res.headers, "content-type") ?? "";
+    if (res.statusCode < 200 || res.statusCode >= 300 || !type.startsWith("text/event-stream")) {
+      await res.body.dump().catch(() => {});
+      await this.#shutdown();
+      throw new UpstreamTransportError("upstream_http_error", `upstream SSE answered ${res.statusCode} ${type}`, {
+        status: res.statusCode,
+      });
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#endpointResolve = resolve;
+      this.#endpointReject = reject;
+    });
+    void this.#read(res.body);
+    const timer = setTimeout(() => {
+      this.#endpointReject?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent no endpoint event in time"));
+    }, this.#timeout);
+    try {
+      await ready;
+    } catch (err) {
+      await this.#shutdown();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#endpointResolve = this.#endpointReject = undefined;
+    }
+  }
+
+  /**
+   * POSTs one message to the endpoint. Returns false once `maxInFlight` POSTs
+   * are outstanding (the message is still sent); `ondrain` follows when half
+   * have completed. Throws before `start()` resolved or after close.
+   */
+  send(message: JsonRpcMessage): boolean {
+    if (this.#closed) throw new Error("transport closed");
+    if (this.#endpoint === undefined) throw new Error("transport not started");
+    const m = message as { id?: JsonRpcId; method?: string };
+    const id = m.method !== undefined ? m.id : undefined;
+    if (id !== undefined) this.#pending.add(id);
+    this.#inFlight++;
+    void this.#post(id, JSON.stringify(message));
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#backpressured = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Closes the stream and every socket; `onclose` fires once. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#shutdown();
+  }
+
+  async #post(id: JsonRpcId | undefined, body: string): Promise<void> {
+    try {
+      const res = await this.#agent.request({
+        origin: this.#postOrigin,
+        path: this.#postPath,
+        method: "POST",
+        headers: this.#postHeaders,
+        body,
+        headersTimeout: this.#timeout,
+      });
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) {
+        await res.body.dump();
+        return;
+      }
+      let text = "";
+      try {
+        text = await res.body.text();
+      } catch {
+        // The status alone says enough.
+      }
+      if (this.#closed) return;
+      let rpcCode = JSONRPC_INTERNAL_ERROR;
+      let msg = `upstream answered HTTP ${status}`;
+      if (text.length > 0 && text.length < ERROR_BODY_LIMIT) {
+        try {
+          const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+          if (typeof parsed?.error?.code === "number") rpcCode = parsed.error.code;
+          if (typeof parsed?.error?.message === "string") msg = `${msg}: ${parsed.error.message}`;
+        } catch {
+          msg = `${msg}: ${text.slice(0, 200)}`;
+        }
+      }
+      this.#fail(id, "upstream_http_error", msg, status, rpcCode);
+    } catch (err) {
+      if (!this.#closed) this.#fail(id, "transport_unavailable", `upstream POST failed: ${(err as Error).message}`, undefined, JSONRPC_INTERNAL_ERROR, err);
+    } finally {
+      this.#inFlight--;
+      if (this.#backpressured && this.#inFlight <= this.#lowWater) {
+        this.#backpressured = false;
+        if (!this.#closed) this.ondrain?.();
+      }
+    }
+  }
+
+  /** Reads the SSE stream until it ends; its end is the end of the session. */
+  async #read(body: Dispatcher.ResponseData["body"]): Promise<void> {
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    let cause: unknown;
+    try {
+      for await (const chunk of body) {
+        const events = parser.feed(decoder.decode(chunk as Uint8Array, STREAM_DECODE));
+        for (let i = 0; i < events.length; i++) {
+          const ev = events[i]!;
+          if (ev.event === "endpoint") this.#onEndpoint(ev.data);
+          else if ((ev.event === undefined || ev.event === "message") && ev.data.length > 0) this.#dispatch(ev.data);
+        }
+      }
+    } catch (err) {
+      cause = err;
+    }
+    if (this.#closed) return;
+    const lost = new UpstreamTransportError("transport_unavailable", "upstream SSE stream ended", { cause });
+    if (this.#endpointReject !== undefined) {
+      this.#endpointReject(lost);
+      return;
+    }
+    // Nothing will answer the outstanding requests any more.
+    for (const id of this.#pending) this.onmessage?.(upstreamErrorResponse(id, "transport_unavailable", "upstream SSE stream ended"));
+    this.#pending.clear();
+    this.onerror?.(lost);
+    await this.#shutdown();
+  }
+
+  #onEndpoint(data: string): void {
+    let url: URL;
+    try {
+      url = new URL(data.trim(), this.#url);
+    } catch (err) {
+      this.#endpointReject?.(new UpstreamTransportError("upstream_protocol_error", `bad endpoint URL ${data}`, { cause: err }));
+      return;
+    }
+    this.#endpoint = url;
+    this.#postOrigin = url.origin;
+    this.#postPath = url.pathname + url.search;
+    this.sessionId = url.searchParams.get("sessionId") ?? undefined;
+    this.#endpointResolve?.();
+  }
+
+  #dispatch(text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent invalid JSON", { cause: err }));
+      return;
+    }
+    const msg = parsed as { jsonrpc?: unknown; id?: JsonRpcId; method?: string };
+    if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
+      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent a non-JSON-RPC message"));
+      return;
+    }
+    if (msg.method === undefined && msg.id !== undefined) this.#pending.delete(msg.id);
+    this.onmessage?.(msg as JsonRpcMessage);
+  }
+
+  #fail(id: JsonRpcId | undefined, code: UpstreamErrorCode, message: string, status: number | undefined, rpcCode: number, cause?: unknown): void {
+    this.onerror?.(new UpstreamTransportError(code, message, { status, cause }));
+    // Only if still pending: the reply may already have come over the stream.
+    if (id !== undefined && this.#pending.delete(id)) this.onmessage?.(upstreamErrorResponse(id, code, message, status, rpcCode));
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.#pending.clear();
+    await this.#agent.destroy().catch(() => {});
+    this.onclose?.();
+  }
+}
