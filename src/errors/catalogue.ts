@@ -39,7 +39,7 @@ export const CATALOGUE = {
   forbidden_tool: { http: 403, jsonrpc: -32007, close: 1008, message: "Not allowed to call {tool}" },
   origin_not_allowed: { http: 403, jsonrpc: -32008, close: 1008, message: "Origin not allowed: {origin}" },
   host_not_allowed: { http: 403, jsonrpc: -32008, close: 1008, message: "Host not allowed: {host}" },
-  message_too_large: { http: 413, jsonrpc: -32009, close: 1009, message: "Message too large: {size} bytes exceeds the limit of {limit}" },
+  message_too_large: { http: 413, jsonrpc: -32009, close: 1008, message: "Message too large: {size} bytes exceeds the limit of {limit}" },
   session_required: { http: 400, jsonrpc: -32010, close: 1008, message: "Mcp-Session-Id header required" },
   session_not_found: { http: 404, jsonrpc: -32011, close: 1008, message: "Session not found: {session_id}" },
   unsupported_protocol_version: { http: 400, jsonrpc: -32012, close: 1008, message: "Unsupported MCP-Protocol-Version: {version}" },

@@ -11,6 +11,7 @@ import { LIST_KINDS } from "../routing/catalog.js";
 import type { ConfigStore } from "../config/store.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
+import { AttributionLanes, needsLane } from "./attribution-lane.js";
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -25,6 +26,7 @@ export type ToolFilter = (session: Session, exposedName: string) => boolean;
  */
 export class Relay implements CallSink {
   readonly #subscribers = new Map<string, Set<Session>>();
+  readonly #lanes = new AttributionLanes();
   /** Optional per-client tool visibility (auth rules). */
   toolFilter?: ToolFilter;
   readonly version: string;
@@ -219,11 +221,21 @@ export class Relay implements CallSink {
     const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
     (session.inflight ??= new Map()).set(request.id, call);
     if (this.config.current.trace_routing) log("debug", "MCP.Routing", `${request.method} -> ${connection.replica}`, { clientId: session.clientId });
+    if (needsLane(session, request.method, connection)) {
+      call.lane = true;
+      this.#lanes.enter(connection, session, () => this.#send(session, request, call, connection));
+      return;
+    }
+    this.#send(session, request, call, connection);
+  }
+
+  #send(session: Session, request: JsonRpcRequest, call: PendingCall, connection: UpstreamConnection): void {
     try {
       connection.forward(request, call);
     } catch (err) {
-      session.inflight.delete(request.id);
-      throw err;
+      session.inflight?.delete(request.id);
+      if (call.lane) this.#lanes.leave(connection);
+      this.#reject(session, request.id, toGatewayError(err));
     }
   }
 
@@ -231,6 +243,7 @@ export class Relay implements CallSink {
   onUpstreamResponse(response: JsonRpcResponse, call: PendingCall): void {
     const session = call.owner as Session;
     session.inflight?.delete(call.originalId);
+    if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
       channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
@@ -249,6 +262,7 @@ export class Relay implements CallSink {
         if (!call?.connection) return;
         session.inflight!.delete(requestId);
         call.connection.abandon(call);
+        if (call.lane) this.#lanes.leave(call.connection);
         call.connection.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { ...n.params, requestId: call.upstreamId } });
         return;
       }
@@ -362,6 +376,7 @@ export class Relay implements CallSink {
     if (session.inflight) {
       for (const call of session.inflight.values()) {
         call.connection?.abandon(call);
+        if (call.lane && call.connection) this.#lanes.leave(call.connection);
         call.connection?.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.upstreamId, reason: "client session ended" } });
       }
       session.inflight.clear();

@@ -26,6 +26,8 @@ export interface PendingCall {
   /** Opaque owner (the session) for attribution of server->client requests. */
   owner?: unknown;
   connection?: UpstreamConnection;
+  /** The call holds its connection's attribution lane (see relay/attribution-lane.ts). */
+  lane?: boolean;
 }
 
 /** Server capabilities and identity learned from the upstream's InitializeResult. */
@@ -58,6 +60,11 @@ export class UpstreamConnection {
   lastActivity = Date.now();
   /** Server->client traffic: notifications and requests (ids untouched). */
   onServerMessage?: (message: JsonRpcRequest | JsonRpcNotification, extra: MessageExtra | undefined, connection: UpstreamConnection) => void;
+  /**
+   * True when the wire tells which request a server message belongs to
+   * (Streamable HTTP: it arrives on that POST's stream). Set by the replica.
+   */
+  attributesRelated = false;
   /** Called once when the connection is gone. */
   onClose?: (connection: UpstreamConnection) => void;
 

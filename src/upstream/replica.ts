@@ -83,6 +83,7 @@ export class Replica {
     this.#state = "starting";
     const transport = this.factory(this.upstream, this.spec);
     const connection = new UpstreamConnection(this.upstream.name, this.spec.id, transport);
+    connection.attributesRelated = this.upstream.transport === "streamable_http";
     connection.onServerMessage = (m, e, c) => this.onServerMessage?.(m, e, c);
     connection.onClose = () => this.#onConnectionClosed(connection);
     this.#connection = connection;
