@@ -12,11 +12,11 @@ export function createUpstreamTransport(upstream: UpstreamConfig, replica: Repli
     case "stdio":
       return new StdioUpstreamTransport({ command: upstream.command!, args: upstream.args, env: upstream.env, cwd: upstream.cwd, name: replica.id });
     case "streamable_http":
-      return new StreamableHttpUpstreamTransport({ url: replica.url!, headers: upstream.headers });
+      return new StreamableHttpUpstreamTransport({ url: replica.url!, headers: upstream.headers, name: replica.id });
     case "sse":
-      return new SseUpstreamTransport({ url: replica.url!, headers: upstream.headers });
+      return new SseUpstreamTransport({ url: replica.url!, headers: upstream.headers, name: replica.id });
     case "websocket":
-      return new WebSocketUpstreamTransport({ url: replica.url!, headers: upstream.headers });
+      return new WebSocketUpstreamTransport({ url: replica.url!, headers: upstream.headers, name: replica.id });
   }
 }
 

@@ -1,9 +1,9 @@
 import { Agent } from "undici";
 import type { Dispatcher } from "undici";
-import { JSONRPC_INTERNAL_ERROR, type JsonRpcId, type JsonRpcMessage } from "../../protocol/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
 import { SseParser } from "./sse-parser.js";
-import { UpstreamTransportError, upstreamErrorResponse, type UpstreamErrorCode } from "./streamable-http.js";
+import { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel } from "./streamable-http.js";
 
 /** Options of {@link SseUpstreamTransport}. */
 export interface SseUpstreamOptions {
@@ -11,6 +11,8 @@ export interface SseUpstreamOptions {
   url: string;
   /** Extra headers on the GET and every POST (e.g. the upstream's own `Authorization`). */
   headers?: Record<string, string>;
+  /** Names the upstream in error messages and `data.upstream` (default: the URL without its query). */
+  name?: string;
   /** Longest wait for response headers, and for the `endpoint` event in `start()`, in ms (default 30000). */
   requestTimeoutMs?: number;
   /** `send` returns false once this many POSTs are outstanding (default 1024). */
@@ -18,7 +20,6 @@ export interface SseUpstreamOptions {
 }
 
 const STREAM_DECODE = { stream: true } as const;
-const ERROR_BODY_LIMIT = 64 * 1024;
 
 function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
   const v = headers[name];
@@ -43,7 +44,7 @@ function lowerKeys(h: Record<string, string> | undefined): Record<string, string
  *
  * The stream is the session: when it breaks, the session is gone (there is no
  * resumption in this protocol). Every request still awaiting its reply then
- * gets a JSON-RPC error response, `onerror` reports `transport_unavailable`
+ * gets a JSON-RPC error response, `onerror` reports `upstream_unavailable`
  * and `onclose` follows; reconnecting means a new transport and a new
  * initialize. A failed POST of a request likewise yields an error response.
  * After `close()` no replies are fabricated: `onclose` tells the owner.
@@ -57,6 +58,7 @@ export class SseUpstreamTransport implements Transport {
   sessionId?: string;
 
   readonly #url: URL;
+  readonly #name: string;
   readonly #agent: Agent;
   readonly #getHeaders: Record<string, string>;
   readonly #postHeaders: Record<string, string>;
@@ -78,6 +80,7 @@ export class SseUpstreamTransport implements Transport {
 
   constructor(options: SseUpstreamOptions) {
     this.#url = new URL(options.url);
+    this.#name = options.name ?? upstreamLabel(this.#url);
     this.#agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
     const user = lowerKeys(options.headers);
     this.#getHeaders = { ...user, accept: "text/event-stream" };
@@ -114,13 +117,18 @@ export class SseUpstreamTransport implements Transport {
       });
     } catch (err) {
       await this.#shutdown();
-      throw new UpstreamTransportError("transport_unavailable", `upstream SSE unreachable: ${(err as Error).message}`, { cause: err });
+      throw new UpstreamTransportError("upstream_unavailable", `upstream SSE unreachable: ${(err as Error).message}`, { cause: err });
     }
     const type = header(res.headers, "content-type") ?? "";
-    if (res.statusCode < 200 || res.statusCode >= 300 || !type.startsWith("text/event-stream")) {
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const err = await httpStatusError(res, "upstream SSE");
+      await this.#shutdown();
+      throw err;
+    }
+    if (!type.startsWith("text/event-stream")) {
       await res.body.dump().catch(() => {});
       await this.#shutdown();
-      throw new UpstreamTransportError("upstream_http_error", `upstream SSE answered ${res.statusCode} ${type}`, {
+      throw new UpstreamTransportError("upstream_error", `upstream SSE answered ${type || "no content type"}, not text/event-stream`, {
         status: res.statusCode,
       });
     }
@@ -130,7 +138,7 @@ export class SseUpstreamTransport implements Transport {
     });
     void this.#read(res.body);
     const timer = setTimeout(() => {
-      this.#endpointReject?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent no endpoint event in time"));
+      this.#endpointReject?.(new UpstreamTransportError("upstream_error", "upstream sent no endpoint event in time"));
     }, this.#timeout);
     try {
       await ready;
@@ -179,32 +187,16 @@ export class SseUpstreamTransport implements Transport {
         body,
         headersTimeout: this.#timeout,
       });
-      const status = res.statusCode;
-      if (status >= 200 && status < 300) {
+      if (res.statusCode >= 200 && res.statusCode < 300) {
         await res.body.dump();
         return;
       }
-      let text = "";
-      try {
-        text = await res.body.text();
-      } catch {
-        // The status alone says enough.
-      }
-      if (this.#closed) return;
-      let rpcCode = JSONRPC_INTERNAL_ERROR;
-      let msg = `upstream answered HTTP ${status}`;
-      if (text.length > 0 && text.length < ERROR_BODY_LIMIT) {
-        try {
-          const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-          if (typeof parsed?.error?.code === "number") rpcCode = parsed.error.code;
-          if (typeof parsed?.error?.message === "string") msg = `${msg}: ${parsed.error.message}`;
-        } catch {
-          msg = `${msg}: ${text.slice(0, 200)}`;
-        }
-      }
-      this.#fail(id, "upstream_http_error", msg, status, rpcCode);
+      const err = await httpStatusError(res, "upstream");
+      if (!this.#closed) this.#report(id, err);
     } catch (err) {
-      if (!this.#closed) this.#fail(id, "transport_unavailable", `upstream POST failed: ${(err as Error).message}`, undefined, JSONRPC_INTERNAL_ERROR, err);
+      if (!this.#closed) {
+        this.#report(id, new UpstreamTransportError("upstream_unavailable", `upstream POST failed: ${(err as Error).message}`, { cause: err }));
+      }
     } finally {
       this.#inFlight--;
       if (this.#backpressured && this.#inFlight <= this.#lowWater) {
@@ -232,13 +224,13 @@ export class SseUpstreamTransport implements Transport {
       cause = err;
     }
     if (this.#closed) return;
-    const lost = new UpstreamTransportError("transport_unavailable", "upstream SSE stream ended", { cause });
+    const lost = new UpstreamTransportError("upstream_unavailable", "upstream SSE stream ended", { cause });
     if (this.#endpointReject !== undefined) {
       this.#endpointReject(lost);
       return;
     }
     // Nothing will answer the outstanding requests any more.
-    for (const id of this.#pending) this.onmessage?.(upstreamErrorResponse(id, "transport_unavailable", "upstream SSE stream ended"));
+    for (const id of this.#pending) this.onmessage?.(upstreamErrorResponse(id, lost, this.#name));
     this.#pending.clear();
     this.onerror?.(lost);
     await this.#shutdown();
@@ -249,7 +241,7 @@ export class SseUpstreamTransport implements Transport {
     try {
       url = new URL(data.trim(), this.#url);
     } catch (err) {
-      this.#endpointReject?.(new UpstreamTransportError("upstream_protocol_error", `bad endpoint URL ${data}`, { cause: err }));
+      this.#endpointReject?.(new UpstreamTransportError("upstream_error", `bad endpoint URL ${data}`, { cause: err }));
       return;
     }
     this.#endpoint = url;
@@ -264,22 +256,23 @@ export class SseUpstreamTransport implements Transport {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent invalid JSON", { cause: err }));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent invalid JSON", { cause: err }));
       return;
     }
     const msg = parsed as { jsonrpc?: unknown; id?: JsonRpcId; method?: string };
     if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent a non-JSON-RPC message"));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent a non-JSON-RPC message"));
       return;
     }
     if (msg.method === undefined && msg.id !== undefined) this.#pending.delete(msg.id);
     this.onmessage?.(msg as JsonRpcMessage);
   }
 
-  #fail(id: JsonRpcId | undefined, code: UpstreamErrorCode, message: string, status: number | undefined, rpcCode: number, cause?: unknown): void {
-    this.onerror?.(new UpstreamTransportError(code, message, { status, cause }));
+  /** onerror plus, for a request still awaiting its reply, the error response that stands in for it. */
+  #report(id: JsonRpcId | undefined, err: UpstreamTransportError): void {
+    this.onerror?.(err);
     // Only if still pending: the reply may already have come over the stream.
-    if (id !== undefined && this.#pending.delete(id)) this.onmessage?.(upstreamErrorResponse(id, code, message, status, rpcCode));
+    if (id !== undefined && this.#pending.delete(id)) this.onmessage?.(upstreamErrorResponse(id, err, this.#name));
   }
 
   async #shutdown(): Promise<void> {

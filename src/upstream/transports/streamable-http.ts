@@ -1,62 +1,59 @@
+import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
-import {
-  JSONRPC_INTERNAL_ERROR,
-  type JsonRpcErrorResponse,
-  type JsonRpcId,
-  type JsonRpcMessage,
-} from "../../protocol/jsonrpc.js";
+import { GatewayError, toJsonRpcError } from "../../errors/index.js";
+import type { JsonRpcErrorResponse, JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
 import { SseParser } from "./sse-parser.js";
 
 /**
- * Stable codes carried by {@link UpstreamTransportError} (`error.code`) and by
- * the `data.error` of the JSON-RPC error responses the upstream transports
- * fabricate so that no caller waits forever.
+ * Why an upstream transport failed (`UpstreamTransportError.code`):
  * - `session_expired`: the upstream answered 404 to our session id; re-initialize.
- * - `transport_unavailable`: the upstream could not be reached or the connection broke.
- * - `upstream_http_error`: the upstream answered a non-2xx status.
- * - `upstream_protocol_error`: the upstream sent something that is not MCP (bad JSON, no body).
+ * - `upstream_unavailable`: the upstream could not be reached or the connection broke.
+ * - `upstream_error`: the upstream answered a non-2xx status or sent something that is not MCP.
  */
-export type UpstreamErrorCode =
-  | "session_expired"
-  | "transport_unavailable"
-  | "upstream_http_error"
-  | "upstream_protocol_error";
+export type UpstreamErrorCode = "session_expired" | "upstream_unavailable" | "upstream_error";
 
-/** The error the upstream transports hand to `onerror`; `code` says what went wrong. */
+/** The error the upstream transports hand to `onerror` (and reject `start()` with). */
 export class UpstreamTransportError extends Error {
+  override name = "UpstreamTransportError";
   /** Machine-readable reason, see {@link UpstreamErrorCode}. */
   readonly code: UpstreamErrorCode;
   /** The HTTP status, when the failure was an HTTP answer. */
   readonly status?: number;
+  /** The upstream's own JSON-RPC error code, when its error body carried one. */
+  readonly upstreamCode?: number;
 
-  constructor(code: UpstreamErrorCode, message: string, options?: { status?: number; cause?: unknown }) {
+  constructor(code: UpstreamErrorCode, message: string, options?: { status?: number; upstreamCode?: number; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "UpstreamTransportError";
     this.code = code;
     if (options?.status !== undefined) this.status = options.status;
+    if (options?.upstreamCode !== undefined) this.upstreamCode = options.upstreamCode;
   }
 }
 
 /**
  * Builds the JSON-RPC error response an upstream transport delivers through
- * `onmessage` in place of a reply that will never come.
- * `data.error` names the failure ({@link UpstreamErrorCode}); `data.status` the HTTP status if any.
+ * `onmessage` in place of a reply that will never come, in the catalogue's
+ * terms: `upstream_unavailable` (-32016) for unreachable/broken/expired, or
+ * `upstream_error` (-32018) for HTTP and protocol failures. `data` carries
+ * `error`, `upstream`, `reason` (`"session_expired"` for an expired session),
+ * and `status` / `upstream_code` when known. The upstream's own code is never
+ * used as ours: its -32001 would read as the gateway's `pool_timeout`.
  */
-export function upstreamErrorResponse(
-  id: JsonRpcId,
-  code: UpstreamErrorCode,
-  message: string,
-  status?: number,
-  rpcCode: number = JSONRPC_INTERNAL_ERROR,
-): JsonRpcErrorResponse {
-  return {
-    jsonrpc: "2.0",
+export function upstreamErrorResponse(id: JsonRpcId, err: UpstreamTransportError, upstream: string): JsonRpcErrorResponse {
+  const code = err.code === "upstream_error" ? "upstream_error" : "upstream_unavailable";
+  const reason = err.code === "session_expired" ? "session_expired" : err.message;
+  return toJsonRpcError(
+    new GatewayError(code, { upstream, reason, status: err.status, upstream_code: err.upstreamCode }),
     id,
-    error: { code: rpcCode, message, data: status === undefined ? { error: code } : { error: code, status } },
-  };
+  );
+}
+
+/** A label for an upstream URL: no query string (it may hold credentials), no userinfo. */
+export function upstreamLabel(url: URL): string {
+  return url.origin + url.pathname;
 }
 
 /** Options of {@link StreamableHttpUpstreamTransport}. */
@@ -65,6 +62,8 @@ export interface StreamableHttpUpstreamOptions {
   url: string;
   /** Extra headers on every request (e.g. the upstream's own `Authorization`). */
   headers?: Record<string, string>;
+  /** Names the upstream in error messages and `data.upstream` (default: the URL without its query). */
+  name?: string;
   /**
    * Longest wait for response headers of any POST/GET/DELETE, in ms (default 30000).
    * Bodies have no idle limit: a long tool call may legitimately stream nothing
@@ -100,18 +99,46 @@ function header(headers: Dispatcher.ResponseData["headers"], name: string): stri
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Reads at most `limit` characters of an error body, then drops the rest. */
-async function readSmall(body: Dispatcher.ResponseData["body"], limit: number): Promise<string> {
+/**
+ * Turns a non-2xx answer into an {@link UpstreamTransportError}, reading at
+ * most 64 KiB of its body to pick up the upstream's JSON-RPC error message and
+ * code (an HTML error page just leaves the status).
+ */
+export async function httpStatusError(res: Dispatcher.ResponseData, what: string): Promise<UpstreamTransportError> {
+  const status = res.statusCode;
   let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    text += decoder.decode(chunk as Uint8Array, STREAM_DECODE);
-    if (text.length >= limit) {
-      body.destroy();
-      break;
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      text += decoder.decode(chunk as Uint8Array, STREAM_DECODE);
+      if (text.length >= ERROR_BODY_LIMIT) {
+        res.body.destroy();
+        break;
+      }
     }
+  } catch {
+    // The status alone says enough.
   }
-  return text;
+  let message = `${what} answered HTTP ${status}`;
+  let upstreamCode: number | undefined;
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body?.error?.code === "number") upstreamCode = body.error.code;
+    if (typeof body?.error?.message === "string") message = `${message}: ${body.error.message}`;
+  } catch {
+    // Not JSON.
+  }
+  return new UpstreamTransportError("upstream_error", message, { status, upstreamCode });
+}
+
+/**
+ * The controller whose signal every GET of a session listens to: one listener
+ * per concurrent stream resume is expected, so lift the leak warning's limit.
+ */
+function sessionController(): AbortController {
+  const c = new AbortController();
+  setMaxListeners(0, c.signal);
+  return c;
 }
 
 /** Lower-cases header names so ours never duplicate the caller's in another case. */
@@ -153,6 +180,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
   sessionId?: string;
 
   readonly #url: URL;
+  readonly #name: string;
   readonly #path: string;
   readonly #pool: Pool;
   readonly #userHeaders: Record<string, string>;
@@ -173,12 +201,13 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #backpressured = false;
   #closed = false;
   /** Aborted when the session ends (close or expiry): stops the GET stream, resumes and their backoff sleeps. */
-  #sessionAbort = new AbortController();
+  #sessionAbort = sessionController();
   /** The session signal of the running GET stream loop, if any. */
   #getSignal: AbortSignal | undefined;
 
   constructor(options: StreamableHttpUpstreamOptions) {
     this.#url = new URL(options.url);
+    this.#name = options.name ?? upstreamLabel(this.#url);
     this.#path = this.#url.pathname + this.#url.search;
     this.#pool = new Pool(this.#url.origin, {
       connections: options.connections ?? null,
@@ -274,7 +303,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
           bodyTimeout: 0,
         });
       } catch (err) {
-        if (!this.#closed) this.#fail(id, "transport_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
+        if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
         return;
       }
       const status = res.statusCode;
@@ -283,8 +312,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
         return;
       }
       if (isInit) {
-        const sid = header(res.headers, "mcp-session-id");
-        if (sid !== undefined) this.sessionId = sid;
+        const assigned = header(res.headers, "mcp-session-id");
+        if (assigned !== undefined) this.sessionId = assigned;
       }
       const type = header(res.headers, "content-type") ?? "";
       if (type.startsWith("text/event-stream")) {
@@ -293,13 +322,13 @@ export class StreamableHttpUpstreamTransport implements Transport {
         const text = await res.body.text();
         const answered = text.length > 0 && this.#dispatchText(text, undefined, id);
         if (!answered && id !== undefined && !this.#closed) {
-          this.#fail(id, "upstream_protocol_error", `upstream answered ${status} without a response to the request`, status);
+          this.#fail(id, "upstream_error", `upstream answered ${status} without a response to the request`, status);
         }
       }
       if (method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
     } catch (err) {
       // Reading a JSON body failed midway (connection reset).
-      if (!this.#closed) this.#fail(id, "transport_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
+      if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
     } finally {
       this.#settle();
     }
@@ -322,7 +351,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       await this.#resume(id, parser, extra!);
       return;
     }
-    this.#fail(id, "transport_unavailable", "upstream stream ended before the response", undefined, cause);
+    this.#fail(id, "upstream_unavailable", "upstream stream ended before the response", undefined, cause);
   }
 
   /** Resumes a broken POST stream with GET + Last-Event-ID until its reply arrives. */
@@ -353,7 +382,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       if (status < 200 || status >= 300) {
         // The server cannot resume (no event store, 405, ...): the reply is lost.
         await res.body.dump().catch(() => {});
-        this.#fail(id, "upstream_http_error", `upstream refused to resume the stream (${status})`, status);
+        this.#fail(id, "upstream_error", `upstream refused to resume the stream (${status})`, status);
         return;
       }
       parser.reset();
@@ -367,7 +396,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       // Progress on this connection earns a fresh set of attempts.
       if (parser.lastEventId !== before) attempt = -1;
     }
-    this.#fail(id, "transport_unavailable", "upstream stream could not be resumed", undefined, cause);
+    this.#fail(id, "upstream_unavailable", "upstream stream could not be resumed", undefined, cause);
   }
 
   // ----------------------------------------------------------------- GET path
@@ -385,7 +414,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     try {
       for (;;) {
         if (failures > this.#retryAttempts) {
-          this.onerror?.(new UpstreamTransportError("transport_unavailable", "upstream GET stream gave up reconnecting", { cause }));
+          this.onerror?.(new UpstreamTransportError("upstream_unavailable", "upstream GET stream gave up reconnecting", { cause }));
           return;
         }
         if (failures > 0 && !(await this.#backoff(failures - 1, parser.retry, signal))) return;
@@ -411,7 +440,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
         }
         if (status < 200 || status >= 300) {
           await res.body.dump().catch(() => {});
-          cause = new UpstreamTransportError("upstream_http_error", `upstream GET stream answered ${status}`, { status });
+          cause = new UpstreamTransportError("upstream_error", `upstream GET stream answered ${status}`, { status });
           failures++;
           continue;
         }
@@ -490,7 +519,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent invalid JSON", { cause: err }));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent invalid JSON", { cause: err }));
       return false;
     }
     if (!Array.isArray(parsed)) return this.#dispatchOne(parsed, extra, awaitedId);
@@ -505,7 +534,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
       // Some event stores replay the stored priming event as `{}`: nothing to report.
       if (typeof msg === "object" && msg !== null && Object.keys(msg).length === 0) return false;
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent a non-JSON-RPC message"));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent a non-JSON-RPC message"));
       return false;
     }
     const isReply = msg.method === undefined;
@@ -538,49 +567,37 @@ export class StreamableHttpUpstreamTransport implements Transport {
 
   /** Handles a non-2xx answer to a POST. */
   async #httpError(res: Dispatcher.ResponseData, id: JsonRpcId | undefined, sid: string | undefined): Promise<void> {
-    const status = res.statusCode;
-    let text = "";
-    try {
-      text = await readSmall(res.body, ERROR_BODY_LIMIT);
-    } catch {
-      // The status alone says enough.
-    }
-    if (status === 404 && sid !== undefined) {
-      this.#sessionExpired(sid, id, status);
+    const err = await httpStatusError(res, "upstream");
+    if (res.statusCode === 404 && sid !== undefined) {
+      this.#sessionExpired(sid, id, 404);
       return;
     }
-    // Keep the upstream's own JSON-RPC error (code and message) when it sent one.
-    let rpcCode = JSONRPC_INTERNAL_ERROR;
-    let message = `upstream answered HTTP ${status}`;
-    try {
-      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-      if (typeof body?.error?.code === "number") rpcCode = body.error.code;
-      if (typeof body?.error?.message === "string") message = `${message}: ${body.error.message}`;
-    } catch {
-      // Not JSON (an HTML error page, say): the status is the message.
-    }
-    this.onerror?.(new UpstreamTransportError("upstream_http_error", message, { status }));
-    if (id !== undefined) this.onmessage?.(upstreamErrorResponse(id, "upstream_http_error", message, status, rpcCode));
+    this.#report(id, err);
   }
 
   /** The upstream forgot our session: stop using it and tell the owner to re-initialize. */
   #sessionExpired(sid: string, id: JsonRpcId | undefined, status: number): void {
+    const err = new UpstreamTransportError("session_expired", `upstream session ${sid} expired`, { status });
     // Only the first report of this session's loss acts; others (GET stream and
     // parallel POSTs all seeing 404) just answer their request.
     if (this.sessionId === sid) {
       this.sessionId = undefined;
       this.#postHeaders = undefined;
       this.#sessionAbort.abort();
-      this.#sessionAbort = new AbortController();
-      this.onerror?.(new UpstreamTransportError("session_expired", `upstream session ${sid} expired`, { status }));
+      this.#sessionAbort = sessionController();
+      this.onerror?.(err);
     }
-    if (id !== undefined) this.onmessage?.(upstreamErrorResponse(id, "session_expired", "upstream session expired", status));
+    if (id !== undefined) this.onmessage?.(upstreamErrorResponse(id, err, this.#name));
   }
 
   /** onerror plus, for a request, the error response that stands in for its reply. */
   #fail(id: JsonRpcId | undefined, code: UpstreamErrorCode, message: string, status?: number, cause?: unknown): void {
-    this.onerror?.(new UpstreamTransportError(code, message, { status, cause }));
-    if (id !== undefined) this.onmessage?.(upstreamErrorResponse(id, code, message, status));
+    this.#report(id, new UpstreamTransportError(code, message, { status, cause }));
+  }
+
+  #report(id: JsonRpcId | undefined, err: UpstreamTransportError): void {
+    this.onerror?.(err);
+    if (id !== undefined) this.onmessage?.(upstreamErrorResponse(id, err, this.#name));
   }
 
   #settle(): void {

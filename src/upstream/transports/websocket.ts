@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
-import { UpstreamTransportError, upstreamErrorResponse } from "./streamable-http.js";
+import { UpstreamTransportError, upstreamErrorResponse, upstreamLabel } from "./streamable-http.js";
 
 /** Options of {@link WebSocketUpstreamTransport}. */
 export interface WebSocketUpstreamOptions {
@@ -9,6 +9,8 @@ export interface WebSocketUpstreamOptions {
   url: string;
   /** Extra headers on the upgrade request (e.g. the upstream's own `Authorization`). */
   headers?: Record<string, string>;
+  /** Names the upstream in error messages and `data.upstream` (default: the URL without its query). */
+  name?: string;
   /** Subprotocols to offer (default `"mcp"`). */
   protocols?: string | string[];
   /** Longest wait for the opening handshake, in ms (default 30000). */
@@ -36,7 +38,7 @@ export interface WebSocketUpstreamOptions {
  * to half. (`ws` exposes no drain event of its own.)
  *
  * If the connection drops without `close()`, every request still awaiting its
- * reply gets a JSON-RPC error response (`data.error: "transport_unavailable"`),
+ * reply gets a JSON-RPC error response (catalogue `upstream_unavailable`),
  * `onerror` reports the close code, and `onclose` follows. After `close()` no
  * replies are fabricated: `onclose` tells the owner.
  */
@@ -48,6 +50,7 @@ export class WebSocketUpstreamTransport implements Transport {
   sessionId?: string;
 
   readonly #options: WebSocketUpstreamOptions;
+  readonly #name: string;
   readonly #maxBuffered: number;
   readonly #lowWater: number;
   readonly #pollMs: number;
@@ -65,6 +68,7 @@ export class WebSocketUpstreamTransport implements Transport {
 
   constructor(options: WebSocketUpstreamOptions) {
     this.#options = options;
+    this.#name = options.name ?? upstreamLabel(new URL(options.url));
     this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
     this.#lowWater = this.#maxBuffered >> 1;
     this.#pollMs = options.drainPollMs ?? 5;
@@ -109,7 +113,7 @@ export class WebSocketUpstreamTransport implements Transport {
       const onEarlyError = (err: Error): void => {
         ws.off("open", onOpen);
         this.#closing = true;
-        reject(new UpstreamTransportError("transport_unavailable", `upstream WebSocket unreachable: ${err.message}`, { cause: err }));
+        reject(new UpstreamTransportError("upstream_unavailable", `upstream WebSocket unreachable: ${err.message}`, { cause: err }));
       };
       const onUnexpected = (_req: unknown, res: { statusCode?: number; resume(): void }): void => {
         res.resume();
@@ -117,7 +121,7 @@ export class WebSocketUpstreamTransport implements Transport {
         this.#closing = true;
         ws.terminate();
         reject(
-          new UpstreamTransportError("upstream_http_error", `upstream refused the WebSocket upgrade (${res.statusCode})`, {
+          new UpstreamTransportError("upstream_error", `upstream refused the WebSocket upgrade (${res.statusCode})`, {
             status: res.statusCode,
           }),
         );
@@ -172,12 +176,12 @@ export class WebSocketUpstreamTransport implements Transport {
       // With the default binaryType ("nodebuffer") every message, text or binary, is one Buffer.
       parsed = JSON.parse((data as Buffer).toString("utf8"));
     } catch (err) {
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent invalid JSON", { cause: err }));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent invalid JSON", { cause: err }));
       return;
     }
     const msg = parsed as { jsonrpc?: unknown; id?: JsonRpcId; method?: string };
     if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
-      this.onerror?.(new UpstreamTransportError("upstream_protocol_error", "upstream sent a non-JSON-RPC message"));
+      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent a non-JSON-RPC message"));
       return;
     }
     if (msg.method === undefined && msg.id !== undefined) this.#pending.delete(msg.id);
@@ -190,9 +194,10 @@ export class WebSocketUpstreamTransport implements Transport {
     this.#closed = true;
     if (!this.#closing) {
       const why = `upstream WebSocket closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})`;
+      const err = new UpstreamTransportError("upstream_unavailable", why);
       // Nothing will answer the outstanding requests any more.
-      for (const id of this.#pending) this.onmessage?.(upstreamErrorResponse(id, "transport_unavailable", why));
-      this.onerror?.(new UpstreamTransportError("transport_unavailable", why));
+      for (const id of this.#pending) this.onmessage?.(upstreamErrorResponse(id, err, this.#name));
+      this.onerror?.(err);
     }
     this.#pending.clear();
     this.#resolveClosed?.();
@@ -202,7 +207,7 @@ export class WebSocketUpstreamTransport implements Transport {
   #onError = (err: Error): void => {
     // Before open, start() rejects instead. After open 'close' always follows; this only reports.
     if (!this.#opened) return;
-    this.onerror?.(new UpstreamTransportError("transport_unavailable", `upstream WebSocket error: ${err.message}`, { cause: err }));
+    this.onerror?.(new UpstreamTransportError("upstream_unavailable", `upstream WebSocket error: ${err.message}`, { cause: err }));
   };
 
   #onPong = (): void => {

@@ -1,0 +1,281 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { EventEmitter, once } from "node:events";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { CreateMessageResultSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { WebSocketServer, type WebSocket } from "ws";
+import { z } from "zod";
+import type { JsonRpcId, JsonRpcMessage } from "../../src/protocol/jsonrpc.js";
+import type { MessageExtra } from "../../src/protocol/transport.js";
+import type { UpstreamTransportError } from "../../src/upstream/transports/streamable-http.js";
+import { WebSocketUpstreamTransport } from "../../src/upstream/transports/websocket.js";
+
+type Received = { msg: JsonRpcMessage & Record<string, any>; extra?: MessageExtra };
+
+/** Collects what a transport delivers and lets a test await a matching message. */
+class Inbox {
+  readonly items: Received[] = [];
+  readonly errors: Error[] = [];
+  #waiters: Array<{ pred: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
+
+  attach(t: WebSocketUpstreamTransport): this {
+    t.onmessage = (msg, extra) => this.#push({ msg: msg as Received["msg"], extra });
+    t.onerror = (err) => void this.errors.push(err);
+    return this;
+  }
+
+  #push(r: Received): void {
+    this.items.push(r);
+    const i = this.#waiters.findIndex((w) => w.pred(r));
+    if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(r);
+  }
+
+  wait(pred: (r: Received) => boolean, what = "message", timeoutMs = 5000): Promise<Received> {
+    const seen = this.items.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      this.#waiters.push({
+        pred,
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+      });
+    });
+  }
+
+  reply(id: JsonRpcId): Promise<Received> {
+    return this.wait((r) => r.msg.id === id && r.msg.method === undefined, `reply to ${id}`);
+  }
+}
+
+/** The minimal SDK Transport over one server-side ws socket: one JSON message per text frame. */
+class WsServerTransport implements SdkTransport {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  constructor(private readonly ws: WebSocket) {}
+  async start(): Promise<void> {
+    this.ws.on("message", (data) => {
+      try {
+        this.onmessage?.(JSON.parse(String(data)) as JSONRPCMessage);
+      } catch (err) {
+        this.onerror?.(err as Error);
+      }
+    });
+    this.ws.on("close", () => this.onclose?.());
+  }
+  async send(message: JSONRPCMessage): Promise<void> {
+    this.ws.send(JSON.stringify(message));
+  }
+  async close(): Promise<void> {
+    this.ws.close();
+  }
+}
+
+function buildMcpServer(events: EventEmitter): McpServer {
+  const server = new McpServer({ name: "ws-upstream", version: "1.0.0" });
+  server.registerTool("echo", { description: "echo", inputSchema: { text: z.string() } }, async ({ text }) => ({
+    content: [{ type: "text", text }],
+  }));
+  server.registerTool("sample", { description: "progress + sampling", inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
+    const token = extra._meta?.progressToken;
+    if (token !== undefined) {
+      await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2 } });
+    }
+    const r = await extra.sendRequest(
+      {
+        method: "sampling/createMessage",
+        params: { messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens: 16 },
+      },
+      CreateMessageResultSchema,
+    );
+    return { content: [{ type: "text", text: `sampled: ${r.content.type === "text" ? r.content.text : "?"}` }] };
+  });
+  server.registerTool("never", { description: "never answers" }, async () => {
+    events.emit("never-started");
+    return new Promise(() => {});
+  });
+  return server;
+}
+
+interface Upstream {
+  url: string;
+  wss: WebSocketServer;
+  events: EventEmitter;
+  close(): Promise<void>;
+}
+
+/**
+ * A ws server on 127.0.0.1:0 speaking subprotocol `mcp`. `raw: true` skips the
+ * MCP server and emits the raw socket (for the backpressure test).
+ */
+async function startUpstream(opts: { raw?: boolean; rejectWith?: number } = {}): Promise<Upstream> {
+  const events = new EventEmitter();
+  const httpServer = http.createServer();
+  if (opts.rejectWith !== undefined) {
+    const status = opts.rejectWith;
+    httpServer.on("upgrade", (_req, socket: Socket) => {
+      socket.end(`HTTP/1.1 ${status} Nope\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+  }
+  const wss = new WebSocketServer({
+    server: opts.rejectWith === undefined ? httpServer : undefined,
+    noServer: opts.rejectWith !== undefined,
+    handleProtocols: (protocols) => (protocols.has("mcp") ? "mcp" : false),
+  });
+  wss.on("connection", async (ws, req) => {
+    events.emit("connection", ws, req);
+    if (opts.raw) return;
+    const server = buildMcpServer(events);
+    await server.connect(new WsServerTransport(ws));
+  });
+  httpServer.listen(0, "127.0.0.1");
+  await once(httpServer, "listening");
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${port}/mcp`,
+    wss,
+    events,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      httpServer.closeAllConnections();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}
+
+const INIT_PARAMS = {
+  protocolVersion: "2025-11-25",
+  capabilities: { sampling: {} },
+  clientInfo: { name: "gateway-test", version: "0.0.0" },
+};
+
+async function handshake(t: WebSocketUpstreamTransport, inbox: Inbox): Promise<Received> {
+  t.send({ jsonrpc: "2.0", id: 0, method: "initialize", params: INIT_PARAMS });
+  const init = await inbox.reply(0);
+  t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  return init;
+}
+
+describe("WebSocketUpstreamTransport", () => {
+  let up: Upstream;
+  before(async () => {
+    up = await startUpstream();
+  });
+  after(async () => {
+    await up.close();
+  });
+
+  it("negotiates subprotocol mcp, relays requests, progress and sampling, and closes", async () => {
+    const t = new WebSocketUpstreamTransport({ url: up.url });
+    const inbox = new Inbox().attach(t);
+    let closed = 0;
+    t.onclose = () => closed++;
+    const conn = once(up.events, "connection");
+    await t.start();
+    const [serverWs] = (await conn) as [WebSocket];
+    assert.equal(serverWs.protocol, "mcp");
+
+    const init = await handshake(t, inbox);
+    assert.equal(init.msg.result.serverInfo.name, "ws-upstream");
+
+    t.send({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+    const names = (await inbox.reply(1)).msg.result.tools.map((x: { name: string }) => x.name).sort();
+    assert.deepEqual(names, ["echo", "never", "sample"]);
+
+    t.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "ws" } } });
+    assert.deepEqual((await inbox.reply(2)).msg.result.content, [{ type: "text", text: "ws" }]);
+
+    t.send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "sample", arguments: { prompt: "ping" }, _meta: { progressToken: "p" } },
+    });
+    const progress = await inbox.wait((r) => r.msg.method === "notifications/progress", "progress");
+    assert.equal(progress.msg.params.progressToken, "p");
+    const sampling = await inbox.wait((r) => r.msg.method === "sampling/createMessage", "sampling request");
+    t.send({
+      jsonrpc: "2.0",
+      id: sampling.msg.id,
+      result: { role: "assistant", content: { type: "text", text: "pong" }, model: "m" },
+    });
+    assert.deepEqual((await inbox.reply(3)).msg.result.content, [{ type: "text", text: "sampled: pong" }]);
+
+    const serverClosed = once(serverWs, "close");
+    await t.close();
+    const [code] = (await serverClosed) as [number];
+    assert.equal(code, 1000);
+    assert.equal(closed, 1);
+    await t.close();
+    assert.equal(closed, 1);
+    assert.throws(() => t.send({ jsonrpc: "2.0", method: "notifications/initialized" }));
+    assert.deepEqual(inbox.errors, []);
+  });
+
+  it("answers in-flight requests with errors when the upstream drops the connection", async () => {
+    const t = new WebSocketUpstreamTransport({ url: up.url });
+    const inbox = new Inbox().attach(t);
+    const closed = new Promise<void>((r) => (t.onclose = r));
+    const conn = once(up.events, "connection");
+    await t.start();
+    const [serverWs] = (await conn) as [WebSocket];
+    await handshake(t, inbox);
+    const started = once(up.events, "never-started");
+    t.send({ jsonrpc: "2.0", id: "stuck", method: "tools/call", params: { name: "never", arguments: {} } });
+    await started;
+    serverWs.terminate();
+    const reply = await inbox.reply("stuck");
+    assert.equal(reply.msg.error.data.error, "upstream_unavailable");
+    await closed;
+    assert.equal((inbox.errors[0] as UpstreamTransportError).code, "upstream_unavailable");
+  });
+
+  it("rejects start() when the upstream is down", async () => {
+    const s = http.createServer();
+    s.listen(0, "127.0.0.1");
+    await once(s, "listening");
+    const port = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const t = new WebSocketUpstreamTransport({ url: `ws://127.0.0.1:${port}/mcp` });
+    await assert.rejects(t.start(), (err: UpstreamTransportError) => err.code === "upstream_unavailable");
+  });
+
+  it("rejects start() when the upgrade is refused", async () => {
+    const refusing = await startUpstream({ rejectWith: 401 });
+    const t = new WebSocketUpstreamTransport({ url: refusing.url });
+    await assert.rejects(t.start(), (err: UpstreamTransportError) => err.code === "upstream_error" && err.status === 401);
+    await refusing.close();
+  });
+
+  it("returns false from send when the socket buffer is full and emits ondrain once it empties", async () => {
+    const raw = await startUpstream({ raw: true });
+    const t = new WebSocketUpstreamTransport({ url: raw.url, maxBufferedBytes: 256 * 1024 });
+    const conn = once(raw.events, "connection");
+    await t.start();
+    const [, req] = (await conn) as [WebSocket, http.IncomingMessage];
+    // The upstream stops reading: our writes pile up in the socket buffer.
+    req.socket.pause();
+    const big = "x".repeat(128 * 1024);
+    let accepted = true;
+    let sent = 0;
+    while (accepted && sent < 2000) {
+      accepted = t.send({ jsonrpc: "2.0", method: "notifications/message", params: { data: big } }) as boolean;
+      sent++;
+    }
+    assert.equal(accepted, false, "send reported backpressure");
+    assert.ok(t.bufferedAmount > 256 * 1024);
+    const drained = new Promise<void>((r) => (t.ondrain = r));
+    req.socket.resume();
+    await drained;
+    assert.ok(t.bufferedAmount <= 128 * 1024);
+    await t.close();
+    await raw.close();
+  });
+});
