@@ -19,10 +19,17 @@ import { selfNamedIdentity, type Authenticator } from "./listeners/identity.js";
 import { handleStreamableHttp } from "./listeners/streamable-http.js";
 import { handleLegacySsePost, handleLegacySseStream, LEGACY_POST_PATH } from "./listeners/legacy-sse.js";
 import { WebSocketListener } from "./listeners/websocket.js";
+import { PhoenixListener, PHOENIX_PATH } from "./listeners/phoenix.js";
+import { failInFlight, waitForDrain } from "./session/drain.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { gatewayHealth, health, type HealthSources } from "./admin/health.js";
 import { channels, log } from "./telemetry/channels.js";
+import { installOperations } from "./admin/install.js";
+import { installProtection } from "./middleware/chain.js";
+import { checkHeaderCount } from "./middleware/connection-limits.js";
+import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
+import { installCluster, type ClusterService } from "./cluster/index.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -51,6 +58,8 @@ export class Gateway {
   readonly router = new Router();
   readonly server: Server;
   readonly websocket: WebSocketListener;
+  /** Phoenix channel clients at `/mcp/ws/websocket`. */
+  readonly phoenix: PhoenixListener;
   readonly context: ListenerContext;
   readonly startedAt = Date.now();
   readonly healthSources: HealthSources;
@@ -58,6 +67,8 @@ export class Gateway {
   resilience?: ResilienceService;
   /** Rate limiter (installed by the protection layer). */
   rateLimiter?: RateLimitService;
+  /** This node's part in a cluster (only with cluster.redis_url); `cluster.view()` for stats. */
+  cluster?: ClusterService;
   #handler: MessageHandler;
   #middleware: Middleware[];
   #expiryTimer?: NodeJS.Timeout;
@@ -98,21 +109,31 @@ export class Gateway {
           channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote: req.socket.remoteAddress });
         }
       },
-      onDisconnected: (session, closeCode, reason) => {
+      onDisconnected: (session, closeCode, reason, transport) => {
         if (channels.connection.hasSubscribers) {
-          channels.connection.publish({ type: "disconnected", clientId: session.clientId, sessionId: session.id, transport: session.transport, closeCode, reason });
+          channels.connection.publish({ type: "disconnected", clientId: session.clientId, sessionId: session.id, transport: transport ?? session.transport, closeCode, reason });
         }
       },
     };
     this.websocket = new WebSocketListener(this.context);
+    this.phoenix = new PhoenixListener(this.context);
+    this.upgradeHandlers.set(PHOENIX_PATH, (req, socket, head) => this.phoenix.upgrade(req, socket, head));
     this.healthSources = { manager: this.manager, registry: this.registry, catalog: this.catalog, startedAt: this.startedAt, version: VERSION };
     this.#routes();
     const s = config.server;
     this.server = createServer(
-      { maxHeaderSize: s.max_header_size, headersTimeout: s.headers_timeout, requestTimeout: s.request_timeout, keepAliveTimeout: 65_000 },
+      {
+        maxHeaderSize: s.max_header_size,
+        headersTimeout: s.headers_timeout,
+        requestTimeout: s.request_timeout,
+        keepAliveTimeout: 65_000,
+        // Node checks the two timeouts above only this often (default 30 s): check often enough that a trickling client is cut off near its deadline.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(s.headers_timeout || 1000, s.request_timeout || 1000) / 4))),
+      },
       (req, res) => this.#onRequest(req, res),
     );
-    this.server.maxHeadersCount = s.max_headers_count;
+    // One more than allowed, so checkHeaderCount can tell "at the limit" from "over it" (Node silently drops the excess).
+    this.server.maxHeadersCount = s.max_headers_count + 1;
     this.server.on("upgrade", (req, socket, head) => this.#onUpgrade(req, socket, head));
     this.server.on("clientError", (err, socket) => {
       // Malformed or too-slow requests: answer 400/408/431 and keep serving everyone else.
@@ -121,6 +142,15 @@ export class Gateway {
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       else socket.destroy();
     });
+    // Pools, breakers, consistent-hash routing, failover (src/upstream/resilience-service.ts); its
+    // transport-breaker middleware goes first so an open transport refuses before any other work.
+    installResilience(this);
+    // Auth, connection caps, rate limiting, tool rules, backpressure (order documented in src/middleware/chain.ts).
+    installProtection(this);
+    // Operator surface: telemetry subscribers, /metrics, /mcp/stats, /mcp/admin/* (src/admin/install.ts).
+    installOperations(this);
+    // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
+    this.cluster = installCluster(this);
   }
 
   /** Replaces the middleware chain (auth and rate limiting install theirs). */
@@ -130,6 +160,10 @@ export class Gateway {
   }
 
   #dispatch(session: Session, message: Parameters<MessageHandler>[1]): void {
+    // Draining: calls in flight finish, new ones are answered at once (never left without a reply).
+    if (this.#closing && (message as { method?: unknown }).method !== undefined && (message as { id?: unknown }).id !== undefined) {
+      return this.relay.reject(session, (message as { id: string | number }).id, new GatewayError("shutting_down"));
+    }
     try {
       this.#handler(session, message);
     } catch (err) {
@@ -155,6 +189,8 @@ export class Gateway {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = pathOf(req);
+    const headerError = checkHeaderCount(req, this.config.current.server.max_headers_count);
+    if (headerError) return sendError(res, headerError, { connection: "close" });
     const policy = this.config.current.server;
     const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
     if (originError) return sendError(res, originError);
@@ -188,6 +224,8 @@ export class Gateway {
       socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
     };
     if (originError) return refuse(403, "Forbidden", { error: originError.code, message: originError.message });
+    const headerError = checkHeaderCount(req, policy.max_headers_count);
+    if (headerError) return refuse(431, "Request Header Fields Too Large", { error: headerError.code, message: headerError.message });
     if (this.#closing) return refuse(503, "Service Unavailable", { error: "shutting_down" });
     const upgrade = this.upgradeHandlers.get(path);
     if (!upgrade) return refuse(404, "Not Found", { error: "not_found", path });
@@ -231,24 +269,34 @@ export class Gateway {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#expiryTimer);
-    const deadline = Date.now() + this.config.current.shutdown.drain_timeout;
-    const inFlight = () => {
-      let n = 0;
-      for (const r of this.manager.replicas()) n += r.connection?.inFlight ?? 0;
-      return n;
-    };
-    while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    this.websocket.closeAll(1001, "gateway shutting down");
+    // Sessions ending below stay in the cluster's directory: their clients resume on other nodes.
+    this.cluster?.draining();
+    // 1. Stop accepting: no new connections; new requests on open ones get
+    //    shutting_down (#onRequest, #onUpgrade, #dispatch).
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // 2. Calls in flight finish, their replies going out on the still-open
+    //    connections, up to shutdown.drain_timeout (event-driven, no polling).
+    //    A fifth of the budget (at most 1 s) is kept for the teardown below,
+    //    so the whole shutdown fits in drain_timeout.
+    const budget = this.config.current.shutdown.drain_timeout;
+    const teardown = Math.min(1000, Math.floor(budget / 5));
+    await waitForDrain(this.registry, this.relay, budget - teardown);
+    // 3. What did not finish is answered with shutting_down, not dropped.
+    failInFlight(this.registry);
+    // 4. WebSocket/Phoenix clients get 1001, SSE streams a `retry:` hint, then all ends.
+    this.websocket.closeAll(1001, "gateway shutting down", teardown / 2);
+    this.phoenix.closeAll(1001, "gateway shutting down", teardown / 2);
     for (const session of [...this.registry.all()]) {
       session.sink?.close(1001, "gateway shutting down");
       this.registry.end(session);
     }
     this.server.closeIdleConnections?.();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    setTimeout(() => this.server.closeAllConnections?.(), 1000).unref();
+    setTimeout(() => this.server.closeAllConnections?.(), teardown / 2).unref();
     await this.manager.close();
     await closed;
+    await this.cluster?.close();
   }
+
 }
 
 /** Creates and starts a gateway. */

@@ -13,6 +13,8 @@ export interface HealthSources {
   transportStates?: () => Record<string, string>;
   /** Extra checks (cluster, Redis) contributing to the status. */
   extraChecks?: () => Record<string, { status: "ok" | "degraded" | "down"; detail?: string }>;
+  /** Cluster mode: the nodes and their figures (src/cluster/), shown by `/health/gateway`. */
+  cluster?: () => object;
 }
 
 /** `GET /health`: is the process serving at all. 200 while it can serve someone. */
@@ -53,6 +55,7 @@ export function gatewayHealth(src: HealthSources): { status: number; body: Recor
       sessions: src.registry.size,
       collisions: src.catalog.collisions,
       checks: src.extraChecks?.() ?? {},
+      ...(src.cluster ? { cluster: src.cluster() } : {}),
     },
   };
 }

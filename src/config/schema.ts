@@ -84,15 +84,15 @@ export const configSchema = z
       request_timeout: ms().default(30_000),
       /** Largest total header size (bytes). */
       max_header_size: positive().default(16 * 1024),
-      /** Most headers in one request. */
+      /** Most headers in one request (431 headers_too_large past it). */
       max_headers_count: positive().default(100),
       /** Extra Origins allowed besides the gateway's own host (exact match, or "*"). */
       allowed_origins: z.array(z.string()).default([]),
       /** Host header values accepted (DNS-rebinding protection); empty = loopback names when bound to loopback. */
       allowed_hosts: z.array(z.string()).default([]),
-      /** Most concurrent client connections in total. */
+      /** Most open TCP connections in total (503 too_many_connections past it). */
       max_connections: positive().default(10_000),
-      /** Most concurrent client connections per client_id. */
+      /** Most open WebSocket/Phoenix/HTTP+SSE connections per client_id (503 too_many_connections past it). */
       max_connections_per_client: positive().default(100),
     }),
 
@@ -196,6 +196,10 @@ export const configSchema = z
       flap_window: ms().default(60_000),
       /** `tools/list` with an upstream down: partial result (false) or an error (true). */
       fail_closed: z.boolean().default(false),
+      /** First hold-down of a flapping replica or client (ms); doubles on each repeat, up to 16x. */
+      flap_hold_down: ms().default(30_000),
+      /** Retries of a failed call on another replica; only for safe calls (reads, lists, read-only/idempotent tools). */
+      max_retries: z.number().int().min(0).max(5).default(1),
     }),
 
     circuit_breaker: section({
@@ -252,6 +256,14 @@ export const configSchema = z
       redis_url: z.string().optional(),
       /** This node's id (default: host:pid). */
       node_id: z.string().optional(),
+      /** Prefix of every Redis key and channel (several gateways, or tests, can share one Redis). */
+      key_prefix: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits and _ . : -").default("mcp-gateway"),
+      /** How often a node announces itself and refreshes its view of the cluster (ms). */
+      heartbeat_interval: positive().default(2000),
+      /** A node not heard from for this long is gone from the view (ms). */
+      node_timeout: positive().default(6000),
+      /** Most event-log writes queued for Redis (outage or burst); past it the oldest wait in the local replay buffer only. */
+      max_pending_writes: positive().default(10_000),
     }),
 
     /** The upstream MCP servers. */

@@ -59,6 +59,12 @@ export const CATALOGUE = {
   not_found: { http: 404, jsonrpc: -32601, close: 1008, message: "Not found: {path}" },
   config_invalid: { http: 400, jsonrpc: -32602, close: 1008, message: "{detail}" },
   client_not_found: { http: 404, jsonrpc: -32011, close: 1008, message: "Unknown client: {client_id}" },
+  /** An admin action whose service (resilience, rate limiting) is not installed on this gateway. */
+  not_implemented: { http: 501, jsonrpc: -32030, close: 1011, message: "{service} is not available on this gateway" },
+  /** Cluster mode: the node holding the session went away while it served this request (retry: another node takes over). */
+  cluster_node_lost: { http: 503, jsonrpc: -32041, close: 1012, message: "The gateway node serving this session ({node}) went away; retry" },
+  /** More request headers than server.max_headers_count (size overflows are answered 431 by Node's parser). */
+  headers_too_large: { http: 431, jsonrpc: -32040, close: 1008, message: "Request header fields too large: {detail}" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

@@ -4,7 +4,8 @@ import type { GatewayError } from "../errors/index.js";
 import type { ConfigStore } from "../config/store.js";
 import type { Session } from "../session/session.js";
 import type { SessionRegistry } from "../session/registry.js";
-import type { Authenticator } from "./identity.js";
+import type { Authenticator, ClientIdentity } from "./identity.js";
+import type { ClientTransportKind } from "../telemetry/channels.js";
 
 /**
  * What every listener needs from the gateway, injected so listeners stay
@@ -15,6 +16,12 @@ export interface ListenerContext {
   registry: SessionRegistry;
   /** Establishes identity when a session starts. */
   authenticate: Authenticator;
+  /**
+   * Verifies a bare token where no HTTP request carries it (Phoenix channel
+   * joins, `socket.params.token`): resolves the identity or throws
+   * GatewayError authentication_failed {reason} (installed by src/middleware/chain.ts).
+   */
+  authenticateToken?(token: string | undefined, req?: IncomingMessage): Promise<ClientIdentity>;
   /** Re-verifies a later request of an existing session; null when fine. */
   verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> | GatewayError | null;
   /** Answers an auth failure the way the auth layer wants (401 + WWW-Authenticate, ...). */
@@ -23,8 +30,31 @@ export interface ListenerContext {
   dispatch(session: Session, message: JsonRpcMessage): void;
   /** A client connection opened. */
   onConnected(session: Session, req: IncomingMessage): void;
-  /** A client connection closed (closeCode for WebSocket; 1006 when it vanished). */
-  onDisconnected(session: Session, closeCode?: number, reason?: string): void;
+  /**
+   * A client connection closed (closeCode for WebSocket; 1006 when it
+   * vanished). `transport`: the closed connection's, when the session already
+   * moved to another one.
+   */
+  onDisconnected(session: Session, closeCode?: number, reason?: string, transport?: ClientTransportKind): void;
   /** A session resumed from an event id (telemetry, transport switch detection). */
   onResume?(session: Session, lastSeq: number, res?: ServerResponse): void;
+  /** Cluster mode (src/cluster/): finds sessions this node does not hold. Absent on a single node. */
+  cluster?: SessionLocator;
+}
+
+/**
+ * Serves requests naming a session that is not in this node's registry.
+ * Listeners call it only on a local miss, so a single node pays nothing.
+ */
+export interface SessionLocator {
+  /**
+   * An HTTP request names session `id`: forwards the whole request to the
+   * node that owns it (resolves true: answered), or adopts the session here
+   * (resolves false: look it up again; still missing means unknown).
+   * `local` re-runs the listener on a copy of the request when the body had
+   * to be read before the owner turned out to be gone.
+   */
+  claim(id: string, req: IncomingMessage, res: ServerResponse, local: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<boolean>;
+  /** Adopts session `id` here (WebSocket/Phoenix resume, which cannot be forwarded): true when it is now local. */
+  adopt(id: string): Promise<boolean>;
 }

@@ -6,6 +6,7 @@ import type { ListenerContext } from "./context.js";
 import { accepts, queryOf, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
+import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 
 /** Path clients POST their messages to (the `endpoint` event names it with the session). */
 export const LEGACY_POST_PATH = "/mcp/messages";
@@ -22,9 +23,12 @@ export class LegacySseSink implements DownstreamSink {
   constructor(
     readonly res: ServerResponse,
     heartbeatMs: number,
+    readonly retryMs = 2000,
   ) {
     if (heartbeatMs > 0) {
-      this.#heartbeat = setInterval(() => res.write(sseEvent(JSON.stringify({ ts: Date.now() }), undefined, "heartbeat")), heartbeatMs);
+      this.#heartbeat = setInterval(() => {
+        if (!res.writableEnded) res.write(sseEvent(JSON.stringify({ ts: Date.now() }), undefined, "heartbeat"));
+      }, heartbeatMs);
       this.#heartbeat.unref();
     }
     res.once("close", () => clearInterval(this.#heartbeat));
@@ -33,11 +37,16 @@ export class LegacySseSink implements DownstreamSink {
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
     const json = JSON.stringify(message);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", size: json.length });
-    return this.res.write(sseEvent(json, session.record(json, "sse"), "message"));
+    const seq = session.record(json, "sse");
+    // Ended (closed by the gateway) but not yet detached: the message waits in the replay buffer.
+    if (this.res.writableEnded) return false;
+    return this.res.write(sseEvent(json, seq, "message"));
   }
 
-  close(): void {
+  /** Ends the stream; on shutdown (1001) it first tells the client when to come back (`retry:`). */
+  close(code?: number): void {
     clearInterval(this.#heartbeat);
+    if (code === 1001 && !this.res.writableEnded) this.res.write(`retry: ${this.retryMs}\n\n`);
     this.res.end();
   }
 
@@ -52,6 +61,9 @@ export class LegacySseSink implements DownstreamSink {
  * Reconnecting with `session_id` (and Last-Event-ID) resumes the session.
  */
 export async function handleLegacySseStream(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  // Cluster mode: resuming a session another node holds (src/cluster/).
+  const held = ctx.cluster !== undefined ? queryOf(req).get("session_id") : null;
+  if (held && !ctx.registry.get(held) && (await ctx.cluster!.claim(held, req, res, (r, s) => handleLegacySseStream(r, s, ctx)))) return;
   if (!accepts(req, "text/event-stream")) return sendError(res, new GatewayError("not_acceptable", { detail: "needs Accept: text/event-stream" }));
   let identity;
   try {
@@ -66,37 +78,46 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   let resumeFrom: number | undefined;
   if (resumeId) {
     session = ctx.registry.get(resumeId);
-    if (!session || session.clientId !== identity.clientId) return sendError(res, new GatewayError("session_not_found", { session_id: resumeId }));
-    const last = (req.headers["last-event-id"] as string | undefined) ?? query.get("last_event_id") ?? undefined;
-    resumeFrom = last && /^\d+$/.test(last) ? Number(last) : session.lastSeq;
+    // A WebSocket or Phoenix session may continue here (transport switch); a Streamable HTTP one may not.
+    if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "http_sse")) {
+      return sendError(res, new GatewayError("session_not_found", { session_id: resumeId }));
+    }
+    // No id named: replay what was recorded since the last connection went away.
+    resumeFrom = parseSeq(req.headers["last-event-id"]) ?? parseSeq(query.get("last_event_id")) ?? defaultResumePoint(session);
   } else {
     session = ctx.registry.create(identity.clientId, "http_sse");
     session.identity = identity;
   }
   startSse(res, config.http_sse.retry);
-  const sink = new LegacySseSink(res, config.http_sse.heartbeat_interval);
-  const previous = session.attach(sink);
-  if (previous && previous !== sink) previous.close();
+  const sink = new LegacySseSink(res, config.http_sse.heartbeat_interval, config.http_sse.retry);
+  if (resumeFrom !== undefined) attachResumed(session, sink);
+  else session.attach(sink);
   res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}`, undefined, "endpoint"));
   res.write(sseEvent(JSON.stringify({ session_id: session.id, client_id: session.clientId, transport: "http_sse", last_seq: session.lastSeq }), undefined, "connected"));
   if (resumeFrom !== undefined) {
     ctx.onResume?.(session, resumeFrom);
-    for (const e of session.replay.after(resumeFrom)) if (e.json) res.write(sseEvent(e.json, e.seq, "message"));
+    const plan = resumePlan(session, resumeFrom);
+    // What fell out of the replay buffer is said, never skipped silently.
+    if (plan.gap) res.write(sseEvent(JSON.stringify(plan.gap), undefined, "gap"));
+    for (const e of plan.entries) res.write(sseEvent(e.json, e.seq, "message"));
   }
   ctx.onConnected(session, req);
   const s = session;
   res.once("close", () => {
     s.detach(sink);
-    ctx.onDisconnected(s, undefined, "stream closed");
+    ctx.onDisconnected(s, undefined, "stream closed", "http_sse");
   });
 }
 
 /** `POST /mcp/messages?session_id=...`: one message in, 202 out; the answer comes on the stream. */
 export async function handleLegacySsePost(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
   const id = queryOf(req).get("session_id");
+  // Cluster mode: the stream lives on another node; the message goes there (src/cluster/).
+  if (id && ctx.cluster !== undefined && !ctx.registry.get(id) && (await ctx.cluster.claim(id, req, res, (r, s) => handleLegacySsePost(r, s, ctx)))) return;
   const session = id ? ctx.registry.get(id) : undefined;
   if (!id) return sendRpcError(res, new GatewayError("session_required"));
-  if (!session || session.transport !== "http_sse") return sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
+  // Any session this transport can carry: its own, or a WebSocket/Phoenix one switching over.
+  if (!session || session.closed || !canSwitch(session.transport, "http_sse")) return sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
   const check = await ctx.verify(req, session);
   if (check) return ctx.refuse(res, check);
   let body: string;

@@ -7,6 +7,8 @@ import type { ListenerContext } from "./context.js";
 import { accepts, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
+import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
+import { resumePlan } from "../session/continuity.js";
 
 /** One POST waiting for its answer; becomes an SSE stream if anything else comes first. */
 interface Exchange {
@@ -47,12 +49,27 @@ export class StreamableHttpSink implements DownstreamSink {
     return this.#exchanges?.size ?? 0;
   }
 
-  /** Attaches a GET stream (the standalone one, or the continuation of a POST stream on resume). */
-  attachStream(res: ServerResponse, stream: string, afterSeq: number): void {
+  /**
+   * Attaches a GET stream (the standalone one, or the continuation of a POST
+   * stream on resume). `resumed`: the client named the event it saw last, so
+   * a gap in the replay buffer is reported (`event: gap`) before the replay.
+   */
+  attachStream(res: ServerResponse, stream: string, afterSeq: number, resumed = false): void {
     startSse(res, this.retryMs, { "mcp-session-id": this.session.id });
-    for (const entry of this.session.replay.after(afterSeq, stream)) {
-      if (entry.json) res.write(sseEvent(entry.json, entry.seq));
+    const plan = resumePlan(this.session, afterSeq, stream);
+    if (resumed && plan.gap) res.write(sseEvent(JSON.stringify(plan.gap), undefined, "gap"));
+    let finished = false;
+    for (const entry of plan.entries) {
+      res.write(sseEvent(entry.json, entry.seq));
       if (stream === "get") this.getCursor = entry.seq;
+      finished = entry.last === true;
+    }
+    // Its answer may also have left the buffer already (reported in the gap): nothing more will come.
+    if (!finished && stream !== "get" && plan.entries.length === 0 && this.session.replay.departedEnd(stream)) finished = true;
+    if (finished) {
+      // The request's answer was among the replayed messages: its stream is complete.
+      res.end();
+      return;
     }
     if (stream === "get") {
       const old = this.#get;
@@ -77,11 +94,14 @@ export class StreamableHttpSink implements DownstreamSink {
       const key = String(relatedId);
       const ex = this.#exchanges?.get(key);
       const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
-      if (ex) {
+      if (ex && !ex.res.writableEnded) {
         if (isAnswer && !ex.streaming) {
           this.#exchanges!.delete(key);
           const res = ex.res;
-          res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id });
+          // A rate-limit refusal is also an HTTP 429 with Retry-After (the body stays the JSON-RPC error).
+          const retryAfter = rateLimitedRetryAfter(message);
+          if (retryAfter === undefined) res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id });
+          else res.writeHead(429, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id, "retry-after": String(retryAfter) });
           res.end(json);
           return true;
         }
@@ -91,7 +111,7 @@ export class StreamableHttpSink implements DownstreamSink {
           // Priming event: gives the client an event id to resume from before any message.
           ex.res.write(sseEvent("", session.record("", key)));
         }
-        const ok = ex.res.write(sseEvent(json, session.record(json, key)));
+        const ok = ex.res.write(sseEvent(json, session.record(json, key, isAnswer)));
         if (isAnswer) {
           this.#exchanges!.delete(key);
           ex.res.end();
@@ -99,19 +119,27 @@ export class StreamableHttpSink implements DownstreamSink {
         return ok;
       }
       // The POST is gone: keep it for a resume of that stream.
-      session.record(json, key);
+      session.record(json, key, isAnswer);
       return false;
     }
     const seq = session.record(json, "get");
-    if (!this.#get) return false;
+    if (!this.#get || this.#get.writableEnded) return false;
     this.getCursor = seq;
     return this.#get.write(sseEvent(json, seq));
   }
 
-  close(): void {
+  /** Ends every stream; on shutdown (1001) SSE streams first get a `retry:` so clients come back. */
+  close(code?: number): void {
+    const retry = code === 1001 ? `retry: ${this.retryMs}\n\n` : "";
+    if (this.#get && retry && !this.#get.writableEnded) this.#get.write(retry);
     this.#get?.end();
     this.#get = null;
-    if (this.#exchanges) for (const ex of this.#exchanges.values()) ex.res.end();
+    if (this.#exchanges) {
+      for (const ex of this.#exchanges.values()) {
+        if (ex.streaming && retry && !ex.res.writableEnded) ex.res.write(retry);
+        ex.res.end();
+      }
+    }
     this.#exchanges?.clear();
   }
 
@@ -124,6 +152,11 @@ export class StreamableHttpSink implements DownstreamSink {
 
 /** Handles `/mcp`: POST, GET, DELETE per the MCP Streamable HTTP transport. */
 export async function handleStreamableHttp(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  // Cluster mode: a session another node holds is forwarded there, or adopted here (src/cluster/).
+  if (ctx.cluster !== undefined) {
+    const id = req.headers["mcp-session-id"];
+    if (typeof id === "string" && id && !ctx.registry.get(id) && (await ctx.cluster.claim(id, req, res, (r, s) => handleStreamableHttp(r, s, ctx)))) return;
+  }
   const method = req.method;
   if (method === "POST") return handlePost(req, res, ctx);
   if (method === "GET") return handleGet(req, res, ctx);
@@ -233,9 +266,16 @@ async function handleGet(req: IncomingMessage, res: ServerResponse, ctx: Listene
   if (typeof lastEventId === "string" && /^\d+$/.test(lastEventId)) {
     const after = Number(lastEventId);
     // Resume the stream that event belonged to, never another one (MCP resumability rule).
-    stream = session.replay.streamOf(after) ?? "get";
+    const known = session.replay.streamOf(after);
+    if (known === undefined && after > 0 && after <= session.replay.evictedThrough) {
+      // Which stream that event was on is forgotten too: report the gap and end, never guess a stream.
+      startSse(res, ctx.config.current.http_sse.retry, { "mcp-session-id": session.id });
+      res.end(sseEvent(JSON.stringify({ from: Math.max(after, session.ackedSeq) + 1, to: session.replay.evictedThrough }), undefined, "gap"));
+      return;
+    }
+    stream = known ?? "get";
     if (ctx.onResume) ctx.onResume(session, after, res);
-    (session.sink as StreamableHttpSink).attachStream(res, stream, after);
+    (session.sink as StreamableHttpSink).attachStream(res, stream, after, true);
     return;
   }
   // A fresh GET stream gets what waited for it since the last one ended.

@@ -1,29 +1,44 @@
-import type { IncomingMessage } from "node:http";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
+import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { queryOf } from "./http-util.js";
-import { channels } from "../telemetry/channels.js";
+import { channels, log } from "../telemetry/channels.js";
+import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
+import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
+import { HeartbeatSweeper } from "./ws-heartbeat.js";
+import { closeOversizeWith1008 } from "./ws-policy.js";
 
-/** The WebSocket side of a session: one JSON-RPC message per text frame. */
+/**
+ * The WebSocket side of a session: one message per text frame, bare
+ * JSON-RPC (subprotocol `mcp`) or wrapped in the `mcp-gateway.v1` envelope
+ * with its sequence number.
+ */
 export class WebSocketSink implements DownstreamSink {
   readonly kind = "websocket" as const;
 
   constructor(
     readonly ws: WebSocket,
     readonly maxBuffered: number,
+    readonly envelope = false,
   ) {}
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
     const json = JSON.stringify(message);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", size: json.length });
-    session.record(json, "ws");
+    const seq = session.record(json, "ws");
     if (this.ws.readyState !== 1) return false;
-    this.ws.send(json);
+    this.ws.send(this.envelope ? messageFrame(seq, json) : json);
     return this.ws.bufferedAmount < this.maxBuffered;
+  }
+
+  /** Sends what a resuming client missed: the gap report first, then the messages in order. */
+  replay(plan: ResumePlan): void {
+    if (plan.gap) this.ws.send(this.envelope ? gapFrame(plan.gap) : gapNotification(plan.gap));
+    for (const e of plan.entries) this.ws.send(this.envelope ? messageFrame(e.seq, e.json) : e.json);
   }
 
   close(code = 1000, reason = ""): void {
@@ -36,19 +51,26 @@ export class WebSocketSink implements DownstreamSink {
 }
 
 /**
- * Accepts WebSocket upgrades on `/mcp/ws` (subprotocol `mcp`). Frames above
+ * Accepts WebSocket upgrades on `/mcp/ws`: subprotocol `mcp` (or none) for
+ * bare JSON-RPC, `mcp-gateway.v1` for the resumable envelope. Frames above
  * `websocket.max_frame_size` are refused by ws itself before buffering.
+ * `?session_id=S&last_seq=N` resumes a session of the same client (also one
+ * that lived on HTTP+SSE or Phoenix).
  */
 export class WebSocketListener {
   readonly wss: WebSocketServer;
+  /** Pings every socket from one timer (websocket.ping_interval / pong_timeout / idle_timeout). */
+  readonly heartbeat: HeartbeatSweeper;
 
   constructor(readonly ctx: ListenerContext) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: ctx.config.current.websocket.max_frame_size,
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has("mcp") ? "mcp" : false),
+      // A client offering both gets the envelope: it can resume.
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false),
     });
+    this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -58,23 +80,52 @@ export class WebSocketListener {
     } catch (err) {
       const e = toGatewayError(err);
       const body = JSON.stringify({ error: e.code, reason: e.details.reason ?? null, retry_after: null });
-      socket.end(`HTTP/1.1 ${e.status} ${e.status === 401 ? "Unauthorized" : "Forbidden"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       return;
     }
+    const query = queryOf(req);
+    const resumeId = query.get("session_id");
+    // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
+    if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const envelope = ws.protocol === WS_SUBPROTOCOL_ENVELOPE;
+      if (resumeId) {
+        const session = this.ctx.registry.get(resumeId);
+        // Another client's session is reported exactly like a missing one (no probing for ids).
+        if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "websocket")) {
+          const err = new GatewayError("session_not_found", { session_id: resumeId });
+          if (envelope) ws.send(errorFrame(err));
+          const { code, reason } = toClose(err);
+          ws.close(code, reason);
+          return;
+        }
+        this.#serve(ws, session, req, envelope, parseSeq(query.get("last_seq")) ?? defaultResumePoint(session));
+        return;
+      }
       const session = this.ctx.registry.create(identity.clientId, "websocket");
       session.identity = identity;
-      this.#serve(ws, session, req);
+      this.#serve(ws, session, req, envelope, undefined);
     });
   }
 
-  #serve(ws: WebSocket, session: Session, req: IncomingMessage): void {
+  #serve(ws: WebSocket, session: Session, req: IncomingMessage, envelope: boolean, resumeFrom: number | undefined): void {
     const ctx = this.ctx;
     const config = ctx.config.current;
-    const sink = new WebSocketSink(ws, config.backpressure.max_buffered_bytes);
-    session.attach(sink);
+    const sink = new WebSocketSink(ws, config.backpressure.max_buffered_bytes, envelope);
+    // Envelope sessions (and resumed or `?resumable=1` ones) outlive their socket until session.ttl.
+    const resumable = envelope || resumeFrom !== undefined || !!queryOf(req).get("resumable");
+    if (resumeFrom !== undefined) attachResumed(session, sink);
+    else session.attach(sink);
+    if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
+    if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
     ctx.onConnected(session, req);
+    const live = this.heartbeat.track(ws, (reason) => {
+      // No close frame: the peer is gone. ws reports the close as 1006.
+      session.closeReason = reason;
+      ws.terminate();
+    });
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      live.seen = true;
       const text = isBinary ? null : data.toString();
       let message: JsonRpcMessage;
       try {
@@ -88,30 +139,52 @@ export class WebSocketListener {
         session.send(toJsonRpcError(new GatewayError("batch_not_supported"), null));
         return;
       }
+      if (envelope && (message as { jsonrpc?: unknown }).jsonrpc === undefined) {
+        const frame = classifyClientFrame(message);
+        if (frame.kind === "ack") return session.ack(frame.seq);
+        if (frame.kind === "end") {
+          ctx.registry.end(session);
+          ws.close(1000, "session ended");
+          return;
+        }
+        if (frame.kind === "invalid") {
+          ws.send(errorFrame(new GatewayError("invalid_request", { detail: frame.detail })));
+          return;
+        }
+        message = frame.message;
+      }
       if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", method: (message as { method?: string }).method, size: text!.length });
-      ctx.dispatch(session, message);
+      try {
+        ctx.dispatch(session, message);
+      } catch (err) {
+        // dispatch answers every expected failure itself; anything else is a bug: 1011.
+        log("error", "MCP.WebSocket", `message handling failed: ${(err as Error)?.stack ?? err}`, { clientId: session.clientId });
+        session.closeReason = "internal_error";
+        ws.close(1011, "internal error");
+      }
     });
-    // ws answers an oversized frame with 1009; the gateway's catalogue (and the
-    // guide) say 1008 policy violation. ws reads the close code from a symbol
-    // on the error before closing, so we rewrite it on the receiver first.
-    const receiver = (ws as unknown as { _receiver?: import("node:events").EventEmitter })._receiver;
-    receiver?.prependListener("error", (err: Error & { code?: string }) => {
-      if (err.code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return;
-      const sym = Object.getOwnPropertySymbols(err).find((s) => s.description === "status-code");
-      if (sym) (err as unknown as Record<symbol, number>)[sym] = 1008;
-      session.closeReason = "message_too_large";
-    });
+    // Too large: 1008 policy violation (the guide), not ws's 1009.
+    closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
     ws.on("error", () => {});
     ws.on("close", (code: number, reason: Buffer) => {
+      this.heartbeat.untrack(live);
+      const attached = session.sink === sink;
       session.detach(sink);
-      ctx.onDisconnected(session, code, session.closeReason ?? reason.toString());
-      // A WebSocket session without resume support ends with its socket.
-      if (!queryOf(req).get("resumable")) ctx.registry.end(session);
+      ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
+      session.closeReason = undefined;
+      // A bare session without resume support ends with its socket (unless it already moved on).
+      if (attached && !resumable) ctx.registry.end(session);
     });
   }
 
-  /** Closes every socket with a code (1001 on shutdown). */
-  closeAll(code: number, reason: string): void {
+  /** Closes every socket with a code (1001 on shutdown); peers that do not answer the close are cut after `graceMs`. */
+  closeAll(code: number, reason: string, graceMs = 2000): void {
+    this.heartbeat.stop();
     for (const ws of this.wss.clients) ws.close(code, reason);
+    if (this.wss.clients.size > 0) {
+      setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate();
+      }, graceMs).unref();
+    }
   }
 }

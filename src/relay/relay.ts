@@ -70,6 +70,14 @@ export class Relay implements CallSink {
     this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "neither a request, a notification nor a response" }));
   }
 
+  /** URIs of `upstream` at least one client is subscribed to (the resilience layer keeps them subscribed upstream). */
+  subscribedUris(upstream: string): string[] {
+    const prefix = `${upstream}\u0000`;
+    const out: string[] = [];
+    for (const [key, set] of this.#subscribers) if (set.size > 0 && key.startsWith(prefix)) out.push(key.slice(prefix.length));
+    return out;
+  }
+
   /** Answers a request with a catalogue error (also used by middleware). */
   reject(session: Session, id: JsonRpcId | null, err: GatewayError): void {
     this.#reject(session, id, err);
@@ -145,6 +153,12 @@ export class Relay implements CallSink {
   }
 
   #list(session: Session, request: JsonRpcRequest, kind: ListKind): void {
+    // Partial lists are the default (one upstream down should not hide the others' tools); fail_closed refuses them.
+    if (this.config.current.routing.fail_closed) {
+      for (const group of this.manager.groups.values()) {
+        if (group.ready().length === 0) throw new GatewayError("upstream_unavailable", { upstream: group.name, reason: "no replica is ready (routing.fail_closed)" });
+      }
+    }
     let items = this.catalog.list(kind);
     if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string));
     this.#reply(session, request.id, { [LIST_KINDS[kind].key]: items });
@@ -231,7 +245,8 @@ export class Relay implements CallSink {
 
   #send(session: Session, request: JsonRpcRequest, call: PendingCall, connection: UpstreamConnection): void {
     try {
-      connection.forward(request, call);
+      // Through the resilience layer (pool lease, breaker outcome, safe retries) when installed.
+      this.manager.send(connection, request, call);
     } catch (err) {
       session.inflight?.delete(request.id);
       if (call.lane) this.#lanes.leave(connection);
@@ -245,11 +260,15 @@ export class Relay implements CallSink {
     session.inflight?.delete(call.originalId);
     if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
-      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
-    if (session.closed) return;
-    session.send(response, call.originalId);
+    if (!session.closed) session.send(response, call.originalId);
+    // Graceful shutdown waits on this (after the reply went out) instead of polling.
+    this.onCallSettled?.();
   }
+
+  /** Called after every client call settles (answered, timed out or cancelled); set while draining. */
+  onCallSettled?: () => void;
 
   #onNotification(session: Session, n: JsonRpcNotification): void {
     switch (n.method) {
@@ -261,6 +280,7 @@ export class Relay implements CallSink {
         const call = session.inflight?.get(requestId);
         if (!call?.connection) return;
         session.inflight!.delete(requestId);
+        this.onCallSettled?.();
         call.connection.abandon(call);
         if (call.lane) this.#lanes.leave(call.connection);
         call.connection.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { ...n.params, requestId: call.upstreamId } });

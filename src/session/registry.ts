@@ -13,6 +13,7 @@ export class SessionRegistry {
   readonly #byId = new Map<string, Session>();
   readonly #byClient = new Map<string, Set<Session>>();
   readonly #endHooks: SessionEndHook[] = [];
+  readonly #createHooks: SessionEndHook[] = [];
   #replayLimits: { size: number; bytes: number };
 
   constructor(replayLimits: { size: number; bytes: number }) {
@@ -24,12 +25,14 @@ export class SessionRegistry {
     this.#replayLimits = limits;
   }
 
-  create(clientId: string, transport: ClientTransportKind): Session {
-    const session = new Session(newSessionId(), clientId, transport, this.#replayLimits);
+  /** Creates a session; `id` is given only when adopting one from another node (cluster takeover). */
+  create(clientId: string, transport: ClientTransportKind, id: string = newSessionId()): Session {
+    const session = new Session(id, clientId, transport, this.#replayLimits);
     this.#byId.set(session.id, session);
     let set = this.#byClient.get(clientId);
     if (!set) this.#byClient.set(clientId, (set = new Set()));
     set.add(session);
+    for (const hook of this.#createHooks) hook(session);
     return session;
   }
 
@@ -57,6 +60,11 @@ export class SessionRegistry {
 
   onEnd(hook: SessionEndHook): void {
     this.#endHooks.push(hook);
+  }
+
+  /** Hooks run when a session is created here (the cluster's session directory). */
+  onCreate(hook: SessionEndHook): void {
+    this.#createHooks.push(hook);
   }
 
   /** Ends a session: detaches it everywhere and runs the end hooks. */

@@ -1,9 +1,13 @@
+import { DepartedIndex } from "./departed-index.js";
+
 /** One buffered outbound message: its sequence number, stream and serialized body. */
 export interface ReplayEntry {
   seq: number;
   /** Which stream it went out on (Streamable HTTP: "get" or a POST's request id). */
   stream: string;
   json: string;
+  /** True on the last message of its stream (a request's answer): a resumed stream ends after it. */
+  last?: boolean;
 }
 
 /**
@@ -17,6 +21,8 @@ export class ReplayBuffer {
   #bytes = 0;
   /** Highest sequence number evicted (0: nothing lost yet). */
   evictedThrough = 0;
+  /** Streams of the messages that left (for Streamable HTTP resume past the buffer). */
+  #departed?: DepartedIndex;
 
   constructor(
     public maxEntries: number,
@@ -38,6 +44,7 @@ export class ReplayBuffer {
       const old = this.#entries[this.#head++]!;
       this.#bytes -= old.json.length;
       this.evictedThrough = old.seq;
+      this.#depart(old);
     }
     // Compact now and then so the array does not grow without bound.
     if (this.#head > 1024 && this.#head * 2 > this.#entries.length) {
@@ -46,9 +53,14 @@ export class ReplayBuffer {
     }
   }
 
-  /** Stream of the entry with this seq, if still buffered. */
+  /** Stream of the entry with this seq, if still buffered or recently departed. */
   streamOf(seq: number): string | undefined {
-    return this.#find(seq)?.stream;
+    return this.#find(seq)?.stream ?? this.#departed?.streamOf(seq);
+  }
+
+  /** True when the last message of `stream` (its request's answer) already left the buffer. */
+  departedEnd(stream: string): boolean {
+    return this.#departed?.endedOf(stream) ?? false;
   }
 
   /** Entries after `seq` on `stream` (all streams when undefined), in order. */
@@ -64,8 +76,9 @@ export class ReplayBuffer {
   /** Drops entries up to and including `seq` (acknowledged by the client). */
   ackThrough(seq: number): void {
     while (this.size > 0 && this.#entries[this.#head]!.seq <= seq) {
-      this.#bytes -= this.#entries[this.#head]!.json.length;
-      this.#head++;
+      const old = this.#entries[this.#head++]!;
+      this.#bytes -= old.json.length;
+      this.#depart(old);
     }
   }
 
@@ -73,6 +86,12 @@ export class ReplayBuffer {
     this.#entries = [];
     this.#head = 0;
     this.#bytes = 0;
+  }
+
+  #depart(entry: ReplayEntry): void {
+    // Connection-level streams (WebSocket, SSE, Phoenix) resume by seq alone: nothing to remember.
+    if (entry.stream === "ws" || entry.stream === "sse" || entry.stream === "phx") return;
+    (this.#departed ??= new DepartedIndex(Math.min(1024, Math.max(64, this.maxEntries)))).add(entry);
   }
 
   #find(seq: number): ReplayEntry | undefined {

@@ -22,6 +22,24 @@ export interface DownstreamSink {
   bufferedBytes?(): number;
 }
 
+/**
+ * Per-message outbound flow control (backpressure): decides whether a message
+ * reaches `sink` now, later (bundled) or not at all (dropped). Returns what
+ * `deliver` returns: false when the client is not keeping up.
+ */
+export interface OutboundGate {
+  send(session: Session, sink: DownstreamSink, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): boolean;
+}
+
+/**
+ * A copy of every recorded message kept outside this process (the Redis event
+ * log in cluster mode), so another node can resume the session. `append` runs
+ * on the hot path: it must queue, never block or throw.
+ */
+export interface SessionEventLog {
+  append(session: Session, seq: number, stream: string, json: string, last: boolean): void;
+}
+
 /** A server->client request forwarded to this session, awaiting the client's answer. */
 export interface ForwardedServerRequest {
   connection: UpstreamConnection;
@@ -57,6 +75,10 @@ export class Session {
   subscriptions?: Set<string>;
   /** Minimum log level the client asked for (logging/setLevel). */
   logLevel?: string;
+  /** Outbound flow control (src/middleware/backpressure.ts); absent: messages go straight to the sink. */
+  gate?: OutboundGate;
+  /** Cluster mode: where recorded messages are also written (src/cluster/); absent on a single node. */
+  eventLog?: SessionEventLog;
   /** Highest seq the client acknowledged (acks drive backpressure and trim the replay buffer). */
   ackedSeq = 0;
   /** Counters for stats. */
@@ -85,8 +107,19 @@ export class Session {
 
   /** Detaches `sink` if it is still the attached one. */
   detach(sink: DownstreamSink): void {
-    if (this.#sink === sink) this.#sink = null;
+    if (this.#sink === sink) {
+      this.#sink = null;
+      // The session TTL counts from the moment it lost its connection.
+      this.lastActivity = Date.now();
+      this.detachedAtSeq = this.#seq;
+    }
   }
+
+  /**
+   * lastSeq when the last connection detached: a resume that names no
+   * sequence number gets what was recorded after it (never sent anywhere).
+   */
+  detachedAtSeq = 0;
 
   /** Last sequence number assigned. */
   get lastSeq(): number {
@@ -107,17 +140,27 @@ export class Session {
    * Assigns the next sequence number to a serialized message and keeps it for
    * resume. Sinks that stream (SSE, WebSocket) call this; plain JSON answers do not.
    */
-  record(json: string, stream: string): number {
+  record(json: string, stream: string, last?: boolean): number {
     const seq = ++this.#seq;
-    this.replay.push({ seq, stream, json });
+    this.replay.push(last ? { seq, stream, json, last } : { seq, stream, json });
+    // Cluster mode: the shared event log (batched to Redis, never awaited here).
+    if (this.eventLog !== undefined) this.eventLog.append(this, seq, stream, json, last === true);
     return seq;
+  }
+
+  /**
+   * Continues sequence numbering after `seq` (a session taken over from
+   * another node keeps its event ids unique). Never moves backwards.
+   */
+  continueAfter(seq: number): void {
+    if (seq > this.#seq) this.#seq = seq;
   }
 
   /** Sends a message to the client (through the attached sink, if any). */
   send(message: JsonRpcMessage, relatedId?: JsonRpcId): boolean {
     this.messagesOut++;
     const sink = this.#sink;
-    if (sink) return sink.deliver(message, relatedId, this);
+    if (sink) return this.gate === undefined ? sink.deliver(message, relatedId, this) : this.gate.send(this, sink, message, relatedId);
     // Nobody attached: keep it for the client's resume.
     this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
     return false;

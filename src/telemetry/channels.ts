@@ -21,6 +21,14 @@ export const channels = {
   client: diagnostics_channel.channel("mcp-gateway:client"),
   /** Free-form log lines from core code: LogEvent. */
   log: diagnostics_channel.channel("mcp-gateway:log"),
+  /** A circuit breaker changed state: BreakerEvent (src/upstream/circuit-breaker.ts). */
+  breaker: diagnostics_channel.channel("mcp-gateway:breaker"),
+  /** Pool lease events (timeout, exhausted, resized, cleared, idle_closed): PoolEvent. */
+  pool: diagnostics_channel.channel("mcp-gateway:pool"),
+  /** Routing changes (failover, failback, flapping, hold_released): FailoverEvent. */
+  failover: diagnostics_channel.channel("mcp-gateway:failover"),
+  /** Cluster mode (src/cluster/): Redis up/down, nodes joining/leaving, takeovers, forwards: ClusterEvent. */
+  cluster: diagnostics_channel.channel("mcp-gateway:cluster"),
 } as const;
 
 /** Transports a client can use. */
@@ -49,6 +57,8 @@ export interface MessageEvent {
 export interface CallEvent {
   method: string;
   upstream: string;
+  /** The replica that answered (`<upstream>#<n>`), when known. */
+  replica?: string;
   clientId: string;
   durationMs: number;
   ok: boolean;
@@ -88,4 +98,42 @@ export interface LogEvent {
 /** Publishes a log line from core code (no-op when nobody listens). */
 export function log(level: LogEvent["level"], component: string, msg: string, extra?: Record<string, unknown>): void {
   if (channels.log.hasSubscribers) channels.log.publish({ level, component, msg, ...extra });
+}
+
+/** Pool events (src/upstream/pool.ts). */
+export interface PoolEvent {
+  type: "timeout" | "exhausted" | "resized" | "cleared" | "idle_closed";
+  upstream: string;
+  in_use?: number;
+  waiting?: number;
+  size?: number;
+  overflow?: number;
+  detail?: string;
+}
+
+/** Routing events (src/upstream/resilience.ts, src/routing/failover.ts). */
+export interface FailoverEvent {
+  type: "failover" | "failback" | "flapping" | "hold_released" | "resubscribed";
+  upstream: string;
+  /** The replica (or `<client>@<upstream>` for client-level flapping) concerned. */
+  target: string;
+  from?: string;
+  to?: string;
+  clientId?: string;
+  hold_down_ms?: number;
+  failovers?: number;
+  detail?: string;
+}
+
+/** Cluster events (src/cluster/). */
+export interface ClusterEvent {
+  type: "redis_down" | "redis_up" | "node_joined" | "node_left" | "takeover" | "released" | "forwarded" | "writes_dropped" | "peer_breaker_open" | "remote_command";
+  /** This node. */
+  node: string;
+  /** The other node concerned (owner, peer), when there is one. */
+  peer?: string;
+  sessionId?: string;
+  /** How many (forwards, dropped writes). */
+  count?: number;
+  detail?: string;
 }

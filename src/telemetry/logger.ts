@@ -1,28 +1,58 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import pino, { type Logger } from "pino";
+import pino, { type Logger, type StreamEntry, type Level } from "pino";
+import type { Channel } from "node:diagnostics_channel";
 import type { GatewayConfig } from "../config/schema.js";
-import { channels, type ConnectionEvent, type ErrorEvent, type LogEvent, type UpstreamEvent } from "./channels.js";
+import type { ConfigStore } from "../config/store.js";
+import { channels, type CallEvent, type ClientEvent, type ConnectionEvent, type ErrorEvent, type LogEvent, type MessageEvent, type UpstreamEvent } from "./channels.js";
+import { RotatingFile } from "./rotating-file.js";
+import { TextLines } from "./log-format.js";
+
+/** The running logger: the pino instance, a way to follow runtime config, and close. */
+export interface LoggingHandle {
+  logger: Logger;
+  /** Follows a ConfigStore: the guide's debug switches and `logging.level` apply live. */
+  attach(store: ConfigStore): void;
+  close(): void;
+}
+
+const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
+
+function levelOf(c: GatewayConfig): Level | "silent" {
+  if (c.debug && c.logging.level !== "trace") return "debug";
+  return c.logging.level;
+}
 
 /**
  * Builds the gateway's pino logger and subscribes it to the diagnostics
- * channels. Issue #6 extends this with the text format and rotation; core
- * code only publishes events.
+ * channels. By default it writes `logs/gateway.log` (everything) and
+ * `logs/error.log` (warn and above), rotated at `logging.max_size` keeping
+ * `logging.max_files`, in the grep-able text format (`logging.format: json`
+ * for log shippers), and to stdout (`logging.stdout`, which journald keeps).
+ * Core code only publishes events; this is the one place that writes logs.
  */
-export function createLogger(config: GatewayConfig): { logger: Logger; close(): void } {
-  const targets: pino.TransportTargetOptions[] = [];
-  if (config.logging.stdout) targets.push({ target: "pino/file", options: { destination: 1 }, level: config.logging.level === "silent" ? "fatal" : config.logging.level });
-  if (config.logging.dir) {
-    mkdirSync(config.logging.dir, { recursive: true });
-    targets.push({ target: "pino/file", options: { destination: join(config.logging.dir, "gateway.log") }, level: "trace" });
-    targets.push({ target: "pino/file", options: { destination: join(config.logging.dir, "error.log") }, level: "warn" });
+export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandle {
+  let config: GatewayConfig = "current" in initial ? (initial as ConfigStore).current : (initial as GatewayConfig);
+  const lc = config.logging;
+  const text = lc.format === "text";
+  const files: RotatingFile[] = [];
+  const streams: StreamEntry[] = [];
+  const wrap = (s: { write(x: string): unknown }) => (text ? new TextLines(s) : s) as StreamEntry["stream"];
+  if (lc.stdout && lc.level !== "silent") streams.push({ level: "trace", stream: wrap(process.stdout) });
+  if (lc.dir) {
+    const all = new RotatingFile(join(lc.dir, "gateway.log"), lc.max_size, lc.max_files);
+    const errors = new RotatingFile(join(lc.dir, "error.log"), lc.max_size, lc.max_files);
+    files.push(all, errors);
+    streams.push({ level: "trace", stream: wrap(all) }, { level: "warn", stream: wrap(errors) });
   }
-  const logger = targets.length
-    ? pino({ level: config.debug ? "debug" : config.logging.level }, pino.transport({ targets }))
+  const logger = streams.length
+    ? pino({ level: levelOf(config), base: text ? undefined : { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, pino.multistream(streams))
     : pino({ level: "silent" });
+
   const onLog = (e: unknown) => {
-    const { level, component, msg, ...rest } = e as LogEvent;
-    logger[level]({ component, ...rest }, msg);
+    const { level, component, msg, clientId, ...rest } = e as LogEvent;
+    // trace_routing lines are published at debug; the switch makes them visible without full debug.
+    const lvl = component === "MCP.Routing" && level === "debug" && config.trace_routing ? "info" : level;
+    logger[lvl]({ component, client_id: clientId, ...rest }, msg);
   };
   const onUpstream = (e: unknown) => {
     const ev = e as UpstreamEvent;
@@ -31,24 +61,100 @@ export function createLogger(config: GatewayConfig): { logger: Logger; close(): 
   };
   const onConnection = (e: unknown) => {
     const ev = e as ConnectionEvent;
-    if (config.log_connections) logger.info({ component: "MCP.Transport", client_id: ev.clientId, session: ev.sessionId, transport: ev.transport, close_code: ev.closeCode }, ev.type);
+    const abnormal = ev.type === "disconnected" && ev.closeCode !== undefined && !NORMAL_CLOSES.has(ev.closeCode);
+    if (!config.log_connections && !abnormal) return;
+    const fields = { component: "MCP.Transport", client_id: ev.clientId, transport: ev.transport, session: ev.sessionId, close_code: ev.closeCode, reason: ev.reason || undefined, remote: ev.remote };
+    if (abnormal) logger.warn(fields, `disconnected abnormally (close ${ev.closeCode})`);
+    else logger.info(fields, ev.type);
   };
   const onError = (e: unknown) => {
     const ev = e as ErrorEvent;
-    logger.warn({ component: "MCP.Gateway", client_id: ev.clientId, code: ev.code }, `error ${ev.code}: ${ev.message}`);
+    const fields = { component: "MCP.Gateway", client_id: ev.clientId, code: ev.code, type: ev.type, transport: ev.transport, upstream: ev.upstream };
+    if (ev.code === "internal_error") logger.error(fields, `error ${ev.code}: ${ev.message}`);
+    else logger.warn(fields, `error ${ev.code}: ${ev.message}`);
   };
-  channels.log.subscribe(onLog);
-  channels.upstream.subscribe(onUpstream);
-  channels.connection.subscribe(onConnection);
-  channels.error.subscribe(onError);
-  return {
+  const onClient = (e: unknown) => {
+    const { type, clientId, ...rest } = e as ClientEvent;
+    const fields = { component: type === "transport_switch" || type === "resumed" ? "MCP.Transport" : "MCP.Gateway", client_id: clientId, ...rest };
+    if (type === "rate_limited" || type === "backpressure_dropped" || type === "connection_refused") logger.warn(fields, type);
+    else if (type === "throttled" || type === "transport_switch") logger.info(fields, type);
+    else logger.debug(fields, type);
+  };
+  const onMessage = (e: unknown) => {
+    const ev = e as MessageEvent;
+    logger.info({ component: "MCP.Transport", client_id: ev.clientId, transport: ev.transport, session: ev.sessionId, method: ev.method, size: ev.size }, `message ${ev.direction}`);
+  };
+  const onCall = (e: unknown) => {
+    const ev = e as CallEvent;
+    logger.debug({ component: "MCP.Routing", client_id: ev.clientId, upstream: ev.upstream, replica: ev.replica, duration_ms: ev.durationMs, ok: ev.ok }, `call ${ev.method}`);
+  };
+  const onBreaker = (e: unknown) => {
+    const ev = e as { target: string; kind: string; from: string; to: string; failures: number; reason?: string };
+    const fields = { component: "MCP.CircuitBreaker", target: ev.target, kind: ev.kind, failures: ev.failures, reason: ev.reason };
+    logger[ev.to === "open" ? "warn" : "info"](fields, `breaker ${ev.target} ${ev.from} -> ${ev.to}`);
+  };
+  const QUIET = new Set(["resized", "idle_closed", "hold_released", "failback", "resubscribed", "redis_up", "node_joined", "released", "forwarded", "remote_command"]);
+  const onEvent = (component: string, prefix: string) => (e: unknown) => {
+    const { type, clientId, detail, ...fields } = e as { type: string; clientId?: string; detail?: string; [k: string]: unknown };
+    logger[QUIET.has(type) ? "info" : "warn"]({ component, client_id: clientId, ...fields }, `${prefix}${type}${detail ? `: ${detail}` : ""}`);
+  };
+
+  const extra = channels as unknown as Record<string, Channel | undefined>;
+  const subs: Array<[Channel, (m: unknown) => void]> = [
+    [channels.log, onLog], [channels.upstream, onUpstream], [channels.connection, onConnection], [channels.error, onError], [channels.client, onClient],
+  ];
+  const optional: Array<[string, (m: unknown) => void]> = [
+    ["breaker", onBreaker],
+    ["pool", onEvent("MCP.Pool", "pool ")],
+    ["failover", onEvent("MCP.Routing", "")],
+    ["cluster", onEvent("MCP.Cluster", "cluster ")],
+  ];
+  for (const [name, fn] of optional) {
+    const ch = extra[name];
+    if (ch) subs.push([ch, fn]);
+  }
+  for (const [ch, fn] of subs) ch.subscribe(fn);
+
+  // Per-message and per-call logging subscribe only while switched on: no cost otherwise.
+  let messagesOn = false;
+  let callsOn = false;
+  const apply = (c: GatewayConfig) => {
+    config = c;
+    if (streams.length) logger.level = levelOf(c);
+    if (c.log_messages !== messagesOn) {
+      messagesOn = c.log_messages;
+      if (messagesOn) channels.message.subscribe(onMessage);
+      else channels.message.unsubscribe(onMessage);
+    }
+    const wantCalls = c.debug || c.trace_routing;
+    if (wantCalls !== callsOn) {
+      callsOn = wantCalls;
+      if (callsOn) channels.call.subscribe(onCall);
+      else channels.call.unsubscribe(onCall);
+    }
+  };
+  apply(config);
+  let store: ConfigStore | undefined;
+  const onChange = ({ config: c, path, previous, value }: { config: GatewayConfig; path: string; previous: unknown; value: unknown }) => {
+    apply(c);
+    logger.info({ component: "MCP.Gateway", key: path, previous, value }, "config changed");
+  };
+  const handle: LoggingHandle = {
     logger,
+    attach(s: ConfigStore) {
+      store?.off("change", onChange);
+      store = s;
+      s.on("change", onChange);
+      apply(s.current);
+    },
     close() {
-      channels.log.unsubscribe(onLog);
-      channels.upstream.unsubscribe(onUpstream);
-      channels.connection.unsubscribe(onConnection);
-      channels.error.unsubscribe(onError);
-      logger.flush?.();
+      store?.off("change", onChange);
+      for (const [ch, fn] of subs) ch.unsubscribe(fn);
+      if (messagesOn) channels.message.unsubscribe(onMessage);
+      if (callsOn) channels.call.unsubscribe(onCall);
+      for (const f of files) f.close();
     },
   };
+  if ("current" in initial) handle.attach(initial as ConfigStore);
+  return handle;
 }

@@ -7,6 +7,8 @@ import { GatewayError, toJsonRpcError } from "../errors/index.js";
 export interface CallSink {
   /** The upstream answered; `response.id` is already the caller's original id. */
   onUpstreamResponse(response: JsonRpcResponse, call: PendingCall): void;
+  /** The call was abandoned (cancelled, session ended): no answer will come. Pools release its lease here. */
+  onAbandon?(call: PendingCall): void;
 }
 
 /**
@@ -67,6 +69,8 @@ export class UpstreamConnection {
   attributesRelated = false;
   /** Called once when the connection is gone. */
   onClose?: (connection: UpstreamConnection) => void;
+  /** Errors the transport reports (e.g. `code: "session_expired"`); the replica re-initializes on those. */
+  onTransportError?: (error: Error, connection: UpstreamConnection) => void;
 
   constructor(
     readonly upstream: string,
@@ -77,7 +81,7 @@ export class UpstreamConnection {
     this.#transport = transport;
     transport.onmessage = (message, extra) => this.#onMessage(message, extra);
     transport.onclose = () => this.#onClose();
-    transport.onerror = () => {};
+    transport.onerror = (error) => this.onTransportError?.(error, this);
   }
 
   get state(): ConnectionState {
@@ -141,19 +145,35 @@ export class UpstreamConnection {
     }
   }
 
-  /** Sends a notification upstream (cancellations, roots/list_changed, ...). */
+  /** Sends a notification upstream (cancellations, roots/list_changed, ...). Never throws. */
   notify(message: JsonRpcNotification): void {
-    if (this.#state !== "closed") this.#transport.send(message);
+    this.#sendQuietly(message);
   }
 
-  /** Answers a server->client request (the client's answer, id already mapped back). */
+  /** Answers a server->client request (the client's answer, id already mapped back). Never throws. */
   respond(message: JsonRpcResponse): void {
-    if (this.#state !== "closed") this.#transport.send(message);
+    this.#sendQuietly(message);
+  }
+
+  /**
+   * Notifications and answers are fire-and-forget: when the wire is already
+   * gone (a child exiting, stdin ended) the close event follows and fails the
+   * calls in flight. Throwing here would escape from event handlers (stdout
+   * data, the sweep timer) as an uncaught exception.
+   */
+  #sendQuietly(message: JsonRpcMessage): void {
+    if (this.#state === "closed") return;
+    try {
+      this.#transport.send(message);
+    } catch {
+      // see above
+    }
   }
 
   /** Stops tracking a call (cancelled by the client); a late answer is dropped. */
   abandon(call: PendingCall): void {
     this.#drop(call);
+    call.sink.onAbandon?.(call);
   }
 
   /** A request issued by the gateway itself (list merging, ping, initialize). */

@@ -1,11 +1,19 @@
 import type { UpstreamConfig } from "../config/schema.js";
 import { GatewayError } from "../errors/index.js";
-import type { UpstreamConnection } from "./connection.js";
+import type { JsonRpcRequest } from "../protocol/jsonrpc.js";
+import type { PendingCall, UpstreamConnection } from "./connection.js";
 import { Replica, type TransportFactory } from "./replica.js";
 import { createUpstreamTransport, replicaSpecs } from "./transport-factory.js";
 
 /** Chooses a ready replica for a client; the routing layer supplies the real ring. */
 export type ReplicaPicker = (group: UpstreamGroup, clientId: string) => Replica | undefined;
+
+/**
+ * Sends a client's request on the connection the picker chose, answering
+ * `call.sink` in every case (the resilience layer: pool lease, breaker
+ * outcome, safe retries on another replica). May throw a GatewayError.
+ */
+export type Sender = (connection: UpstreamConnection, request: JsonRpcRequest, call: PendingCall) => void;
 
 /** One configured upstream and its replicas. */
 export class UpstreamGroup {
@@ -54,6 +62,8 @@ export class UpstreamManager {
   readonly groups = new Map<string, UpstreamGroup>();
   #sweepTimer?: NodeJS.Timeout;
   picker: ReplicaPicker = modPicker;
+  /** Installed by the resilience layer; without it a call goes straight to its connection. */
+  sender?: Sender;
 
   constructor(
     upstreams: readonly UpstreamConfig[],
@@ -89,6 +99,13 @@ export class UpstreamManager {
     const connection = replica?.connection;
     if (!connection) throw new GatewayError("upstream_unavailable", { upstream, reason: "no replica is ready" });
     return connection;
+  }
+
+  /** Sends a client's request on `connection` (through the resilience layer's sender when installed). */
+  send(connection: UpstreamConnection, request: JsonRpcRequest, call: PendingCall): void {
+    const sender = this.sender;
+    if (sender === undefined) connection.forward(request, call);
+    else sender(connection, request, call);
   }
 
   /** True when at least one replica of any upstream is ready. */

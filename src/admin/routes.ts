@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Gateway } from "../gateway.js";
+import { GatewayError, toGatewayError } from "../errors/index.js";
+import { queryOf, readBody, sendError, sendJson } from "../listeners/http-util.js";
+import { checkAdminToken } from "./admin-auth.js";
+import type { Operations } from "./operations.js";
+import type { GatewayMetrics } from "../telemetry/metrics.js";
+
+type Params = Record<string, string>;
+type Action = (req: IncomingMessage, params: Params, body: Record<string, unknown>) => unknown;
+
+/** Admin bodies are small JSON objects; anything larger is a mistake. */
+const ADMIN_BODY_LIMIT = 64 * 1024;
+
+async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  if (req.method === "GET" || req.method === "HEAD") return {};
+  const text = await readBody(req, ADMIN_BODY_LIMIT);
+  if (!text.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError("parse_error", { detail: (err as Error).message });
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new GatewayError("invalid_params", { detail: "body must be a JSON object" });
+  return parsed as Record<string, unknown>;
+}
+
+/** A number from the body or query, with a default; a bad one is a 400 naming it. */
+export function numberParam(name: string, raw: unknown, fallback: number): number {
+  if (raw === undefined || raw === null || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new GatewayError("invalid_params", { detail: `${name} must be a non-negative number, got ${JSON.stringify(raw)}` });
+  return n;
+}
+
+function stringParam(name: string, raw: unknown): string {
+  if (typeof raw !== "string" || raw === "") throw new GatewayError("invalid_params", { detail: `${name} is required` });
+  return raw;
+}
+
+/**
+ * Registers the operator HTTP surface on the gateway's router: the public
+ * health/stats/metrics endpoints and every `/mcp/admin/*` action (Bearer
+ * admin token). Handlers are thin: parse, call Operations, send JSON.
+ */
+export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: GatewayMetrics): void {
+  const r = gateway.router;
+  const run = (res: ServerResponse, fn: () => unknown) =>
+    Promise.resolve()
+      .then(fn)
+      .then((result) => sendJson(res, 200, result ?? { ok: true }))
+      .catch((err) => sendError(res, toGatewayError(err)));
+  const open = (method: string, path: string, action: Action) =>
+    r.on(method, path, (req, res, params) => run(res, async () => action(req, params, await jsonBody(req))));
+  const admin = (method: string, path: string, action: Action) =>
+    r.on(method, path, (req, res, params) => {
+      const denied = checkAdminToken(req, gateway.config.current);
+      if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-admin"' });
+      return run(res, async () => action(req, params, await jsonBody(req)));
+    });
+  const q = (req: IncomingMessage) => queryOf(req);
+
+  // Public: the guide's curl lines carry no token for these.
+  open("GET", "/mcp/health/client/:client_id", (_req, p) => ops.clientInfo(p.client_id!));
+  open("GET", "/mcp/stats", () => ops.connectionStats());
+  r.on("GET", "/metrics", async (_req, res) => {
+    const { contentType, body } = await metrics.text();
+    res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+
+  admin("GET", "/mcp/admin/status", () => ops.status());
+  admin("GET", "/mcp/admin/stats", () => ops.connectionStats());
+  admin("POST", "/mcp/admin/cleanup", (req, _p, b) => ops.cleanupIdleConnections(numberParam("max_idle_seconds", b.max_idle_seconds ?? q(req).get("max_idle_seconds"), 300)));
+  admin("POST", "/mcp/admin/reset", () => ops.reset());
+  admin("POST", "/mcp/admin/gc", (req, _p, b) => ops.gcOldConnections(numberParam("hours", b.hours ?? q(req).get("hours"), 24)));
+
+  admin("GET", "/mcp/admin/clients/:id", (_req, p) => ops.clientInfo(p.id!));
+  admin("GET", "/mcp/admin/clients/:id/trace", (_req, p) => ops.traceClient(p.id!));
+  admin("GET", "/mcp/admin/clients/:id/errors", (req, p) => ops.clientErrors(p.id!, q(req).get("transport") ?? undefined));
+
+  admin("GET", "/mcp/admin/connections", (req) => {
+    const s = q(req);
+    return ops.analyzeConnections({
+      rapid_reconnect_count: numberParam("rapid_reconnect_count", s.get("rapid_reconnect_count"), 5),
+      rapid_reconnect_window_s: numberParam("rapid_reconnect_window_s", s.get("rapid_reconnect_window_s"), 60),
+      hoarding_sessions: numberParam("hoarding_sessions", s.get("hoarding_sessions"), 10),
+    });
+  });
+  admin("GET", "/mcp/admin/connections/old", (req) => ops.findOldConnections(numberParam("hours", q(req).get("hours"), 24)));
+  admin("GET", "/mcp/admin/analyze-1006", (req) => ops.analyze1006(numberParam("hours", q(req).get("hours") ?? q(req).get("last_hours"), 24)));
+
+  admin("GET", "/mcp/admin/breakers", () => ({ breakers: ops.resilience.breakerStates() }));
+  admin("POST", "/mcp/admin/breakers/reset", (_req, _p, b) => ops.resilience.resetBreaker(typeof b.target === "string" && b.target ? b.target : "all"));
+  admin("GET", "/mcp/admin/pool", () => ops.resilience.healthCheck());
+  admin("POST", "/mcp/admin/pool/clear", () => ops.resilience.clearAll());
+  admin("POST", "/mcp/admin/pool/restart", () => ops.resilience.restartPools());
+  admin("GET", "/mcp/admin/hash", () => ({ distribution: ops.resilience.distribution() }));
+  admin("GET", "/mcp/admin/oscillation", (req) => ({ oscillation: ops.resilience.checkOscillation(q(req).get("client") ?? undefined) }));
+  admin("GET", "/mcp/admin/transports/:transport/health", (_req, p) => ops.transportHealth(p.transport!));
+  admin("POST", "/mcp/admin/transports/:transport/restart", (_req, p) => ops.restartTransport(p.transport!));
+
+  admin("GET", "/mcp/admin/rate-limit/stats", () => ops.rateLimitStats());
+  admin("GET", "/mcp/admin/rate-limit/check", (req) => {
+    const s = q(req);
+    const limit = s.get("limit");
+    const window = s.get("window");
+    return ops.rateLimiter.check(stringParam("key", s.get("key")), limit ? numberParam("limit", limit, 0) : undefined, window ? numberParam("window", window, 0) : undefined);
+  });
+  admin("POST", "/mcp/admin/rate-limit/set", async (_req, _p, b) => {
+    const key = stringParam("key", b.key);
+    const limit = numberParam("limit", b.limit, NaN);
+    if (!Number.isInteger(limit) || limit <= 0) throw new GatewayError("invalid_params", { detail: "limit must be a positive integer" });
+    const window = b.window === undefined ? undefined : numberParam("window", b.window, 0);
+    await ops.rateLimiter.setLimit(key, limit, window);
+    return { key, limit, window_ms: window ?? gateway.config.current.rate_limiting.window };
+  });
+  admin("POST", "/mcp/admin/rate-limit/reset", async (_req, _p, b) => {
+    const key = stringParam("key", b.key);
+    await ops.rateLimiter.reset(key);
+    return { key, reset: true };
+  });
+
+  admin("GET", "/mcp/admin/config", (req) => ops.configGet(q(req).get("path") ?? undefined));
+  admin("POST", "/mcp/admin/config", (_req, _p, b) => ops.configSet(stringParam("path", b.path), b.value));
+  admin("GET", "/mcp/admin/logging", () => ops.loggingSwitches());
+  admin("POST", "/mcp/admin/logging", (_req, _p, b) => ops.setLogging(b));
+  admin("GET", "/mcp/admin/memory", () => ops.memory());
+  admin("GET", "/mcp/admin/queues", () => ops.queues());
+}

@@ -1,0 +1,59 @@
+import { Command, CommanderError } from "commander";
+import { VERSION } from "../gateway.js";
+import { parsePort, runStart, type StartOptions } from "./start.js";
+import { addOperatorCommands } from "./commands.js";
+import { addConsoleCommand, defaultOut } from "./console.js";
+import { addDoctorCommand } from "./doctor.js";
+import type { CliIo, CliState } from "./context.js";
+
+/** The process streams. */
+export const processIo: CliIo = { out: defaultOut, err: (t) => void process.stderr.write(t + "\n") };
+
+/**
+ * `mcp-gateway`: `start` runs the gateway; every other command talks to a
+ * running gateway's admin API (`--url`, `--token`, or MCP_GATEWAY_URL /
+ * MCP_GATEWAY_ADMIN_TOKEN; dev defaults http://127.0.0.1:4000 and admin-token).
+ */
+export function buildProgram(state: CliState = { io: processIo, exitCode: 0, env: process.env }): Command {
+  const program = new Command("mcp-gateway")
+    .description("MCP Gateway: one endpoint in front of many MCP servers")
+    .version(VERSION)
+    .option("--url <url>", "admin API of the running gateway (env MCP_GATEWAY_URL; default http://127.0.0.1:4000)")
+    .option("--token <token>", "admin token (env MCP_GATEWAY_ADMIN_TOKEN; dev default admin-token)")
+    .option("--json", "print JSON instead of tables")
+    .configureOutput({ writeOut: (s) => state.io.out(s.replace(/\n$/, "")), writeErr: (s) => state.io.err(s.replace(/\n$/, "")) });
+  program
+    .command("start")
+    .description("start the gateway (embedded defaults when no config is given)")
+    .option("-c, --config <file>", "YAML config file (or MCP_GATEWAY_CONFIG)")
+    .option("-p, --port <n>", "port to listen on (or PORT)", (v) => parsePort(v))
+    .option("-H, --host <host>", "interface to bind (dev default 127.0.0.1)")
+    .action(async (opts: StartOptions) => {
+      await runStart(opts);
+    });
+  addOperatorCommands(program, state);
+  addConsoleCommand(program, state);
+  addDoctorCommand(program, state);
+  return program;
+}
+
+/**
+ * Runs one CLI invocation and returns its exit code instead of exiting
+ * (tests run commands in-process with a buffer for `io`).
+ */
+export async function runCli(args: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const state: CliState = { io, exitCode: 0, env };
+  const program = buildProgram(state);
+  const exitOverride = (cmd: Command) => {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) exitOverride(sub);
+  };
+  exitOverride(program);
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  return state.exitCode;
+}

@@ -1,0 +1,46 @@
+import type { Gateway } from "../gateway.js";
+import type { Operations } from "../admin/operations.js";
+import { DASHBOARD_HTML } from "./page.js";
+
+/** How often the stream pushes a snapshot (ms). */
+const INTERVAL_MS = 1000;
+
+/** One snapshot: aggregate figures only (no client ids: the page is not behind the admin token). */
+export function dashboardSnapshot(gateway: Gateway, ops: Operations) {
+  const pools = new Map((gateway.resilience?.healthCheck().upstreams ?? []).map((p) => [p.upstream, p]));
+  return {
+    at: new Date().toISOString(),
+    stats: ops.connectionStats(),
+    breakers: gateway.resilience?.breakerStates() ?? null,
+    upstreams: [...gateway.manager.groups.values()].map((g) => {
+      const ready = g.ready().length;
+      const p = pools.get(g.name);
+      return { name: g.name, status: ready === g.replicas.length ? "ok" : ready > 0 ? "degraded" : "down", usage: p?.exhaustion_ratio ?? null, waiting: p?.waiting ?? null };
+    }),
+    heap_mb: Math.round(process.memoryUsage().heapUsed / 1048576),
+  };
+}
+
+/**
+ * The live dashboard (the guide's Observer): `GET /dashboard` serves a static
+ * page, `GET /dashboard/stream` an SSE stream of snapshots every second.
+ * One timer per open page, stopped when the page goes away.
+ */
+export function registerDashboard(gateway: Gateway, ops: Operations): void {
+  gateway.router.on("GET", "/dashboard", (_req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(DASHBOARD_HTML), "cache-control": "no-store" });
+    res.end(DASHBOARD_HTML);
+  });
+  gateway.router.on("GET", "/dashboard/stream", (req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+    const push = () => res.write(`event: stats\ndata: ${JSON.stringify(dashboardSnapshot(gateway, ops))}\n\n`);
+    res.write("retry: 2000\n\n");
+    push();
+    const timer = setInterval(push, INTERVAL_MS);
+    timer.unref();
+    const stop = () => clearInterval(timer);
+    req.once("close", stop);
+    res.once("close", stop);
+    gateway.server.once("close", stop);
+  });
+}

@@ -1,0 +1,293 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { GatewayError, toGatewayError } from "../errors/index.js";
+import type { DownstreamSink, Session } from "../session/session.js";
+import type { ClientIdentity } from "./identity.js";
+import type { ListenerContext } from "./context.js";
+import { queryOf } from "./http-util.js";
+import { channels, log } from "../telemetry/channels.js";
+import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
+import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
+import { closeOversizeWith1008 } from "./ws-policy.js";
+import { decodeFrame, encodeFrame, messageFrame, messagePrefix, PHOENIX_TOPIC, PHOENIX_VSN, replyFrame, type PhoenixFrame } from "./phoenix-frames.js";
+
+/** Path the `phoenix` client connects to for `new Socket("/mcp/ws")`. */
+export const PHOENIX_PATH = "/mcp/ws/websocket";
+
+/** One Phoenix socket: who it is (or why auth failed) and its joined channel. */
+interface PhoenixConnection {
+  ws: WebSocket;
+  req: IncomingMessage;
+  identity?: ClientIdentity;
+  authError?: GatewayError;
+  /** The joined `mcp:gateway` channel (one per socket, as in Phoenix). */
+  channel?: PhoenixSink;
+  live?: Liveness;
+  /** Frames that arrived while a join waited for the cluster to hand over its session (kept in order). */
+  held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean }>;
+}
+
+/**
+ * A session's Phoenix channel: gateway messages go out as `message` events
+ * with payload `{id, seq, message}` (docs/protocol.md).
+ */
+export class PhoenixSink implements DownstreamSink {
+  readonly kind = "phoenix" as const;
+  readonly #prefix: string;
+
+  constructor(
+    readonly conn: PhoenixConnection,
+    readonly joinRef: string,
+    readonly session: Session,
+    readonly maxBuffered: number,
+  ) {
+    this.#prefix = messagePrefix(joinRef);
+  }
+
+  deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
+    const json = JSON.stringify(message);
+    if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "phoenix", size: json.length });
+    const seq = session.record(json, "phx");
+    const ws = this.conn.ws;
+    if (ws.readyState !== 1) return false;
+    ws.send(messageFrame(this.#prefix, seq, json));
+    return ws.bufferedAmount < this.maxBuffered;
+  }
+
+  /** Sends what a rejoining client missed: a `gap` event first, then the messages. */
+  replay(plan: ResumePlan): void {
+    const ws = this.conn.ws;
+    if (plan.gap) ws.send(encodeFrame(this.joinRef, null, PHOENIX_TOPIC, "gap", plan.gap));
+    for (const e of plan.entries) ws.send(messageFrame(this.#prefix, e.seq, e.json));
+  }
+
+  /**
+   * 1001 (shutdown) closes the socket; anything else closes only this
+   * channel (`phx_close`), e.g. when the session resumed elsewhere.
+   */
+  close(code = 1000, reason = ""): void {
+    const conn = this.conn;
+    if (code === 1001) return void conn.ws.close(code, reason);
+    if (conn.channel === this) conn.channel = undefined;
+    this.session.detach(this);
+    if (conn.ws.readyState === 1) conn.ws.send(encodeFrame(this.joinRef, this.joinRef, PHOENIX_TOPIC, "phx_close", {}));
+  }
+
+  bufferedBytes(): number {
+    return this.conn.ws.bufferedAmount;
+  }
+}
+
+/**
+ * Phoenix channel clients (the `phoenix` npm package) at `/mcp/ws/websocket`:
+ * `phx_join` on `mcp:gateway` opens or resumes a session, `message` pushes
+ * carry JSON-RPC, `ping`/`ack` pushes and the `phoenix` heartbeat are
+ * answered. Auth failures answer the join (the guide's error payload)
+ * instead of refusing the upgrade, so the client's `receive("error")` sees them.
+ */
+export class PhoenixListener {
+  readonly wss: WebSocketServer;
+  readonly heartbeat: HeartbeatSweeper;
+
+  constructor(readonly ctx: ListenerContext) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: ctx.config.current.websocket.max_frame_size,
+      perMessageDeflate: false,
+      // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
+      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
+    });
+    this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
+  }
+
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const vsn = queryOf(req).get("vsn") ?? PHOENIX_VSN;
+    if (vsn !== PHOENIX_VSN) {
+      const body = JSON.stringify({ error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const conn = { req } as PhoenixConnection;
+    try {
+      conn.identity = await this.ctx.authenticate(req);
+    } catch (err) {
+      conn.authError = toGatewayError(err);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      conn.ws = ws;
+      this.#serve(conn);
+    });
+  }
+
+  #serve(conn: PhoenixConnection): void {
+    const ws = conn.ws;
+    conn.live = this.heartbeat.track(ws, (reason) => {
+      if (conn.channel) conn.channel.session.closeReason = reason;
+      ws.terminate();
+    });
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      conn.live!.seen = true;
+      const frame = isBinary ? undefined : decodeFrame(data.toString());
+      if (!frame) return; // not a vsn 2.0.0 frame: nothing to answer to
+      if (conn.held) return void conn.held.push({ frame, size: isBinary ? 0 : (data as Buffer).length });
+      try {
+        this.#onFrame(conn, frame, isBinary ? 0 : (data as Buffer).length);
+      } catch (err) {
+        log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+        ws.send(encodeFrame(frame.joinRef, frame.joinRef, frame.topic, "phx_error", {}));
+      }
+    });
+    closeOversizeWith1008(ws, () => {
+      if (conn.channel) conn.channel.session.closeReason = "message_too_large";
+    });
+    ws.on("error", () => {});
+    ws.on("close", (code: number, reason: Buffer) => {
+      this.heartbeat.untrack(conn.live!);
+      const sink = conn.channel;
+      conn.channel = undefined;
+      if (!sink) return;
+      const session = sink.session;
+      session.detach(sink);
+      // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
+      this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
+      session.closeReason = undefined;
+    });
+  }
+
+  #onFrame(conn: PhoenixConnection, f: PhoenixFrame, size: number): void {
+    const ws = conn.ws;
+    if (f.topic === "phoenix") {
+      if (f.event === "heartbeat") ws.send(replyFrame(null, f.ref, "phoenix", "ok", {}));
+      return;
+    }
+    if (f.event === "phx_join") return this.#join(conn, f);
+    const channel = conn.channel;
+    if (f.topic !== PHOENIX_TOPIC || !channel || (f.joinRef !== null && f.joinRef !== channel.joinRef)) {
+      ws.send(replyFrame(f.joinRef, f.ref, f.topic, "error", { reason: "unmatched topic" }));
+      return;
+    }
+    const session = channel.session;
+    const payload = (f.payload ?? {}) as Record<string, unknown>;
+    switch (f.event) {
+      case "message": {
+        if (typeof f.payload !== "object" || f.payload === null || Array.isArray(f.payload)) {
+          ws.send(replyFrame(f.joinRef, f.ref, f.topic, "error", { error: "invalid_request", reason: "payload must be one JSON-RPC object" }));
+          return;
+        }
+        ws.send(replyFrame(f.joinRef, f.ref, f.topic, "ok", {}));
+        const message = f.payload as JsonRpcMessage;
+        if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "phoenix", method: (message as { method?: string }).method, size });
+        this.ctx.dispatch(session, message);
+        return;
+      }
+      case "ack": {
+        const seq = parseSeq(payload.msg_id ?? payload.seq);
+        if (seq !== undefined) session.ack(seq);
+        ws.send(replyFrame(f.joinRef, f.ref, f.topic, seq === undefined ? "error" : "ok", seq === undefined ? { reason: "ack needs msg_id (a seq)" } : { acked: session.ackedSeq }));
+        return;
+      }
+      case "ping":
+        ws.send(replyFrame(f.joinRef, f.ref, f.topic, "ok", { pong: Date.now() }));
+        return;
+      case "phx_leave":
+        ws.send(replyFrame(f.joinRef, f.ref, f.topic, "ok", {}));
+        conn.channel = undefined;
+        session.detach(channel);
+        ws.send(encodeFrame(f.joinRef, f.joinRef, f.topic, "phx_close", {}));
+        this.ctx.onDisconnected(session, 1000, "left");
+        // Leaving is the client saying it is done with the session.
+        this.ctx.registry.end(session);
+        return;
+      default:
+        ws.send(replyFrame(f.joinRef, f.ref, f.topic, "error", { reason: `unknown event ${f.event}` }));
+    }
+  }
+
+  #join(conn: PhoenixConnection, f: PhoenixFrame, adopted = false): void {
+    const ws = conn.ws;
+    const joinRef = f.joinRef ?? f.ref ?? "0";
+    if (f.topic !== PHOENIX_TOPIC) return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { reason: "unmatched topic" }));
+    if (conn.authError || !conn.identity) {
+      const e = conn.authError ?? new GatewayError("authentication_failed", { reason: "missing_token" });
+      return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: e.code, reason: e.details.reason ?? e.message, retry_after: e.details.retry_after ?? null }));
+    }
+    const params = (f.payload ?? {}) as { session_id?: unknown; last_seq?: unknown };
+    // Cluster mode: the session lives on another node; adopt it first, holding later frames meanwhile.
+    const cluster = this.ctx.cluster;
+    if (cluster && !adopted && typeof params.session_id === "string" && params.session_id && !this.ctx.registry.get(params.session_id)) {
+      conn.held = [];
+      void cluster
+        .adopt(params.session_id)
+        .catch(() => false)
+        .then(() => {
+          const held = conn.held ?? [];
+          conn.held = [{ frame: f, size: 0, adopted: true }, ...held];
+          this.#release(conn);
+        });
+      return;
+    }
+    // A second join of the topic replaces the first (Phoenix semantics); that session stays resumable.
+    if (conn.channel) {
+      const old = conn.channel;
+      conn.channel = undefined;
+      old.session.detach(old);
+      ws.send(encodeFrame(old.joinRef, old.joinRef, PHOENIX_TOPIC, "phx_close", {}));
+      this.ctx.onDisconnected(old.session, 1000, "rejoined");
+    }
+    const identity = conn.identity;
+    let session: Session;
+    let resumeFrom: number | undefined;
+    if (typeof params.session_id === "string" && params.session_id) {
+      // (Cluster adoption happened above, with later frames held so their order is kept.)
+      const found = this.ctx.registry.get(params.session_id);
+      if (!found || found.closed || found.clientId !== identity.clientId || !canSwitch(found.transport, "phoenix")) {
+        return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: "session_not_found", reason: "unknown or expired session", retry_after: null }));
+      }
+      session = found;
+      resumeFrom = parseSeq(params.last_seq) ?? defaultResumePoint(session);
+    } else {
+      session = this.ctx.registry.create(identity.clientId, "phoenix");
+      session.identity = identity;
+    }
+    const sink = new PhoenixSink(conn, joinRef, session, this.ctx.config.current.backpressure.max_buffered_bytes);
+    if (resumeFrom !== undefined) attachResumed(session, sink);
+    else session.attach(sink);
+    conn.channel = sink;
+    ws.send(replyFrame(joinRef, f.ref, f.topic, "ok", { session_id: session.id, client_id: session.clientId, last_seq: session.lastSeq, resumed: resumeFrom !== undefined }));
+    if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
+    this.ctx.onConnected(session, conn.req);
+  }
+
+  /** Handles frames held during a cluster adoption, in arrival order. */
+  #release(conn: PhoenixConnection): void {
+    const held = conn.held ?? [];
+    conn.held = undefined;
+    for (let i = 0; i < held.length; i++) {
+      const { frame, size, adopted } = held[i]!;
+      const waiting = conn.held as PhoenixConnection["held"];
+      if (waiting) {
+        waiting.push(...held.slice(i)); // another adoption started: keep the order
+        return;
+      }
+      try {
+        if (adopted) this.#join(conn, frame, true);
+        else this.#onFrame(conn, frame, size);
+      } catch (err) {
+        log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+      }
+    }
+  }
+
+  /** Closes every socket (1001 on shutdown); peers that do not answer are cut after `graceMs`. */
+  closeAll(code: number, reason: string, graceMs = 2000): void {
+    this.heartbeat.stop();
+    for (const ws of this.wss.clients) ws.close(code, reason);
+    if (this.wss.clients.size > 0) {
+      setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate();
+      }, graceMs).unref();
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import type { ConfigStore } from "../../config/store.js";
+import type { RateLimitService } from "../../admin/services.js";
+import type { RateOverride, RateStore } from "../../state/rate-store.js";
+import { MemoryRateStore } from "../../state/memory/rate-store.js";
+import { RedisRateStore } from "../../state/redis/rate-store.js";
+import { log } from "../../telemetry/channels.js";
+
+/** The verdict on one counted request. */
+export interface RateVerdict {
+  allowed: boolean;
+  count: number;
+  limit: number;
+  /** Seconds until the window resets (null when allowed). */
+  retryAfter: number | null;
+}
+
+/** How often a Redis-backed limiter re-reads overrides other nodes may have set (ms). */
+const OVERRIDE_REFRESH_MS = 5000;
+
+/**
+ * Per-client rate limiting: fixed windows of `rate_limiting.window` ms with
+ * `rate_limiting.default_limit` requests per key (`user:<client_id>`), per-key
+ * overrides at runtime, stats of the most-limited keys. Implements the
+ * admin layer's RateLimitService; the message middleware calls `consume`.
+ */
+export class RateLimiter implements RateLimitService {
+  readonly #overrides = new Map<string, RateOverride>();
+  readonly #timer?: NodeJS.Timeout;
+
+  constructor(
+    readonly store: RateStore,
+    readonly config: ConfigStore,
+  ) {
+    if (store.kind === "redis") {
+      void this.refreshOverrides();
+      this.#timer = setInterval(() => void this.refreshOverrides(), OVERRIDE_REFRESH_MS);
+      this.#timer.unref();
+    }
+  }
+
+  /** The limit and window that apply to `key` (override, else the config defaults). */
+  limitFor(key: string): RateOverride {
+    const o = this.#overrides.get(key);
+    if (o) return o;
+    const c = this.config.current.rate_limiting;
+    return { limit: c.default_limit, window_ms: c.window };
+  }
+
+  /** Counts one request for `key` and decides. Store failures let the request through (fail open) and are logged. */
+  async consume(key: string): Promise<RateVerdict> {
+    const { limit, window_ms } = this.limitFor(key);
+    const w = await this.store.hit(key, window_ms);
+    if (w.count <= limit) return { allowed: true, count: w.count, limit, retryAfter: null };
+    void this.store.recordRejection(key).catch(() => {});
+    return { allowed: false, count: w.count, limit, retryAfter: Math.max(1, Math.ceil(w.resetMs / 1000)) };
+  }
+
+  /** The guide's `check_rate(key, limit, window)`: reports without consuming. */
+  async check(key: string, limit?: number, windowMs?: number) {
+    const applied = this.limitFor(key);
+    const l = limit ?? applied.limit;
+    const window = windowMs ?? applied.window_ms;
+    const w = await this.store.peek(key, window);
+    const allowed = w.count < l;
+    return {
+      key,
+      allowed,
+      remaining: Math.max(0, l - w.count),
+      limit: l,
+      window_ms: window,
+      retry_after: allowed ? null : Math.max(1, Math.ceil(w.resetMs / 1000)),
+      count: w.count,
+    };
+  }
+
+  /** The guide's `set_limit(key, limit, window)`: applies at once on this node, within 5 s on the others. */
+  async setLimit(key: string, limit: number, windowMs?: number): Promise<void> {
+    if (!Number.isInteger(limit) || limit <= 0) throw new RangeError("limit must be a positive integer");
+    const o: RateOverride = { limit, window_ms: windowMs ?? this.config.current.rate_limiting.window };
+    this.#overrides.set(key, o);
+    await this.store.setOverride(key, o);
+  }
+
+  /** The guide's `RateLimiter.reset(key)`: clears the key's counters and its override. */
+  async reset(key: string): Promise<void> {
+    this.#overrides.delete(key);
+    await this.store.deleteOverride(key);
+    await this.store.reset(key);
+  }
+
+  /** The guide's `get_rate_limit_stats()`. */
+  async stats() {
+    const c = this.config.current.rate_limiting;
+    const rejections = await this.store.rejections();
+    return {
+      default_limit: c.default_limit,
+      window_ms: c.window,
+      overrides: await this.store.overrides(),
+      most_limited: rejections.slice(0, 10),
+      total_rejected: rejections.reduce((n, r) => n + r.rejected, 0),
+    };
+  }
+
+  /** Re-reads overrides from the store (other nodes' changes). */
+  async refreshOverrides(): Promise<void> {
+    try {
+      const all = await this.store.overrides();
+      this.#overrides.clear();
+      for (const [k, v] of Object.entries(all)) this.#overrides.set(k, v);
+    } catch (err) {
+      log("warn", "MCP.RateLimiter", `cannot read rate-limit overrides: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.store.close();
+  }
+}
+
+/** The store the config asks for: Redis when `cluster.redis_url` (REDIS_URL) is set, else memory. */
+export function createRateStore(redisUrl: string | undefined, prefix?: string): RateStore {
+  return redisUrl ? new RedisRateStore(redisUrl, prefix) : new MemoryRateStore();
+}

@@ -1,0 +1,78 @@
+import type { ClientTransportKind } from "../telemetry/channels.js";
+
+/**
+ * What another node needs to take a session over: who owns it, whose it is,
+ * what was negotiated at initialize, and how far its numbering has gone.
+ */
+export interface DirectoryEntry {
+  /** The node holding the session now. */
+  node: string;
+  clientId: string;
+  transport: ClientTransportKind;
+  protocolVersion: string;
+  clientCapabilities: Record<string, unknown>;
+  clientInfo?: { name: string; version: string };
+  initialized: boolean;
+  /** Highest sequence number assigned (event ids continue after it on takeover). */
+  lastSeq: number;
+  /** Highest sequence number the client acknowledged. */
+  ackedSeq: number;
+  createdAt: number;
+}
+
+/**
+ * The cluster's session directory: `sessionId -> DirectoryEntry`, each entry
+ * expiring after `ttlMs` unless refreshed. The memory implementation serves
+ * tests and the embedded mode; the Redis one is shared by every node.
+ */
+export interface SessionDirectory {
+  /** Writes the whole entry and (re)starts its TTL. */
+  put(id: string, entry: DirectoryEntry, ttlMs: number): Promise<void>;
+  get(id: string): Promise<DirectoryEntry | undefined>;
+  /** Moves ownership to `node` (takeover). */
+  setOwner(id: string, node: string, ttlMs: number): Promise<void>;
+  /** Updates the sequence numbers and refreshes the TTL (batched by callers). */
+  touch(id: string, lastSeq: number, ttlMs: number): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+/** Encodes an entry as flat string fields (a Redis hash). */
+export function encodeEntry(e: DirectoryEntry): Record<string, string> {
+  const out: Record<string, string> = {
+    node: e.node,
+    clientId: e.clientId,
+    transport: e.transport,
+    protocolVersion: e.protocolVersion,
+    caps: JSON.stringify(e.clientCapabilities),
+    initialized: e.initialized ? "1" : "0",
+    lastSeq: String(e.lastSeq),
+    ackedSeq: String(e.ackedSeq),
+    createdAt: String(e.createdAt),
+  };
+  if (e.clientInfo) out.clientInfo = JSON.stringify(e.clientInfo);
+  return out;
+}
+
+/** Decodes flat fields; undefined when the entry is missing or unreadable. */
+export function decodeEntry(f: Record<string, string>): DirectoryEntry | undefined {
+  if (!f.node || !f.clientId) return undefined;
+  const json = (s: string | undefined) => {
+    try {
+      return s ? JSON.parse(s) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    node: f.node,
+    clientId: f.clientId,
+    transport: (f.transport ?? "streamable_http") as ClientTransportKind,
+    protocolVersion: f.protocolVersion ?? "2025-03-26",
+    clientCapabilities: (json(f.caps) as Record<string, unknown>) ?? {},
+    clientInfo: json(f.clientInfo) as DirectoryEntry["clientInfo"],
+    initialized: f.initialized === "1",
+    lastSeq: Number(f.lastSeq) || 0,
+    ackedSeq: Number(f.ackedSeq) || 0,
+    createdAt: Number(f.createdAt) || Date.now(),
+  };
+}

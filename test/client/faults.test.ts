@@ -1,0 +1,182 @@
+// Client SDK against a real gateway with faults injected: sockets destroyed
+// mid-stream (a TCP proxy cuts both sides, no close handshake) and the
+// WebSocket endpoint refusing upgrades. A stream of 10,000 numbered
+// notifications must arrive complete and in order; calls in flight complete
+// or fail with a clear error.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { Gateway } from "../../src/gateway.js";
+import { handleLegacySseStream } from "../../src/listeners/legacy-sse.js";
+import type { TransportKind } from "../../src/client/index.js";
+import { connectClient, nextEvent, startTestGateway } from "./helpers/harness.js";
+import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
+
+const TOTAL = 10_000;
+
+let gateway: Gateway;
+let proxy: FaultProxy;
+
+before(async () => {
+  ({ gateway } = await startTestGateway());
+  proxy = await startFaultProxy(gateway.port);
+});
+
+after(async () => {
+  await proxy?.close();
+  await gateway?.close();
+});
+
+/** A call result or a clear failure: never a hang. */
+async function settle(p: Promise<unknown>): Promise<{ ok: boolean; text: string }> {
+  try {
+    const r = (await p) as { content: Array<{ text?: string }> };
+    return { ok: true, text: r.content[0]?.text ?? "" };
+  } catch (err) {
+    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
+    assert.match(err.message, /lost|gateway/i, "the failure says what happened");
+    return { ok: false, text: err.message };
+  }
+}
+
+for (const kind of ["websocket", "http_sse", "streamable_http"] as TransportKind[]) {
+  describe(`${kind}: sockets destroyed mid-stream`, () => {
+    test(`${TOTAL} numbered notifications arrive complete and in order`, async () => {
+      const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: `faults-${kind}`, transports: [kind] });
+      const reconnects: string[] = [];
+      transport.on("reconnecting", (e) => reconnects.push(e.reason));
+      try {
+        const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: TOTAL, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
+        const cuts: number[] = [];
+        for (const at of [1500, 4000, 6500, 9000]) {
+          await numbers.until(at);
+          // A call in flight when the connection dies.
+          const slow = settle(client.callTool({ name: "slow", arguments: { ms: 50 } }, undefined, { timeout: 30_000 }));
+          assert.equal(transport.state, "open");
+          const reopened = nextEvent(transport, "open");
+          cuts.push(proxy.destroyAll());
+          const open = (await reopened) as { resumed: boolean; sessionId?: string };
+          assert.ok(open.resumed, "the same session was resumed");
+          const r = await slow;
+          if (r.ok) assert.equal(r.text, "slept 50");
+        }
+        await numbers.until(TOTAL, 30_000);
+        const result = await stream;
+        if (result.ok) assert.equal(result.text, `sent ${TOTAL}`);
+        assert.equal(numbers.received, TOTAL, "every notification arrived");
+        assert.equal(numbers.duplicates, 0, "no duplicates");
+        assert.equal(numbers.outOfOrder, 0, "in order");
+        assert.ok(cuts.every((n) => n > 0), "the proxy really cut connections");
+        assert.ok(reconnects.length >= cuts.length, `reconnected after each cut (${reconnects.length})`);
+        // Calls work after all that.
+        const echo = (await client.callTool({ name: "echo", arguments: { text: "still here" } })) as { content: Array<{ text: string }> };
+        assert.equal(echo.content[0]!.text, "still here");
+      } finally {
+        await client.close();
+      }
+    });
+  });
+}
+
+describe("websocket endpoint refusing upgrades", () => {
+  const refuse = (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ error: "transport_unavailable" });
+    socket.end(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    return Promise.resolve();
+  };
+  let original: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
+  before(() => {
+    original = gateway.upgradeHandlers.get("/mcp/ws");
+  });
+  after(() => {
+    if (original) gateway.upgradeHandlers.set("/mcp/ws", original);
+  });
+
+  test("mid-stream: fails over to HTTP+SSE after 3 refusals and resumes the same session", async () => {
+    const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: "faults-failover", transports: ["websocket", "http_sse"] });
+    try {
+      assert.equal(transport.transport, "websocket");
+      const sessionId = transport.sessionId;
+      const refusals: string[] = [];
+      transport.on("reconnecting", (e) => refusals.push(`${e.transport}: ${e.reason}`));
+      const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: TOTAL, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
+      await numbers.until(3000);
+      gateway.upgradeHandlers.set("/mcp/ws", refuse);
+      const switched = nextEvent(transport, "transport_switch");
+      proxy.destroyAll();
+      const sw = (await switched) as { from: string; to: string; sessionId?: string };
+      assert.deepEqual([sw.from, sw.to], ["websocket", "http_sse"]);
+      await numbers.until(TOTAL, 30_000);
+      const result = await stream;
+      assert.ok(result.ok, `the call in flight completed over the new transport: ${result.text}`);
+      assert.equal(numbers.received, TOTAL);
+      assert.equal(numbers.duplicates, 0);
+      assert.equal(numbers.outOfOrder, 0);
+      assert.equal(transport.transport, "http_sse");
+      assert.equal(transport.sessionId, sessionId, "same session, resumed");
+      // The drop plus two refused attempts make three failures: then the switch.
+      assert.ok(refusals.filter((r) => r.startsWith("websocket")).length >= 2, `websocket retried before the switch: ${refusals.join(" | ")}`);
+      assert.ok(refusals.some((r) => /503/.test(r)), `the refusal is named: ${refusals.join(" | ")}`);
+    } finally {
+      gateway.upgradeHandlers.set("/mcp/ws", original!);
+      await client.close();
+    }
+  });
+
+  test("websocket -> HTTP+SSE -> websocket: one session, nothing lost or repeated", async () => {
+    const sseRoute = (req: IncomingMessage, res: import("node:http").ServerResponse) => handleLegacySseStream(req, res, gateway.context);
+    const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: "faults-round-trip", transports: ["websocket", "http_sse"] });
+    try {
+      const sessionId = transport.gatewaySessionId;
+      const hops: string[] = [];
+      transport.on("transport_switch", (e) => hops.push(`${e.from}->${e.to}`));
+      const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: TOTAL, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
+      await numbers.until(2500);
+      // WebSocket refused: over to HTTP+SSE.
+      gateway.upgradeHandlers.set("/mcp/ws", refuse);
+      let switched = nextEvent(transport, "transport_switch");
+      proxy.destroyAll();
+      await switched;
+      await numbers.until(numbers.last + 500);
+      // WebSocket back, HTTP+SSE refused: back to WebSocket.
+      gateway.upgradeHandlers.set("/mcp/ws", original!);
+      gateway.router.on("GET", "/mcp/sse", (_req, res) => {
+        res.writeHead(503, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "transport_unavailable" }));
+      });
+      switched = nextEvent(transport, "transport_switch");
+      proxy.destroyAll();
+      await switched;
+      await numbers.until(TOTAL, 30_000);
+      assert.ok((await stream).ok, "the call in flight completed across both switches");
+      assert.deepEqual(hops, ["websocket->http_sse", "http_sse->websocket"]);
+      assert.equal(transport.transport, "websocket");
+      assert.equal(transport.gatewaySessionId, sessionId, "one session throughout");
+      assert.equal(numbers.received, TOTAL);
+      assert.equal(numbers.duplicates, 0);
+      assert.equal(numbers.outOfOrder, 0);
+    } finally {
+      gateway.upgradeHandlers.set("/mcp/ws", original!);
+      gateway.router.on("GET", "/mcp/sse", sseRoute);
+      await client.close();
+    }
+  });
+
+  test("from the start: the client connects over the next transport", async () => {
+    gateway.upgradeHandlers.set("/mcp/ws", refuse);
+    try {
+      const { client, transport } = await connectClient({ url: proxy.url, clientId: "faults-refused", transports: ["websocket", "http_sse"] });
+      try {
+        assert.equal(transport.transport, "http_sse");
+        const echo = (await client.callTool({ name: "echo", arguments: { text: "via sse" } })) as { content: Array<{ text: string }> };
+        assert.equal(echo.content[0]!.text, "via sse");
+      } finally {
+        await client.close();
+      }
+    } finally {
+      gateway.upgradeHandlers.set("/mcp/ws", original!);
+    }
+  });
+});

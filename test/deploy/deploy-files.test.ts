@@ -1,0 +1,44 @@
+// The ops files: the systemd unit verifies and restarts on failure with its
+// output in the journal; the NGINX config carries the guide's WebSocket
+// settings and turns SSE buffering off.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const unit = readFileSync(join(root, "deploy/systemd/mcp-gateway.service"), "utf8");
+const nginx = readFileSync(join(root, "deploy/nginx/mcp-gateway.conf"), "utf8");
+
+test("systemd unit: restart on failure, journal output, graceful stop", () => {
+  assert.match(unit, /^Restart=on-failure$/m);
+  assert.match(unit, /^StandardOutput=journal$/m);
+  assert.match(unit, /^SyslogIdentifier=mcp-gateway$/m);
+  assert.match(unit, /^KillSignal=SIGTERM$/m);
+  assert.match(unit, /^ExecStart=.*mcp-gateway\.js start$/m);
+  const analyze = spawnSync("systemd-analyze", ["--version"]);
+  if (analyze.error) return console.log("# systemd-analyze not installed: unit syntax not verified");
+  const dir = mkdtempSync(join(tmpdir(), "unit-"));
+  try {
+    copyFileSync(join(root, "deploy/systemd/mcp-gateway.service"), join(dir, "mcp-gateway.service"));
+    const r = spawnSync("systemd-analyze", ["verify", join(dir, "mcp-gateway.service")], { encoding: "utf8" });
+    assert.doesNotMatch(r.stderr, /Unknown key|Unknown section|Invalid|Failed to parse/, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("nginx: the guide's WebSocket block and unbuffered SSE", () => {
+  const ws = /location \/mcp\/ws \{([\s\S]*?)\n    \}/.exec(nginx)![1]!;
+  for (const line of ["proxy_read_timeout 3600s;", "proxy_send_timeout 3600s;", "proxy_connect_timeout 75s;", "proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;", 'proxy_set_header Connection "upgrade";']) {
+    assert.ok(ws.includes(line), line);
+  }
+  const sse = /location \/mcp\/sse \{([\s\S]*?)\n    \}/.exec(nginx)![1]!;
+  assert.match(sse, /proxy_buffering off;/);
+  assert.match(sse, /proxy_read_timeout 3600s;/);
+  const mcp = /location \/mcp \{([\s\S]*?)\n    \}/.exec(nginx)![1]!;
+  assert.match(mcp, /proxy_buffering off;/);
+});

@@ -1,0 +1,83 @@
+/** Client-transport breakers and the operator functions of the resilience service. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
+import { channels } from "../../src/telemetry/channels.js";
+import type { BreakerEvent } from "../../src/upstream/circuit-breaker.js";
+import { connectClient, errorCode, record, resilienceOf } from "./resilience-helpers.js";
+
+test("transport breaker: consecutive internal failures open it, requests get transport_unavailable, a probe closes it", async () => {
+  const { gateway, url } = await startTestGateway({
+    circuit_breaker: { failure_threshold: 3, reset_timeout: 300, half_open_successes: 1 },
+    upstreams: [everythingUpstream("everything")],
+  });
+  const breakers = record<BreakerEvent>(channels.breaker.name);
+  const c = await connectClient(url, "tb-client");
+  try {
+    const r = resilienceOf(gateway);
+    assert.deepEqual(r.transportHealth("streamable_http"), { transport: "streamable_http", state: "closed", accepting: true, connections: 1, errors: 0 });
+    // Internal failures reported to this gateway's clients on that transport count (the relay publishes them so).
+    for (let i = 0; i < 3; i++) channels.error.publish({ type: "request", code: "internal_error", message: "boom", clientId: "tb-client", transport: "streamable_http" });
+    // Someone else's client (another gateway in this process) does not.
+    channels.error.publish({ type: "request", code: "internal_error", message: "boom", clientId: "nobody-here", transport: "websocket" });
+    assert.equal(r.transportHealth("streamable_http").state, "open");
+    assert.equal(r.transportHealth("websocket").state, "closed");
+    const health = await (await fetch(`${url}/health/gateway`)).json();
+    assert.equal(health.transports.streamable_http.circuit, "open");
+
+    const err = await c.callTool({ name: "echo", arguments: { message: "x" } }).then(() => undefined, (e: unknown) => e);
+    assert.equal(errorCode(err), "transport_unavailable");
+    assert.match((err as Error).message, /streamable_http is unavailable/);
+
+    await breakers.waitFor((e) => e.target === "streamable_http" && e.to === "half_open", 5000, "half_open");
+    const ok = await c.callTool({ name: "echo", arguments: { message: "probe" } });
+    assert.match(JSON.stringify(ok.content), /probe/);
+    assert.equal(r.transportHealth("streamable_http").state, "closed");
+    assert.deepEqual(breakers.events.filter((e) => e.target === "streamable_http").map((e) => `${e.from}>${e.to}`), ["closed>open", "open>half_open", "half_open>closed"]);
+
+    // Operator reset by transport name (the guide's CircuitBreaker.reset(:mcp_gateway, :websocket)).
+    for (let i = 0; i < 3; i++) r.core.transports.recordFailure("websocket", "internal_error");
+    assert.equal(r.transportHealth("websocket").state, "open");
+    assert.deepEqual(r.resetBreaker("websocket"), { reset: ["websocket"] });
+    assert.equal(r.transportHealth("phoenix").state, "closed", "phoenix rides the websocket breaker");
+    assert.throws(() => r.transportHealth("carrier-pigeon"), /unknown transport/);
+  } finally {
+    breakers.close();
+    await c.close();
+    await gateway.close();
+  }
+});
+
+test("operator functions: breaker states, reset per upstream/replica/all, distribution, oscillation", async () => {
+  const { gateway, url } = await startTestGateway({ routing: { vnodes: 40 }, upstreams: [everythingUpstream("e", { replicas: 2 })] });
+  const c = await connectClient(url, "ops-client");
+  try {
+    const r = resilienceOf(gateway);
+    await c.callTool({ name: "echo", arguments: { message: "x" } });
+    const states = r.breakerStates();
+    assert.deepEqual(states.map((b) => `${b.kind}:${b.target}:${b.state}`), ["transport:websocket:closed", "transport:http_sse:closed", "transport:streamable_http:closed", "upstream:e#0:closed", "upstream:e#1:closed"]);
+    const dist = r.distribution();
+    assert.deepEqual(dist.map((d) => [d.replica, d.upstream, d.weight, d.vnodes]), [["e#0", "e", 1, 40], ["e#1", "e", 1, 40]]);
+    assert.equal(dist.reduce((n, d) => n + d.clients, 0), 1, "one client routed");
+    gateway.config.update("routing.vnodes", 60);
+    assert.deepEqual(r.distribution().map((d) => d.vnodes), [60, 60], "vnodes change applies at runtime");
+
+    const h0 = r.core.health("e#0")!;
+    h0.breaker.trip("test");
+    assert.equal(r.breakerStates().find((b) => b.target === "e#0")!.state, "open");
+    assert.deepEqual(r.resetBreaker("e"), { reset: ["e#0", "e#1"] });
+    h0.breaker.trip("test");
+    assert.deepEqual(r.resetBreaker("e#0"), { reset: ["e#0"] });
+    assert.deepEqual(r.resetBreaker("all").reset, ["websocket", "http_sse", "streamable_http", "e#0", "e#1"]);
+    assert.deepEqual(r.resetBreaker("nothing-by-that-name"), { reset: [] });
+    assert.deepEqual(r.checkOscillation(), []);
+    assert.deepEqual(r.checkOscillation("ops-client"), []);
+    const pools = r.healthCheck();
+    assert.equal(pools.upstreams[0]!.size, 100);
+    assert.equal(pools.upstreams[0]!.overflow, 50);
+    assert.equal(pools.totals.in_use, 0);
+  } finally {
+    await c.close();
+    await gateway.close();
+  }
+});

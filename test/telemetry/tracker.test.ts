@@ -1,0 +1,37 @@
+// The client tracker's memory is bounded and its windows are right.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ClientTracker, closeMeaning } from "../../src/telemetry/tracker.js";
+
+test("traces, errors and clients are bounded; oldest entries fall out", () => {
+  const t = new ClientTracker({ traceEntries: 3, errorEntries: 2, clients: 2 });
+  for (let i = 0; i < 10; i++) t.message({ direction: "outbound", clientId: "a", sessionId: "s", transport: "websocket", size: i });
+  const trace = t.trace("a");
+  assert.deepEqual(trace.map((e) => e.size), [7, 8, 9]);
+  assert.ok(trace.every((e) => e.event === "message_sent" && /^\d{4}-\d{2}-\d{2}T/.test(e.timestamp)));
+  for (let i = 0; i < 5; i++) t.error({ type: "request", code: `e${i}`, message: "m", clientId: "a", transport: i % 2 ? "http_sse" : "websocket" });
+  assert.deepEqual(t.errors("a").map((e) => e.code), ["e3", "e4"]);
+  assert.deepEqual(t.errors("a", "http_sse").map((e) => e.code), ["e3"]);
+  t.client({ type: "rate_limited", clientId: "b" });
+  t.client({ type: "throttled", clientId: "c", level: "high" });
+  assert.equal(t.clientIds().length, 2, "at most 2 clients remembered");
+  assert.equal(t.knows("a"), false, "the oldest client was evicted");
+  assert.deepEqual(t.counters("c"), { rate_limited: 0, throttled: 1, errors: 0 });
+});
+
+test("closes with codes, ages and the error-rate window", () => {
+  const t = new ClientTracker();
+  t.connection({ type: "connected", clientId: "x", sessionId: "s1", transport: "websocket" });
+  t.connection({ type: "disconnected", clientId: "x", sessionId: "s1", transport: "websocket", closeCode: 1006 });
+  const [c] = t.closes(60_000);
+  assert.equal(c!.code, 1006);
+  assert.ok(c!.age_ms! >= 0);
+  assert.equal(t.errors("x")[0]!.code, "close_1006");
+  assert.deepEqual(t.trace("x").map((e) => e.event), ["connected", "disconnected"]);
+  assert.equal(t.recentConnects("x", 60_000), 1);
+  for (let i = 0; i < 19; i++) t.message({ direction: "inbound", clientId: "x", sessionId: "s1", transport: "websocket", size: 1 });
+  t.error({ type: "request", code: "pool_timeout", message: "m", clientId: "x" });
+  assert.equal(t.errorRate(5), 2 / 19);
+  assert.deepEqual(t.window(5), { inbound: 19, outbound: 0, errors: 2 });
+  assert.match(closeMeaning(1006), /abnormal/);
+});
