@@ -44,9 +44,10 @@ export function fail(state: CliState, err: unknown, url?: string): void {
     state.exitCode = 1;
     return;
   }
-  const e = err as Error & { cause?: { code?: string } };
+  const e = err as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
   if (e?.name === "TypeError" || e?.cause?.code === "ECONNREFUSED" || e?.name === "TimeoutError") {
-    state.io.err(`mcp-gateway: cannot reach the gateway${url ? ` at ${url}` : ""}: ${e.cause?.code ?? e.message} (is it running? systemctl status mcp-gateway)`);
+    const why = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.message;
+    state.io.err(`mcp-gateway: cannot reach the gateway${url ? ` at ${url}` : ""}: ${why} (is it running? systemctl status mcp-gateway)`);
     state.exitCode = 2;
     return;
   }

@@ -15,7 +15,6 @@
  */
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
-import { backoffDelay } from "./backoff.js";
 import { Liveness } from "./liveness.js";
 import { ReconnectPlanner } from "./reconnect-planner.js";
 import { TypedEmitter } from "./emitter.js";
@@ -24,6 +23,7 @@ import { FlowController } from "./flow-control.js";
 import { resolveOptions, type GatewayClientOptions, type ResolvedOptions } from "./options.js";
 import { MessageSequencer } from "./sequencer.js";
 import { lostCallAnswer, SessionMemory } from "./session-memory.js";
+import { recreateSession } from "./session-recovery.js";
 import { createWire, type ClientWire, type WireFactory } from "./wire-factory.js";
 import { HttpStreamState } from "./wire-streamable-http.js";
 import type { TransportKind, WireConfig, WireError, WireEvents } from "./wire.js";
@@ -53,10 +53,6 @@ export interface GatewayClientEvents {
 type MessageHandler = (message: JSONRPCMessage, extra?: MessageExtraInfo) => void | Promise<unknown>;
 
 const INTERNAL_PREFIX = "gateway-client-";
-/** Retry delays for restoring session state on a gateway that is still starting its upstreams. */
-const RESTORE_POLICY = { baseMs: 250, factor: 2, maxMs: 4000, jitter: 0 };
-/** Tries per restored item: about 16 s in all, for a gateway still loading its upstreams. */
-const RESTORE_ATTEMPTS = 8;
 
 /** The client SDK's transport. See the module comment. */
 export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements Transport {
@@ -84,6 +80,10 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements 
   #needsReinit = false;
   #internal = new Map<string, (answer: JSONRPCMessage) => void>();
   #internalId = 0;
+  /** Calls failed locally whose late real answers are to be dropped. */
+  #abandoned = new Set<string | number>();
+  /** Answers the client made up itself (never dropped as late). */
+  #localAnswers = new WeakSet<object>();
   #retryTimer?: ReturnType<typeof setTimeout>;
   #holeTimer?: ReturnType<typeof setTimeout>;
   /** Connection attempts since the last successful open. */
@@ -276,7 +276,12 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements 
     this.#flushing = true;
     try {
       while (this.#outbox.length > 0 && this.#state === "open" && this.#wire) {
-        await this.#transmit(this.#outbox.shift()!);
+        const message = this.#outbox.shift()!;
+        const sent = this.#transmit(message);
+        // Sent in order; but a Streamable HTTP POST of a request only returns with its answer,
+        // so requests there go out side by side instead of one call at a time.
+        const m = message as { id?: unknown; method?: unknown };
+        if (!(this.#wireKind === "streamable_http" && m.id !== undefined && m.method !== undefined)) await sent;
       }
     } finally {
       this.#flushing = false;
@@ -377,42 +382,24 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements 
     this.#needsReinit = reinitializing;
   }
 
-  /** Re-runs the application's initialize on a new session, then restores subscriptions. */
+  /** Re-runs the application's initialize on a new session, restores its state, then sends what waited. */
   async #reinitialize(): Promise<void> {
     const wire = this.#wire!;
-    const params = this.#memory.initializeParams!;
-    const answer = await this.#internalRequest("initialize", params);
-    if (this.#wire !== wire || this.#state === "closed") return;
-    const result = (answer as { result?: { protocolVersion?: string } }).result;
-    if (!result) {
-      return this.#fail(new GatewayClientError("session_lost", `Re-initializing the session failed: ${JSON.stringify((answer as { error?: unknown }).error)}`));
-    }
-    if (result.protocolVersion) this.#config.protocolVersion = result.protocolVersion;
-    this.#needsReinit = false;
-    await wire.send({ jsonrpc: "2.0", method: "notifications/initialized" } as JSONRPCMessage).catch(() => {});
-    // Restored before the application's queued calls go out, which depend on it.
-    await Promise.all(this.#memory.restoreMessages(() => this.#nextInternalId()).map((m) => this.#restore(m, wire)));
-    if (this.#wire === wire) await this.#ready();
-  }
-
-  /**
-   * Re-sends one piece of session state (a subscription, the log level). A
-   * gateway that just restarted may not list its upstreams' resources yet,
-   * so a refusal is retried (250 ms doubling to 4 s, 8 tries, about 16 s) before it is reported.
-   */
-  async #restore(message: JSONRPCMessage, wire: ClientWire): Promise<void> {
-    const m = message as { method: string; params?: Record<string, unknown> };
-    for (let attempt = 0; ; attempt++) {
-      const answer = await this.#internalRequest(m.method, m.params);
-      const error = (answer as { error?: { message?: string } }).error;
-      if (!error || this.#closed || this.#wire !== wire) return;
-      if (attempt >= RESTORE_ATTEMPTS - 1) {
-        this.emit("error", new GatewayClientError("session_lost", `Could not restore ${m.method} ${JSON.stringify(m.params)} on the new session: ${error.message}`));
-        return;
-      }
-      await new Promise((r) => setTimeout(r, backoffDelay(RESTORE_POLICY, attempt)));
-      if (this.#closed || this.#wire !== wire) return;
-    }
+    const outcome = await recreateSession(
+      this.#memory,
+      {
+        request: (method, params) => this.#internalRequest(method, params),
+        notify: (message) => wire.send(message),
+        current: () => this.#wire === wire && !this.#closed,
+        report: (error) => this.emit("error", error),
+      },
+      (version) => {
+        if (version) this.#config.protocolVersion = version;
+        this.#needsReinit = false;
+      },
+    );
+    if (outcome.status === "failed") return this.#fail(outcome.error);
+    if (outcome.status === "done") await this.#ready();
   }
 
   #nextInternalId(): string {
@@ -465,6 +452,7 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements 
         internal(message);
         return this.#flow.done(seq);
       }
+      if (!this.#localAnswers.has(message) && this.#abandoned.delete(m.id)) return this.#flow.done(seq);
       this.#memory.answered(message);
       if (this.#memory.protocolVersion && !this.#config.protocolVersion) this.#config.protocolVersion = this.#memory.protocolVersion;
     } else if (m.method === "notifications/gateway/gap") {
@@ -495,11 +483,15 @@ export class GatewayClient extends TypedEmitter<GatewayClientEvents> implements 
 
   /** Delivers a locally made answer (a failed call) to the application. */
   #deliverLocal(message: JSONRPCMessage): void {
+    this.#localAnswers.add(message);
     this.#flow.offer(0, message);
   }
 
   #failCall(id: string | number, code: string, text: string): void {
     if (!this.#memory.inflight.delete(id)) return;
+    // Its real answer may still come (replayed): the application already has one, so it is dropped.
+    if (this.#abandoned.size >= 1000) this.#abandoned.clear();
+    this.#abandoned.add(id);
     this.#deliverLocal(lostCallAnswer(id, code, text));
   }
 

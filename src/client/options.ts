@@ -73,6 +73,9 @@ export interface ResolvedOptions extends Required<Omit<GatewayClientOptions, "cl
 /** Fills in defaults and checks the options. */
 export function resolveOptions(o: GatewayClientOptions): ResolvedOptions {
   if (!o || typeof o.url !== "string") throw new TypeError("GatewayClient needs options.url");
+  // Fail here, not inside a reconnect loop.
+  const parsed = new URL(o.url);
+  if (!/^https?:$/.test(parsed.protocol)) throw new TypeError(`options.url must be http(s): ${o.url}`);
   const transports = o.transports ?? ["websocket", "http_sse", "streamable_http"];
   if (transports.length === 0) throw new TypeError("options.transports must name at least one transport");
   const fetchImpl = o.fetch ?? (globalThis as { fetch?: typeof fetch }).fetch;

@@ -88,11 +88,11 @@ export class SessionMemory {
     return { resend, fail };
   }
 
-  /** Messages that recreate the session's state after a new initialize (subscriptions, log level). */
-  restoreMessages(nextId: () => string): JSONRPCMessage[] {
-    const out: JSONRPCMessage[] = [];
-    if (this.logLevel) out.push({ jsonrpc: "2.0", id: nextId(), method: "logging/setLevel", params: { level: this.logLevel } } as JSONRPCMessage);
-    for (const uri of this.subscriptions) out.push({ jsonrpc: "2.0", id: nextId(), method: "resources/subscribe", params: { uri } } as JSONRPCMessage);
+  /** Requests that recreate the session's state after a new initialize (log level, subscriptions). */
+  restoreRequests(): Array<{ method: string; params: Record<string, unknown> }> {
+    const out: Array<{ method: string; params: Record<string, unknown> }> = [];
+    if (this.logLevel) out.push({ method: "logging/setLevel", params: { level: this.logLevel } });
+    for (const uri of this.subscriptions) out.push({ method: "resources/subscribe", params: { uri } });
     return out;
   }
 }

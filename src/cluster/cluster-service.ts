@@ -84,6 +84,10 @@ export class ClusterService implements SessionEventLog {
       maxPerSession: () => gateway.config.current.session.replay_buffer_size,
       ttlMs: () => this.ttlMs,
       maxPending: c.max_pending_writes,
+      floor: (id) => {
+        const s = gateway.registry.get(id);
+        return s ? Math.max(s.replay.evictedThrough, s.ackedSeq) + 1 : 0;
+      },
       onWritten: (id, seq) => {
         const h = this.#held.get(id);
         if (h && seq > h.logged) h.logged = seq;

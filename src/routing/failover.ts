@@ -53,7 +53,7 @@ export class FlapDamper {
    * Records one failover of `target`. Returns the hold-down now in force (ms)
    * when this event tripped the damper, else 0.
    */
-  record(target: string, upstream: string, now = Date.now(), clientId?: string): number {
+  record(target: string, upstream: string, now = Date.now(), clientId?: string, label = clientId !== undefined ? "client" : "replica"): number {
     const p = this.policy();
     let r = this.#records.get(target);
     if (!r) {
@@ -71,7 +71,7 @@ export class FlapDamper {
     r.heldUntil = now + r.holdMs;
     const failovers = r.events.length;
     r.events = [];
-    log("warn", "MCP.Routing", `${clientId ? "client" : "replica"} ${target} is flapping: ${failovers} failovers within ${p.flap_window} ms; held for ${r.holdMs} ms`, { upstream, clientId });
+    log("warn", "MCP.Routing", `${label} ${target} is flapping: ${failovers} failovers within ${p.flap_window} ms; held for ${r.holdMs} ms`, { upstream, clientId });
     if (channels.failover.hasSubscribers) {
       const event: FailoverEvent = { type: "flapping", upstream, target, hold_down_ms: r.holdMs, failovers };
       if (clientId !== undefined) event.clientId = clientId;

@@ -32,14 +32,17 @@ export interface CloseRecord {
 
 /** Bounds: every list here is capped so a busy or hostile client cannot grow memory. */
 export interface TrackerLimits {
+  /** Lifecycle entries kept per client (connected, transport_switch, rate_limited, error, ...). */
   traceEntries: number;
+  /** Message entries kept per client (message_sent / message_received), in their own ring so traffic cannot push lifecycle events out. */
+  messageEntries: number;
   errorEntries: number;
   connectTimes: number;
   closeRecords: number;
   clients: number;
 }
 
-const DEFAULT_LIMITS: TrackerLimits = { traceEntries: 100, errorEntries: 50, connectTimes: 20, closeRecords: 10_000, clients: 10_000 };
+const DEFAULT_LIMITS: TrackerLimits = { traceEntries: 100, messageEntries: 50, errorEntries: 50, connectTimes: 20, closeRecords: 10_000, clients: 10_000 };
 
 /** A fixed-size ring: push is O(1), oldest entries fall out. */
 class Ring<T> {
@@ -64,11 +67,14 @@ class Ring<T> {
 /** A trace entry as stored: the time as a number, formatted only when read (no per-message Date strings). */
 interface StoredEntry {
   at: number;
+  /** Arrival order across both rings (timestamps tie within a millisecond). */
+  n: number;
   entry: Omit<TraceEntry, "timestamp">;
 }
 
 interface ClientRecord {
   trace: Ring<StoredEntry>;
+  messages: Ring<StoredEntry>;
   errors: Ring<ClientErrorEntry>;
   connects: Ring<number>;
   rateLimited: number;
@@ -90,6 +96,7 @@ export class ClientTracker implements TelemetrySink {
   readonly #limits: TrackerLimits;
   readonly #clients = new Map<string, ClientRecord>();
   readonly #closes: Ring<CloseRecord>;
+  #n = 0;
   readonly #connectedAt = new Map<string, number>();
   readonly #minute = new Float64Array(BUCKETS);
   readonly #inbound = new Float64Array(BUCKETS);
@@ -106,7 +113,7 @@ export class ClientTracker implements TelemetrySink {
     let c = this.#clients.get(id);
     if (!c) {
       if (this.#clients.size >= this.#limits.clients) this.#evictOldest();
-      c = { trace: new Ring(this.#limits.traceEntries), errors: new Ring(this.#limits.errorEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now };
+      c = { trace: new Ring(this.#limits.traceEntries), messages: new Ring(this.#limits.messageEntries), errors: new Ring(this.#limits.errorEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now };
       this.#clients.set(id, c);
     }
     c.lastSeen = now;
@@ -132,7 +139,7 @@ export class ClientTracker implements TelemetrySink {
   }
 
   #trace(clientId: string, entry: Omit<TraceEntry, "timestamp">, now = Date.now()): void {
-    this.#client(clientId, now).trace.push({ at: now, entry });
+    this.#client(clientId, now).trace.push({ at: now, n: this.#n++, entry });
   }
 
   connection(e: ConnectionEvent): void {
@@ -162,11 +169,11 @@ export class ClientTracker implements TelemetrySink {
     if (e.direction === "inbound") {
       this.totals.inbound++;
       this.#bucket(this.#inbound, now);
-      this.#trace(e.clientId, { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: e.method } : {}) }, now);
+      this.#client(e.clientId, now).messages.push({ at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: e.method } : {}) } });
     } else {
       this.totals.outbound++;
       this.#bucket(this.#outbound, now);
-      this.#trace(e.clientId, { event: "message_sent", transport: e.transport, size: e.size }, now);
+      this.#client(e.clientId, now).messages.push({ at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
     }
   }
 
@@ -203,9 +210,12 @@ export class ClientTracker implements TelemetrySink {
     this.#trace(clientId, { event: "session_ended", transport, session_id: sessionId, ...(reason ? { reason } : {}) });
   }
 
-  /** The client's timeline, oldest first (at most `traceEntries`). */
+  /** The client's timeline, oldest first: lifecycle and message entries merged by time. */
   trace(clientId: string): TraceEntry[] {
-    return (this.#clients.get(clientId)?.trace.toArray() ?? []).map(({ at, entry }) => ({ timestamp: new Date(at).toISOString(), ...entry }) as TraceEntry);
+    const c = this.#clients.get(clientId);
+    if (!c) return [];
+    const merged = [...c.trace.toArray(), ...c.messages.toArray()].sort((a, b) => a.n - b.n);
+    return merged.map(({ at, entry }) => ({ timestamp: new Date(at).toISOString(), ...entry }) as TraceEntry);
   }
 
   /** The client's recorded errors, optionally only those on one transport. */

@@ -1,3 +1,4 @@
+import diagnostics_channel from "node:diagnostics_channel";
 import type { JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc.js";
 import type { ConfigStore, ConfigChange } from "../config/store.js";
 import type { GatewayConfig } from "../config/schema.js";
@@ -5,7 +6,7 @@ import type { Catalog } from "../routing/catalog.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Session } from "../session/session.js";
 import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
-import { channels } from "../telemetry/channels.js";
+import { channels, type ClientEvent } from "../telemetry/channels.js";
 import { FlapDamper } from "../routing/failover.js";
 import { ReplicaRouter, type GroupRoute, type ReplicaHealth } from "../routing/replica-router.js";
 import type { CallSink, PendingCall, UpstreamConnection } from "./connection.js";
@@ -135,15 +136,29 @@ export class ResilienceCore implements CallSink, LeaseHandler<RoutedCall> {
   start(): void {
     this.transports.start();
     this.checker.start();
+    diagnostics_channel.subscribe(channels.client.name, this.#onClientEvent);
   }
 
   stop(): void {
+    diagnostics_channel.unsubscribe(channels.client.name, this.#onClientEvent);
     this.checker.stop();
     this.transports.stop();
     for (const pool of this.pools.values()) pool.clear();
     for (const h of this.#byReplica.values()) h.breaker.dispose();
     for (const waiters of this.#readyWaiters.values()) for (const w of waiters) w();
   }
+
+  /**
+   * The guide's "Transport Failover Loop": a client hopping between client
+   * transports (WebSocket <-> SSE ...) is recorded like any failover, so
+   * check_oscillation reports it. The gateway cannot pin a client's transport;
+   * the report (and the `flapping` event) is what the operator acts on.
+   */
+  readonly #onClientEvent = (message: unknown): void => {
+    const e = message as ClientEvent;
+    if (e.type !== "transport_switch" || this.deps.registry.byClient(e.clientId).length === 0) return;
+    this.damper.record(`${e.clientId}@transport`, "transport", Date.now(), e.clientId, "client transport of");
+  };
 
   // ---- the call path -------------------------------------------------------
 

@@ -8,6 +8,7 @@ import { CircuitBreaker, type BreakerPolicy } from "./circuit-breaker.js";
 
 /** The client transports that have a breaker (Phoenix rides the WebSocket one). */
 export const CLIENT_TRANSPORTS = ["websocket", "http_sse", "streamable_http"] as const;
+/** One of CLIENT_TRANSPORTS. */
 export type BreakerTransport = (typeof CLIENT_TRANSPORTS)[number];
 
 /**

@@ -80,6 +80,32 @@ for (const kind of ["websocket", "http_sse", "streamable_http"] as TransportKind
   });
 }
 
+describe("dead connections (no close, no data)", () => {
+  for (const kind of ["websocket", "http_sse"] as TransportKind[]) {
+    test(`${kind}: a silent connection is detected by missed heartbeats and resumed`, async () => {
+      const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: `faults-dead-${kind}`, transports: [kind], heartbeatTimeoutMs: 1500, pingIntervalMs: 300 });
+      const reasons: string[] = [];
+      transport.on("reconnecting", (e) => reasons.push(e.reason));
+      try {
+        const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: 3000, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
+        await numbers.until(1000);
+        const reopened = nextEvent(transport, "open");
+        assert.ok(proxy.stallAll() > 0);
+        const open = (await reopened) as { resumed: boolean };
+        assert.ok(open.resumed);
+        assert.ok(reasons.some((r) => /heartbeat/.test(r)), `dropped for missed heartbeats: ${reasons.join(" | ")}`);
+        await numbers.until(3000, 30_000);
+        assert.ok((await stream).ok);
+        assert.equal(numbers.received, 3000);
+        assert.equal(numbers.duplicates, 0);
+        assert.equal(numbers.outOfOrder, 0);
+      } finally {
+        await client.close();
+      }
+    });
+  }
+});
+
 describe("websocket endpoint refusing upgrades", () => {
   const refuse = (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify({ error: "transport_unavailable" });

@@ -96,6 +96,8 @@ for (const kind of ["websocket", "streamable_http"] as TransportKind[]) {
         // Let the call reach the gateway before the crash.
         await new Promise((r) => setTimeout(r, 200));
         const lost = nextEvent(transport, "session_lost", 30_000);
+        let lostEvents = 0;
+        transport.on("session_lost", () => lostEvents++);
         const retrying = nextEvent(transport, "reconnecting");
         await kill(child);
         await retrying; // the client notices and retries with backoff while the gateway is down
@@ -115,6 +117,7 @@ for (const kind of ["websocket", "streamable_http"] as TransportKind[]) {
         assert.equal(again.content[0]!.text, "sent 1000", "the subscription was restored");
         await numbers.until(1100);
         assert.equal(numbers.received, 1100);
+        assert.equal(lostEvents, 1, "one session_lost per lost session");
         assert.equal(numbers.outOfOrder, 0);
         assert.equal(numbers.duplicates, 0);
       } finally {

@@ -42,7 +42,7 @@ const tmp = mkdtempSync(join(tmpdir(), "mcpgw-cluster-"));
 process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
 
 /** Starts one gateway node with `config` (merged over quiet test defaults); resolves once it listens. */
-export async function startNode(name: string, config: Record<string, unknown>, timeoutMs = 20_000): Promise<Node> {
+export async function startNode(name: string, config: Record<string, unknown>, timeoutMs = 45_000): Promise<Node> {
   const file = join(tmp, `${name}-${randomBytes(3).toString("hex")}.yaml`);
   const full = {
     profile: "dev",

@@ -122,3 +122,27 @@ for (const [name, make] of impls) {
     });
   });
 }
+
+test("redis event log: trimmed to the local buffer's floor too (its byte bound and the client's acks)", async () => {
+  assert.ok(await link.ready(5000));
+  const log = new RedisEventLog(link, keys, { maxPerSession: () => 1000, ttlMs: () => 60_000, maxPending: 100, floor: () => 8 });
+  for (let seq = 1; seq <= 12; seq++) log.append("floored", { seq, stream: "s", json: "{}" });
+  await log.flush();
+  assert.deepEqual((await log.read("floored")).map((e) => e.seq), [8, 9, 10, 11, 12]);
+});
+
+test("redis event log: the queue is capped while Redis is unreachable (no unbounded buffering)", async () => {
+  const dead = new RedisLink("redis://127.0.0.1:1");
+  try {
+    let lost = 0;
+    const log = new RedisEventLog(dead, keys, { maxPerSession: () => 1000, ttlMs: () => 60_000, maxPending: 50, onLost: (_ids, n) => (lost += n) });
+    for (let seq = 1; seq <= 500; seq++) log.append("nowhere", { seq, stream: "s", json: "{}" });
+    assert.equal(log.pending, 50);
+    assert.equal(log.dropped, 450);
+    assert.equal(lost, 450);
+    await log.flush(); // nothing to write to: returns at once
+    assert.equal(log.pending, 50);
+  } finally {
+    await dead.close();
+  }
+});

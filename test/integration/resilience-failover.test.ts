@@ -12,7 +12,7 @@ import type { CallEvent, FailoverEvent } from "../../src/telemetry/channels.js";
 import { channels } from "../../src/telemetry/channels.js";
 import { clientsOwnedBy, connectClient, errorCode, pidOf, record, resilienceOf } from "./resilience-helpers.js";
 
-const CALL_TIMEOUT = 5000;
+const CALL_TIMEOUT = 10_000;
 
 test("SIGKILL of a replica under load: calls move to the other replica, none hangs, the breaker opens then closes via half_open", async () => {
   const { gateway, url } = await startTestGateway({

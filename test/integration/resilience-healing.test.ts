@@ -28,13 +28,13 @@ test("a replica dies mid-call: the read-only call is retried on the other replic
   const c = await connectClient(url, id!);
   try {
     const r = resilienceOf(gateway);
-    const read = c.callTool({ name: "slow", arguments: { ms: 1500 } }, undefined, { timeout: 10_000 }).then((x) => ({ ok: true as const, x }), (e: unknown) => ({ ok: false as const, e }));
-    const write = c.callTool({ name: "slow_write", arguments: { ms: 1500 } }, undefined, { timeout: 10_000 }).then((x) => ({ ok: true as const, x }), (e: unknown) => ({ ok: false as const, e }));
+    const read = c.callTool({ name: "slow", arguments: { ms: 3000 } }, undefined, { timeout: 15_000 }).then((x) => ({ ok: true as const, x }), (e: unknown) => ({ ok: false as const, e }));
+    const write = c.callTool({ name: "slow_write", arguments: { ms: 3000 } }, undefined, { timeout: 15_000 }).then((x) => ({ ok: true as const, x }), (e: unknown) => ({ ok: false as const, e }));
     await until(() => r.healthCheck().upstreams[0]!.in_use === 2, "both calls on the wire");
     process.kill(pidOf(gateway, "w#0")!, "SIGKILL");
     const [readResult, writeResult] = await Promise.all([read, write]);
     assert.equal(readResult.ok, true, "readOnlyHint tool retried elsewhere");
-    assert.match(JSON.stringify(readResult.ok && readResult.x.content), /slept 1500/);
+    assert.match(JSON.stringify(readResult.ok && readResult.x.content), /slept 3000/);
     assert.equal(writeResult.ok, false, "a call that may have run is not sent twice");
     assert.equal(errorCode(!writeResult.ok && writeResult.e), "upstream_unavailable");
     assert.match(String(!writeResult.ok && (writeResult.e as Error).message), /connection lost/);

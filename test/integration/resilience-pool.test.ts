@@ -22,7 +22,7 @@ test("pool exhaustion: a call waiting past checkout_timeout gets pool_timeout; a
     clients.push(a, b);
     const r = resilienceOf(gateway);
     // A holds the only lease with a slow tool.
-    const slow = a.callTool({ name: "trigger-long-running-operation", arguments: { duration: 2, steps: 2 } }, undefined, { timeout: 10_000 });
+    const slow = a.callTool({ name: "trigger-long-running-operation", arguments: { duration: 3, steps: 3 } }, undefined, { timeout: 15_000 });
     await waitUntil(() => r.healthCheck().upstreams[0]!.in_use === 1, "lease taken");
     const started = Date.now();
     const err = await b.callTool({ name: "echo", arguments: { message: "x" } }, undefined, { timeout: 10_000 }).then(

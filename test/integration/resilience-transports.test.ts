@@ -8,7 +8,9 @@ import { connectClient, errorCode, record, resilienceOf } from "./resilience-hel
 
 test("transport breaker: consecutive internal failures open it, requests get transport_unavailable, a probe closes it", async () => {
   const { gateway, url } = await startTestGateway({
-    circuit_breaker: { failure_threshold: 3, reset_timeout: 300, half_open_successes: 1 },
+    // A long reset_timeout so a loaded machine cannot reach half_open before the checks;
+    // the timer's own transition is covered by test/upstream/circuit-breaker.test.ts.
+    circuit_breaker: { failure_threshold: 3, reset_timeout: 60_000, half_open_successes: 1 },
     upstreams: [everythingUpstream("everything")],
   });
   const breakers = record<BreakerEvent>(channels.breaker.name);
@@ -29,6 +31,7 @@ test("transport breaker: consecutive internal failures open it, requests get tra
     assert.equal(errorCode(err), "transport_unavailable");
     assert.match((err as Error).message, /streamable_http is unavailable/);
 
+    r.core.transports.breakers.streamable_http.halfOpen(); // what the reset_timeout timer does
     await breakers.waitFor((e) => e.target === "streamable_http" && e.to === "half_open", 5000, "half_open");
     const ok = await c.callTool({ name: "echo", arguments: { message: "probe" } });
     assert.match(JSON.stringify(ok.content), /probe/);
@@ -76,6 +79,25 @@ test("operator functions: breaker states, reset per upstream/replica/all, distri
     assert.equal(pools.upstreams[0]!.size, 100);
     assert.equal(pools.upstreams[0]!.overflow, 50);
     assert.equal(pools.totals.in_use, 0);
+  } finally {
+    await c.close();
+    await gateway.close();
+  }
+});
+
+test("a client hopping between transports shows up in check_oscillation (the guide's transport failover loop)", async () => {
+  const { gateway, url } = await startTestGateway({ routing: { flap_limit: 3, flap_window: 60_000 }, upstreams: [everythingUpstream("everything")] });
+  const c = await connectClient(url, "hopper");
+  try {
+    const r = resilienceOf(gateway);
+    // As src/session/continuity.ts publishes them on each resume over another transport.
+    for (let i = 0; i < 4; i++) channels.client.publish({ type: "transport_switch", clientId: "hopper", from: i % 2 ? "http_sse" : "websocket", to: i % 2 ? "websocket" : "http_sse" });
+    channels.client.publish({ type: "transport_switch", clientId: "someone-elses", from: "websocket", to: "http_sse" });
+    const report = r.checkOscillation("hopper");
+    assert.equal(report.length, 1);
+    assert.equal(report[0]!.target, "hopper@transport");
+    assert.ok(report[0]!.held_until, "reported as flapping");
+    assert.deepEqual(r.checkOscillation("someone-elses"), []);
   } finally {
     await c.close();
     await gateway.close();

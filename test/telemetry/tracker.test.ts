@@ -4,11 +4,14 @@ import assert from "node:assert/strict";
 import { ClientTracker, closeMeaning } from "../../src/telemetry/tracker.js";
 
 test("traces, errors and clients are bounded; oldest entries fall out", () => {
-  const t = new ClientTracker({ traceEntries: 3, errorEntries: 2, clients: 2 });
+  const t = new ClientTracker({ traceEntries: 3, messageEntries: 3, errorEntries: 2, clients: 2 });
+  t.connection({ type: "connected", clientId: "a", sessionId: "s", transport: "websocket" });
   for (let i = 0; i < 10; i++) t.message({ direction: "outbound", clientId: "a", sessionId: "s", transport: "websocket", size: i });
   const trace = t.trace("a");
-  assert.deepEqual(trace.map((e) => e.size), [7, 8, 9]);
-  assert.ok(trace.every((e) => e.event === "message_sent" && /^\d{4}-\d{2}-\d{2}T/.test(e.timestamp)));
+  // Traffic has its own ring: the connect is still there, with the last three messages after it.
+  assert.deepEqual(trace.map((e) => e.event), ["connected", "message_sent", "message_sent", "message_sent"]);
+  assert.deepEqual(trace.slice(1).map((e) => e.size), [7, 8, 9]);
+  assert.ok(trace.every((e) => /^\d{4}-\d{2}-\d{2}T/.test(e.timestamp)));
   for (let i = 0; i < 5; i++) t.error({ type: "request", code: `e${i}`, message: "m", clientId: "a", transport: i % 2 ? "http_sse" : "websocket" });
   assert.deepEqual(t.errors("a").map((e) => e.code), ["e3", "e4"]);
   assert.deepEqual(t.errors("a", "http_sse").map((e) => e.code), ["e3"]);

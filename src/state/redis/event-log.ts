@@ -10,6 +10,11 @@ export interface RedisEventLogOptions {
   ttlMs: () => number;
   /** Most entries queued; past it the oldest are dropped (the local replay buffer still has them). */
   maxPending: number;
+  /**
+   * Lowest seq still worth keeping for a session (the local replay buffer's floor: what it evicted
+   * by count or bytes, or the client acknowledged, is trimmed from Redis too). 0: no floor.
+   */
+  floor?(sessionId: string): number;
   /** Entries up to `seq` of a session are in Redis. */
   onWritten?(sessionId: string, seq: number): void;
   /** Writes for these sessions were lost (Redis down, queue full): resync them later. */
@@ -27,7 +32,8 @@ const BATCH = 512;
 /**
  * Each session's replay log as a Redis Stream (`<prefix>:events:<id>`, entry
  * id `<seq>-0`, fields s=stream j=json l=last), trimmed to about
- * `session.replay_buffer_size` entries. `append` only queues; one flush per
+ * `session.replay_buffer_size` entries (MAXLEN ~) and to the local replay
+ * buffer's floor (XTRIM MINID: its byte bound and the client's acks). `append` only queues; one flush per
  * event-loop turn writes the queue in a single pipeline (XADDs plus one
  * lastSeq/TTL update per session), so the hot path never waits on Redis.
  * While Redis is down nothing is sent and the queue is capped.
@@ -93,6 +99,9 @@ export class RedisEventLog implements EventLog {
         last.set(id, e.seq);
       }
       for (const [id, seq] of last) {
+        // Bounded by bytes as well as count: the same window as the local buffer.
+        const floor = this.options.floor?.(id) ?? 0;
+        if (floor > 1) p.xtrim(this.keys.events(id), "MINID", `${floor}-0`);
         p.pexpire(this.keys.events(id), ttl);
         p.hset(this.keys.session(id), "lastSeq", String(seq));
         p.pexpire(this.keys.session(id), ttl);

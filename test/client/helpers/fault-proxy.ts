@@ -15,6 +15,11 @@ export interface FaultProxy {
   readonly accepted: number;
   /** Destroys every open connection (both sides); returns how many. */
   destroyAll(): number;
+  /**
+   * Black-holes every open connection: bytes are swallowed both ways and the
+   * sockets stay open (a dead peer behind a NAT or proxy). New connections work.
+   */
+  stallAll(): number;
   /** While true, new connections are destroyed at once. */
   refusing: boolean;
   /** Points the proxy at another target port (a restarted gateway). */
@@ -24,7 +29,7 @@ export interface FaultProxy {
 
 /** Starts a proxy to 127.0.0.1:`targetPort`. */
 export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
-  const pairs = new Set<{ a: net.Socket; b: net.Socket }>();
+  const pairs = new Set<{ a: net.Socket; b: net.Socket; stalled: boolean }>();
   let target = targetPort;
   let accepted = 0;
   const server = net.createServer((client) => {
@@ -34,7 +39,7 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
       return;
     }
     const upstream = net.connect(target, "127.0.0.1");
-    const pair = { a: client, b: upstream };
+    const pair = { a: client, b: upstream, stalled: false };
     pairs.add(pair);
     const drop = () => {
       pairs.delete(pair);
@@ -45,8 +50,12 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
     upstream.on("error", drop);
     client.on("close", drop);
     upstream.on("close", drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on("data", (d: Buffer) => {
+      if (!pair.stalled) upstream.write(d);
+    });
+    upstream.on("data", (d: Buffer) => {
+      if (!pair.stalled) client.write(d);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -68,6 +77,10 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
       }
       pairs.clear();
       return n;
+    },
+    stallAll() {
+      for (const p of pairs) p.stalled = true;
+      return pairs.size;
     },
     retarget(p: number) {
       target = p;
