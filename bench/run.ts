@@ -1,13 +1,14 @@
 // Comparison runner: gateway vs direct (no proxy) vs mcp-proxy, same stdio upstream (server-everything).
 //   node --import tsx bench/run.ts [--duration 5] [--warmup 1] [--concurrency 1,10,50]
 //     [--targets gateway,direct,mcp-proxy] [--transport http|ws|http,ws] [--idle-sessions 500] [--repeat 1] [--json out.json]
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
 import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc, type ProcSample } from './procstat.js';
 import { openSessions, probe, sleep, type SessionSet, type Transport } from './session.js';
-import { killAllNow, startTarget, supports, TARGETS, type Running, type TargetName } from './targets.js';
+import { GC_DIR, killAllNow, startTarget, supports, TARGETS, type Running, type TargetName } from './targets.js';
 
 interface Row extends Partial<LoadResult> {
   target: TargetName;
@@ -32,6 +33,8 @@ interface IdleRow {
   rssAfterMB?: number;
   bytesPerSession?: number;
   upstreamBytesPerSession?: number;
+  /** Slope of V8 heapUsed after a forced full GC (bench/gc-preload.cjs): the retained cost. */
+  heapBytesPerSession?: number;
   error?: string;
 }
 
@@ -158,6 +161,27 @@ async function loadScenario(name: TargetName, t: Transport, concurrency: number)
   }
 }
 
+/** Forces a full GC in `pid` (SIGUSR2, see bench/gc-preload.cjs) and returns its heapUsed after it. */
+async function heapAfterGc(pid: number): Promise<number | undefined> {
+  const file = join(GC_DIR, `${pid}.json`);
+  const asked = Date.now();
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 60; i++) {
+    await sleep(50);
+    try {
+      const m = JSON.parse(readFileSync(file, 'utf8')) as { heapUsed: number; t: number };
+      if (m.t >= asked) return m.heapUsed;
+    } catch {
+      /* not written yet */
+    }
+  }
+  return undefined;
+}
+
 async function idleScenario(name: TargetName, t: Transport, k: number): Promise<IdleRow> {
   const { r, tool } = await bringUp(name, t);
   try {
@@ -168,6 +192,7 @@ async function idleScenario(name: TargetName, t: Transport, k: number): Promise<
     // Open the sessions in IDLE_STEPS batches; RSS (median of 5 samples) after each settle; the
     // least-squares slope of RSS over session count is less noisy than one before/after delta.
     const xs: number[] = [0];
+    const heaps: Array<number | undefined> = [await heapAfterGc(r.pid)];
     const ys: number[] = [await medianRss(r.pid, 5, 100)];
     const upBefore = sampleMany(ups).rssBytes;
     const sets: SessionSet[] = [];
@@ -181,6 +206,7 @@ async function idleScenario(name: TargetName, t: Transport, k: number): Promise<
         if (set.sessions.length < want) throw new Error(`idle sessions failed to open: ${JSON.stringify(set.initErrors)}`);
         await sleep(500);
         xs.push(n);
+        heaps.push(await heapAfterGc(r.pid));
         ys.push(await medianRss(r.pid, 5, 100));
       }
       const upAfter = sampleMany(ups).rssBytes;
@@ -188,6 +214,7 @@ async function idleScenario(name: TargetName, t: Transport, k: number): Promise<
         target: name, transport: t, sessions: n,
         rssBeforeMB: ys[0]! / MB, rssAfterMB: ys[ys.length - 1]! / MB,
         bytesPerSession: slope(xs, ys),
+        heapBytesPerSession: heaps.every((h) => h !== undefined) ? slope(xs, heaps as number[]) : undefined,
         upstreamBytesPerSession: ups.length ? (upAfter - upBefore) / n : undefined,
       };
     } finally {
@@ -290,10 +317,11 @@ async function main(): Promise<boolean> {
     if (r.error || (r.errors ?? 0) > 0) console.log(`  ${r.target} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`);
   if (idle.length) {
     console.log('\n' + table(
-      ['target', 'transport', 'sessions', 'RSS before MB', 'RSS after MB', 'KiB/session', 'upstream KiB/session'],
+      ['target', 'transport', 'sessions', 'RSS before MB', 'RSS after MB', 'RSS KiB/session', 'heap KiB/session (after GC)', 'upstream KiB/session'],
       idle.map((r) => [
         r.target, r.transport, String(r.sessions), f(r.rssBeforeMB, 1), f(r.rssAfterMB, 1),
-        r.error ? 'FAILED' : f(r.bytesPerSession! / 1024, 1), f(r.upstreamBytesPerSession === undefined ? undefined : r.upstreamBytesPerSession / 1024, 1),
+        r.error ? 'FAILED' : f(r.bytesPerSession! / 1024, 1),
+        r.error || r.heapBytesPerSession === undefined ? '-' : f(r.heapBytesPerSession / 1024, 1), f(r.upstreamBytesPerSession === undefined ? undefined : r.upstreamBytesPerSession / 1024, 1),
       ]),
     ));
     for (const r of idle) if (r.error) console.log(`  ${r.target}: ${r.error}`);
@@ -310,7 +338,9 @@ async function main(): Promise<boolean> {
     for (const r of idle.filter((x) => x.target === name)) {
       const base = idle.find((x) => x.target === 'mcp-proxy' && x.transport === 'http');
       if (base?.bytesPerSession && r.bytesPerSession !== undefined)
-        ratios.push({ what: 'bytes_per_idle_session', target: name, transport: r.transport, ratio: r.bytesPerSession / base.bytesPerSession });
+        ratios.push({ what: 'rss_bytes_per_idle_session', target: name, transport: r.transport, ratio: r.bytesPerSession / base.bytesPerSession });
+      if (base?.heapBytesPerSession && r.heapBytesPerSession !== undefined)
+        ratios.push({ what: 'heap_bytes_per_idle_session', target: name, transport: r.transport, ratio: r.heapBytesPerSession / base.heapBytesPerSession });
     }
   }
   if (targets.includes('mcp-proxy')) {

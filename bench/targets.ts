@@ -83,10 +83,17 @@ interface Spec {
   cleanup?: () => void;
 }
 
+/** Every measured process gets the same GC hook (bench/gc-preload.cjs): heap after a full GC on SIGUSR2. */
+export const GC_DIR = mkdtempSync(join(tmpdir(), 'bench-gc-'));
+const GC_ENV = {
+  BENCH_GC_DIR: GC_DIR,
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --require ${join(ROOT, 'bench', 'gc-preload.cjs')}`.trim(),
+};
+
 async function launch(name: TargetName, port: number, spec: Spec, timeoutMs: number): Promise<Running> {
   const child = spawn(process.execPath, spec.args, {
     cwd: ROOT,
-    env: { ...process.env, ...spec.env },
+    env: { ...process.env, ...GC_ENV, ...spec.env },
     stdio: ['ignore', spec.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     detached: true, // own process group: -pid reaches the upstream grandchild too
   });

@@ -212,32 +212,43 @@ export class ClusterService implements SessionEventLog {
     const registry = this.gateway.registry;
     const ttl = this.ttlMs;
     const now = Date.now();
-    const p = this.link.cmd.pipeline();
-    let n = 0;
+    const due: Array<{ id: string; h: Held; s: Session; resync: boolean }> = [];
     for (const [id, h] of this.#held) {
       const s = registry.get(id);
       if (!s) continue;
-      if (this.#resync.has(id)) {
-        this.#resync.delete(id);
-        // The whole entry, then what the local replay buffer has that Redis may not.
-        const key = this.keys.session(id);
-        p.hset(key, encodeEntry(this.entryOf(s))).pexpire(key, ttl);
-        if (s.hasReplay) for (const e of s.replay.after(0)) this.events.append(id, e);
-        h.sig = signature(s);
-        h.refreshed = now;
-        n++;
-        continue;
-      }
-      const sig = signature(s);
-      if (sig !== h.sig || now - h.refreshed > ttl / 3) {
-        const key = this.keys.session(id);
-        p.hset(key, encodeEntry(this.entryOf(s))).pexpire(key, ttl).pexpire(this.keys.events(id), ttl);
-        h.sig = sig;
-        h.refreshed = now;
-        n++;
-      }
+      const resync = this.#resync.has(id);
+      if (resync || signature(s) !== h.sig || now - h.refreshed > ttl / 3) due.push({ id, h, s, resync });
     }
-    if (n > 0) await p.exec();
+    if (due.length === 0) return;
+    // Who owns them now: a node cut off from Redis may find its sessions taken over meanwhile.
+    const read = this.link.cmd.pipeline();
+    for (const d of due) read.hget(this.keys.session(d.id), "node");
+    const owners = (await read.exec()) ?? [];
+    const p = this.link.cmd.pipeline();
+    due.forEach(({ id, h, s, resync }, i) => {
+      const owner = owners[i]?.[1] as string | null | undefined;
+      if (owner && owner !== this.nodeId) return this.#yieldTo(s, owner);
+      const key = this.keys.session(id);
+      p.hset(key, encodeEntry(this.entryOf(s))).pexpire(key, ttl).pexpire(this.keys.events(id), ttl);
+      if (resync) {
+        this.#resync.delete(id);
+        // What the local replay buffer has that Redis may not (entries it has are refused by id, harmlessly).
+        if (s.hasReplay) for (const e of s.replay.after(0)) this.events.append(id, e);
+      }
+      h.sig = signature(s);
+      h.refreshed = now;
+    });
+    await p.exec();
+  }
+
+  /** Another node took this session over while this one could not see Redis: let go (its client resumes there). */
+  #yieldTo(session: Session, owner: string): void {
+    log("warn", "MCP.Cluster", `session ${session.id} was taken over by ${owner} while this node was cut off from Redis: letting go`, { clientId: session.clientId });
+    this.keep.add(session);
+    session.sink?.close(1000, "session moved to another node");
+    this.gateway.registry.end(session);
+    this.counters.released++;
+    this.emit({ type: "released", node: this.nodeId, peer: owner, sessionId: session.id });
   }
 
   #selfInfo(): NodeInfo {

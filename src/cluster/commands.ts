@@ -3,6 +3,7 @@ import type { ConfigChange } from "../config/store.js";
 import type { BreakerEvent } from "../upstream/circuit-breaker.js";
 import type { Resilience } from "../upstream/resilience-service.js";
 import { channels, log } from "../telemetry/channels.js";
+import { operationsOf } from "../admin/install.js";
 import type { ClusterService } from "./cluster-service.js";
 
 /** An admin action applied on every node. `name` selects the handler; the rest are its arguments. */
@@ -35,6 +36,7 @@ type BroadcastMessage =
 export class Commands {
   readonly #handlers = new Map<string, CommandHandler>();
   #applyingConfig = false;
+  #remote = false;
   #applyingBreaker = false;
   readonly #onBreaker = (e: unknown) => this.#breakerChanged(e as BreakerEvent);
 
@@ -72,6 +74,7 @@ export class Commands {
     const gateway = this.cluster.gateway;
     const r = gateway.resilience;
     if (r) this.#wrapResilience(r);
+    this.#wrapCleanup();
     gateway.config.on("change", (change: ConfigChange) => {
       if (!this.#applyingConfig) void this.broadcast({ name: "config_set", path: change.path, value: change.value });
     });
@@ -88,36 +91,69 @@ export class Commands {
     gateway.server.once("close", () => channels.breaker.unsubscribe(this.#onBreaker));
   }
 
-  /** Each operator action on this node's resilience service also runs on the others (handlers call the originals: no echo). */
+  /** Runs a peer's command: the wrappers below see the flag and do not broadcast it back. */
+  #asRemote<T>(fn: () => T): T {
+    this.#remote = true;
+    try {
+      return fn();
+    } finally {
+      this.#remote = false;
+    }
+  }
+
+  /**
+   * Each operator action on this node also runs on the others: the wrapper runs the original,
+   * then broadcasts (unless it is itself running a peer's command); the handlers call the originals.
+   */
   #wrapResilience(r: ResilienceService): void {
     const reset = r.resetBreaker.bind(r);
-    const cleanup = r.cleanupIdleConnections.bind(r);
     const clear = r.clearAll.bind(r);
     const restart = r.restartPools.bind(r);
     r.resetBreaker = (target) => {
+      const share = !this.#remote;
       const out = reset(target);
-      void this.broadcast({ name: "breaker_reset", target });
-      return out;
-    };
-    r.cleanupIdleConnections = (maxIdleSeconds) => {
-      const out = cleanup(maxIdleSeconds);
-      void this.broadcast({ name: "cleanup", max_idle_seconds: maxIdleSeconds });
+      if (share) void this.broadcast({ name: "breaker_reset", target });
       return out;
     };
     r.clearAll = async () => {
+      const share = !this.#remote;
       const out = await clear();
-      void this.broadcast({ name: "pool_clear" });
+      if (share) void this.broadcast({ name: "pool_clear" });
       return out;
     };
     r.restartPools = async () => {
+      const share = !this.#remote;
       const out = await restart();
-      void this.broadcast({ name: "pool_restart" });
+      if (share) void this.broadcast({ name: "pool_restart" });
       return out;
     };
-    this.on("breaker_reset", (cmd) => reset(String((cmd as { target: string }).target)));
-    this.on("cleanup", (cmd) => cleanup(Number((cmd as { max_idle_seconds: number }).max_idle_seconds)));
-    this.on("pool_clear", () => clear());
-    this.on("pool_restart", () => restart());
+    this.on("breaker_reset", (cmd) => this.#asRemote(() => reset(String((cmd as { target: string }).target))));
+    this.on("pool_clear", () => this.#asRemote(() => clear()));
+    this.on("pool_restart", () => this.#asRemote(() => restart()));
+  }
+
+  /**
+   * Idle cleanup as the operator runs it (idle client sessions and idle upstream connections,
+   * `POST /mcp/admin/cleanup`); falls back to the resilience service's part when the operations
+   * layer is not installed.
+   */
+  #wrapCleanup(): void {
+    const gateway = this.cluster.gateway;
+    let target: { cleanupIdleConnections(maxIdleSeconds: number): unknown } | undefined;
+    try {
+      target = operationsOf(gateway).ops;
+    } catch {
+      target = gateway.resilience;
+    }
+    if (!target) return;
+    const cleanup = target.cleanupIdleConnections.bind(target);
+    target.cleanupIdleConnections = (maxIdleSeconds: number) => {
+      const share = !this.#remote;
+      const out = cleanup(maxIdleSeconds);
+      if (share) void this.broadcast({ name: "cleanup", max_idle_seconds: maxIdleSeconds });
+      return out;
+    };
+    this.on("cleanup", (cmd) => this.#asRemote(() => cleanup(Number((cmd as { max_idle_seconds: number }).max_idle_seconds))));
   }
 
   #breakerChanged(e: BreakerEvent): void {

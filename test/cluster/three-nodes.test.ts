@@ -64,6 +64,16 @@ describe("three gateway nodes on one Redis", () => {
     assert.ok((await view(b)).forwarded >= 2);
     assert.ok((await view(a)).served_for_peers >= 3);
     assert.equal((await view(b)).takeovers, 0);
+
+    // The stream drops and the load balancer sends the reconnect to C: C carries A's stream.
+    sse.close();
+    const again = await openLegacy(c, "legacy-client", { "last-event-id": "1" }, `&session_id=${sessionId}`);
+    assert.equal(again.sessionId, sessionId);
+    await again.sse.waitFor((e) => e.some((x) => x.data.includes('"id":2')), 10_000, "replay of 2 through C");
+    assert.equal((await post(b, { jsonrpc: "2.0", id: 3, method: "ping" })).status, 202);
+    await again.sse.waitFor((e) => e.some((x) => x.data.includes('"id":3')), 10_000, "answer to B's POST on the stream carried by C");
+    assert.deepEqual(again.sse.messages().map((m) => m.seq), [2, 3]);
+    assert.equal(await redis.hget(`${prefix}:session:${sessionId}`, "node"), "node-a", "still A's session");
   });
 
   test("Streamable HTTP: a session initialized on A is served by B and C (no stickiness, no 404)", async () => {

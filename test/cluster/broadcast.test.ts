@@ -1,4 +1,4 @@
-// Breaker news and admin actions travel between nodes: a gateway node (child process, shared Redis,
+// Admin actions and breaker news travel between nodes: a gateway node (child process, shared Redis,
 // unique prefix) in front of a network upstream (the conformance fixture over Streamable HTTP, in
 // this process). The test plays the other node on the broadcast channel.
 import { after, before, test } from "node:test";
@@ -74,4 +74,23 @@ test("a breaker this node opens itself is announced to the others", async () => 
   if (sid) await postJson(`${node.url}/mcp`, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "test_simple_text", arguments: {} } }, { "x-client-id": "brk", "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" });
   const news = await until(async () => heard.find((m) => m.t === "breaker" && m.f === "brk-a" && m.target === "net#0"), "breaker news from brk-a", 20_000);
   assert.equal(news.kind, "upstream");
+});
+
+test("idle cleanup is cluster-wide: ours is broadcast, a peer's closes our idle sessions", async () => {
+  const cleaned = await postJson(`${node.url}/mcp/admin/cleanup`, { max_idle_seconds: 3600 }, admin);
+  assert.equal(cleaned.status, 200, cleaned.text);
+  await until(async () => (heard.some((m) => m.t === "cmd" && m.f === "brk-a" && m.cmd.name === "cleanup" && m.cmd.max_idle_seconds === 3600) ? true : undefined), "cleanup broadcast", 5000);
+  // An idle session here; a peer asks every node to clean up sessions idle for more than 0 s.
+  const init = await postJson(`${node.url}/mcp`, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } }, { "x-client-id": "idle" });
+  const sid = init.headers.get("mcp-session-id")!;
+  assert.ok(sid);
+  // Checked without touching the session (that would make it active): an ended session leaves the directory.
+  await until(async () => ((await pub.exists(`${prefix}:session:${sid}`)) === 1 ? true : undefined), "the session in the directory", 5000);
+  await until(async () => {
+    // "Idle for more than 0 s" needs a clock tick since the session's last activity: sent again until it is.
+    await pub.publish(`${prefix}:all`, JSON.stringify({ t: "cmd", f: "peer-x", cmd: { name: "cleanup", max_idle_seconds: 0 } }));
+    return (await pub.exists(`${prefix}:session:${sid}`)) === 0 ? true : undefined;
+  }, "the idle session closed by the peer's cleanup", 5000);
+  const r = await postJson(`${node.url}/mcp`, { jsonrpc: "2.0", id: 1, method: "ping" }, { "x-client-id": "idle", "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" });
+  assert.equal(r.status, 404);
 });
