@@ -73,9 +73,13 @@ export class Gateway {
   #middleware: Middleware[];
   #expiryTimer?: NodeJS.Timeout;
   #starting = true;
+  /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
+  #ready: Promise<void>;
+  #markReady!: () => void;
   #closing = false;
 
   constructor(config: GatewayConfig, readonly options: GatewayOptions = {}) {
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
     this.config = new ConfigStore(config);
     this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes });
     this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
@@ -195,6 +199,24 @@ export class Gateway {
     const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
     if (originError) return sendError(res, originError);
     if (this.#closing && path.startsWith("/mcp")) return sendError(res, new GatewayError("shutting_down"), { "retry-after": "1" });
+    if (this.#waitReady(path)) {
+      void this.#ready.then(() => this.#route(req, res, path));
+      return;
+    }
+    this.#route(req, res, path);
+  }
+
+  /**
+   * The port is bound before the upstreams are up (so /health can say
+   * "starting"), but MCP traffic waits for them: a client that connects
+   * during start-up gets a slower first answer instead of an empty tool list
+   * or resource_not_found.
+   */
+  #waitReady(path: string): boolean {
+    return this.#starting && path.startsWith("/mcp") && !path.startsWith("/mcp/admin") && !path.startsWith("/mcp/stats") && !path.startsWith("/mcp/health");
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse, path: string): void {
     const { handler, params, pathKnown } = this.router.match(req.method ?? "GET", path);
     if (!handler) {
       return pathKnown ? sendError(res, new GatewayError("method_not_allowed", { method: req.method })) : sendError(res, new GatewayError("not_found", { path }));
@@ -229,6 +251,10 @@ export class Gateway {
     if (this.#closing) return refuse(503, "Service Unavailable", { error: "shutting_down" });
     const upgrade = this.upgradeHandlers.get(path);
     if (!upgrade) return refuse(404, "Not Found", { error: "not_found", path });
+    if (this.#starting) {
+      void this.#ready.then(() => upgrade(req, socket, head).catch(() => socket.destroy()));
+      return;
+    }
     upgrade(req, socket, head).catch(() => socket.destroy());
   }
 
@@ -250,6 +276,7 @@ export class Gateway {
     await this.manager.start();
     await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
     this.#starting = false;
+    this.#markReady();
     this.#expiryTimer = setInterval(() => this.registry.expire(this.config.current.session.ttl), 30_000);
     this.#expiryTimer.unref();
     const address = this.server.address() as AddressInfo;
@@ -266,6 +293,8 @@ export class Gateway {
    * flight up to `shutdown.drain_timeout`, then close everything.
    */
   async close(): Promise<void> {
+    // Requests parked during start-up proceed (and meet the closing gateway's answers).
+    this.#markReady();
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#expiryTimer);

@@ -57,6 +57,7 @@ export function installOperations(gateway: Gateway): OperationsHandle {
       return max / 1000;
     },
     avgConnectionAgeSeconds: () => ops.connectionStats().avg_connection_age,
+    cluster: () => gateway.cluster?.figures(),
   });
   hub.add(tracker);
   hub.add(metrics);

@@ -316,6 +316,16 @@ export class ClusterService implements SessionEventLog {
     };
   }
 
+  /** The figures /metrics exports (cheap: no walk over the sessions). */
+  figures(): { node: string; redis_up: boolean; nodes: number; counters: Record<string, number> } {
+    return {
+      node: this.nodeId,
+      redis_up: this.link.up,
+      nodes: Math.max(1, this.#nodes.length),
+      counters: { ...this.counters, dropped_writes: this.events.dropped },
+    };
+  }
+
   /** The health check contributed to `/health` and `/health/gateway`. */
   healthCheck(): { status: "ok" | "degraded"; detail: string } {
     if (!this.link.up) return { status: "degraded", detail: `Redis unreachable (${this.link.lastError ?? "connecting"}): serving with local state only` };

@@ -122,6 +122,14 @@ export class Forwarder {
     if (m.e) {
       this.#outgoing.delete(m.c);
       res.end();
+      return;
+    }
+    // A client not reading a forwarded stream must not make this node buffer without bound: past
+    // backpressure.max_buffered_bytes the stream is cut, and the client resumes from its last event id.
+    if (res.writableLength > this.cluster.gateway.config.current.backpressure.max_buffered_bytes) {
+      this.#outgoing.delete(m.c);
+      res.destroy();
+      void this.cluster.bus.publish(this.cluster.keys.nodeChannel(out.node), JSON.stringify({ t: "abort", c: m.c })).catch(() => {});
     }
   }
 

@@ -17,6 +17,8 @@ export interface MetricsSources {
   maxLagSeconds(): number;
   /** Mean age of open connections (s). */
   avgConnectionAgeSeconds(): number;
+  /** Cluster mode (src/cluster/): this node's view; undefined on a single node (the cluster series are then absent). */
+  cluster?(): { node: string; redis_up: boolean; nodes: number; counters: Record<string, number> } | undefined;
 }
 
 /** The guide's breaker encoding: 1 closed, 0.5 half-open, 0 open. */
@@ -138,6 +140,31 @@ export class GatewayMetrics implements TelemetrySink {
     });
     new Gauge({ name: "gateway_message_lag_seconds", help: "Largest time any session has waited for its client's acknowledgement", registers, collect() { this.set(sources.maxLagSeconds()); } });
     new Gauge({ name: "gateway_avg_connection_age_seconds", help: "Mean age of open client connections", registers, collect() { this.set(sources.avgConnectionAgeSeconds()); } });
+    // Cluster mode (docs/cluster.md): Redis reachability, nodes seen, and forwards/takeovers/dropped writes.
+    new Gauge({
+      name: "gateway_cluster_redis_up", help: "Cluster mode: 1 while this node reaches Redis, 0 while it serves from local state only", labelNames: ["node"], registers,
+      collect() {
+        this.reset();
+        const c = sources.cluster?.();
+        if (c) this.set({ node: c.node }, c.redis_up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "gateway_cluster_nodes", help: "Cluster mode: live gateway nodes this node sees (itself included)", labelNames: ["node"], registers,
+      collect() {
+        this.reset();
+        const c = sources.cluster?.();
+        if (c) this.set({ node: c.node }, c.nodes);
+      },
+    });
+    new Counter({
+      name: "gateway_cluster_events_total", help: "Cluster mode: requests forwarded / served for peers, sessions taken over / released, event-log writes dropped", labelNames: ["node", "type"], registers,
+      collect() {
+        this.reset();
+        const c = sources.cluster?.();
+        if (c) for (const [type, n] of Object.entries(c.counters)) this.inc({ node: c.node, type }, n);
+      },
+    });
     // The guide's series exist from the first scrape (alerts and dashboards need a 0, not a gap).
     for (const transport of ["websocket", "http_sse", "streamable_http"]) this.#connections.inc({ transport }, 0);
     this.#errors.inc({ type: "connection", code: "close_1006" }, 0);

@@ -66,6 +66,7 @@ test("Redis down then back: no crash, service continues, state converges", async
   }, "A reports degraded", 10_000);
   assert.equal(degraded.checks.cluster!.status, "degraded");
   assert.match(degraded.checks.cluster!.detail, /Redis unreachable/);
+  assert.match(await (await fetch(`${a.url}/metrics`)).text(), /gateway_cluster_redis_up\{node="out-a"\} 0/);
 
   // Traffic during the outage: served from local state, including a brand-new session.
   let served = 0;
@@ -82,6 +83,7 @@ test("Redis down then back: no crash, service continues, state converges", async
 
   server = await startRedis(port);
   await until(async () => ((await health(a)).status === "ok" && (await health(b)).status === "ok" ? true : undefined), "both nodes healthy again", 15_000);
+  assert.match(await (await fetch(`${a.url}/metrics`)).text(), /gateway_cluster_redis_up\{node="out-a"\} 1/);
   // Converged: the empty Redis learns every session A holds, with its event log.
   const r = new Redis(redisUrl);
   try {
