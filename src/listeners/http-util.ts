@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError, toHttpBody, toJsonRpcError } from "../errors/index.js";
-import type { JsonRpcId } from "../protocol/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
 
 /**
  * Reads a request body up to `limit` bytes. Past the limit the request is
@@ -75,4 +75,20 @@ export function accepts(req: IncomingMessage, type: string): boolean {
   const accept = req.headers.accept;
   if (!accept) return true;
   return accept.includes(type) || accept.includes("*/*");
+}
+
+/**
+ * Parses a POSTed body as one JSON-RPC message. Throws the catalogue error to
+ * answer with: `parse_error` for invalid JSON, `batch_not_supported` for an
+ * array. Nothing else is validated here (the relay only needs the envelope).
+ */
+export function parseJsonRpcBody(body: string): JsonRpcMessage {
+  let message: JsonRpcMessage;
+  try {
+    message = JSON.parse(body);
+  } catch (err) {
+    throw new GatewayError("parse_error", { detail: (err as Error).message });
+  }
+  if (Array.isArray(message)) throw new GatewayError("batch_not_supported");
+  return message;
 }

@@ -3,7 +3,7 @@ import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
-import { accepts, queryOf, readBody, sendError, sendRpcError } from "./http-util.js";
+import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
@@ -121,18 +121,13 @@ export async function handleLegacySsePost(req: IncomingMessage, res: ServerRespo
   const check = await ctx.verify(req, session);
   if (check) return ctx.refuse(res, check);
   let body: string;
+  let message: JsonRpcMessage;
   try {
     body = await readBody(req, ctx.config.current.server.body_limit);
+    message = parseJsonRpcBody(body);
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
-  let message: JsonRpcMessage;
-  try {
-    message = JSON.parse(body);
-  } catch (err) {
-    return sendRpcError(res, new GatewayError("parse_error", { detail: (err as Error).message }));
-  }
-  if (Array.isArray(message)) return sendRpcError(res, new GatewayError("batch_not_supported"));
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
   res.writeHead(202, { "content-type": "text/plain" });
   res.end("Accepted");

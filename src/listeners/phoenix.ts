@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
@@ -11,6 +11,7 @@ import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
+import { createListenerWss, refuseUpgrade } from "./ws-upgrade.js";
 import { decodeFrame, encodeFrame, messageFrame, messagePrefix, PHOENIX_TOPIC, PHOENIX_VSN, replyFrame, type PhoenixFrame } from "./phoenix-frames.js";
 
 /** Path the `phoenix` client connects to for `new Socket("/mcp/ws")`. */
@@ -92,21 +93,15 @@ export class PhoenixListener {
   readonly heartbeat: HeartbeatSweeper;
 
   constructor(readonly ctx: ListenerContext) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: ctx.config.current.websocket.max_frame_size,
-      perMessageDeflate: false,
-      // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
-      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
-    });
+    // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
+    this.wss = createListenerWss(ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const vsn = queryOf(req).get("vsn") ?? PHOENIX_VSN;
     if (vsn !== PHOENIX_VSN) {
-      const body = JSON.stringify({ error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, 400, { error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
       return;
     }
     const conn = { req } as PhoenixConnection;

@@ -4,7 +4,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
-import { accepts, readBody, sendError, sendRpcError } from "./http-util.js";
+import { accepts, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
@@ -197,18 +197,13 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     return sendRpcError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }));
   }
   let body: string;
+  let message: JsonRpcMessage;
   try {
     body = await readBody(req, config.server.body_limit);
+    message = parseJsonRpcBody(body);
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
-  let message: JsonRpcMessage;
-  try {
-    message = JSON.parse(body);
-  } catch (err) {
-    return sendRpcError(res, new GatewayError("parse_error", { detail: (err as Error).message }));
-  }
-  if (Array.isArray(message)) return sendRpcError(res, new GatewayError("batch_not_supported"));
   if (typeof message !== "object" || message === null) return sendRpcError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC object" }));
 
   const isInitialize = (message as { method?: string }).method === "initialize";

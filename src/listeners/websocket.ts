@@ -1,6 +1,6 @@
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
@@ -11,6 +11,7 @@ import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
 import { HeartbeatSweeper } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
+import { createListenerWss, refuseUpgrade } from "./ws-upgrade.js";
 
 /**
  * The WebSocket side of a session: one message per text frame, bare
@@ -63,13 +64,10 @@ export class WebSocketListener {
   readonly heartbeat: HeartbeatSweeper;
 
   constructor(readonly ctx: ListenerContext) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: ctx.config.current.websocket.max_frame_size,
-      perMessageDeflate: false,
-      // A client offering both gets the envelope: it can resume.
-      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false),
-    });
+    // A client offering both gets the envelope: it can resume.
+    this.wss = createListenerWss(ctx, (protocols) =>
+      protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false,
+    );
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
@@ -79,8 +77,7 @@ export class WebSocketListener {
       identity = await this.ctx.authenticate(req);
     } catch (err) {
       const e = toGatewayError(err);
-      const body = JSON.stringify({ error: e.code, reason: e.details.reason ?? null, retry_after: null });
-      socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, e.status, { error: e.code, reason: e.details.reason ?? null, retry_after: null });
       return;
     }
     const query = queryOf(req);

@@ -1,4 +1,4 @@
-import { Writable } from "node:stream";
+import { SyncWritable } from "./sync-writable.js";
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
 /** Fields shown by position, not as key=value. */
@@ -41,13 +41,12 @@ export function formatText(record: Record<string, unknown>): string {
  * A pino destination that rewrites each JSON record as a text line before
  * passing it on (pino serializes JSON; the text format is a view of it).
  */
-export class TextLines extends Writable {
+export class TextLines extends SyncWritable {
   constructor(readonly target: { write(s: string): unknown }) {
-    super({ decodeStrings: false });
+    super();
   }
 
-  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    const text = typeof chunk === "string" ? chunk : String(chunk);
+  protected override writeText(text: string): void {
     for (const json of text.split("\n")) {
       if (!json) continue;
       try {
@@ -56,13 +55,5 @@ export class TextLines extends Writable {
         this.target.write(json + "\n");
       }
     }
-    const callback = typeof encoding === "function" ? encoding : cb;
-    if (typeof callback === "function") (callback as () => void)();
-    return true;
-  }
-
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.write(chunk);
-    cb();
   }
 }

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { Writable } from "node:stream";
+import { SyncWritable } from "./sync-writable.js";
 
 /**
  * An append-only log file rotated by size: past `maxSize` bytes, `x.log`
@@ -10,7 +10,7 @@ import { Writable } from "node:stream";
  * the message hot path (ADR 0061: our own rotation instead of pino-roll,
  * which is not installed and names files by date).
  */
-export class RotatingFile extends Writable {
+export class RotatingFile extends SyncWritable {
   #fd: number;
   #size: number;
 
@@ -19,15 +19,14 @@ export class RotatingFile extends Writable {
     readonly maxSize: number,
     readonly maxFiles: number,
   ) {
-    super({ decodeStrings: false });
+    super();
     mkdirSync(dirname(path), { recursive: true });
     this.#fd = openSync(path, "a");
     this.#size = fstatSync(this.#fd).size;
   }
 
   /** Writes one chunk now (pino calls `write` synchronously per line). */
-  override write(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
-    const text = typeof chunk === "string" ? chunk : String(chunk);
+  protected override writeText(text: string): void {
     const bytes = Buffer.byteLength(text);
     if (this.#size > 0 && this.#size + bytes > this.maxSize) this.rotate();
     try {
@@ -36,14 +35,6 @@ export class RotatingFile extends Writable {
     } catch {
       // a full disk must not take the gateway down with it
     }
-    const callback = typeof encoding === "function" ? encoding : cb;
-    if (typeof callback === "function") (callback as () => void)();
-    return true;
-  }
-
-  override _write(chunk: Buffer | string, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.write(chunk);
-    cb();
   }
 
   /** Shifts `x.log.N-1` -> `x.log.N`, `x.log` -> `x.log.1`, and reopens `x.log`. */

@@ -5,78 +5,11 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { CreateMessageResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
-import type { JsonRpcId, JsonRpcMessage } from "../../src/protocol/jsonrpc.js";
-import type { MessageExtra } from "../../src/protocol/transport.js";
+import type { JsonRpcId } from "../../src/protocol/jsonrpc.js";
+import type { Transport } from "../../src/protocol/transport.js";
 import { SseUpstreamTransport } from "../../src/upstream/transports/sse.js";
-import type { UpstreamTransportError } from "../../src/upstream/transports/streamable-http.js";
-
-type Received = { msg: JsonRpcMessage & Record<string, any>; extra?: MessageExtra };
-
-/** Collects what a transport delivers and lets a test await a matching message. */
-class Inbox {
-  readonly items: Received[] = [];
-  readonly errors: Error[] = [];
-  #waiters: Array<{ pred: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
-
-  attach(t: SseUpstreamTransport): this {
-    t.onmessage = (msg, extra) => this.#push({ msg: msg as Received["msg"], extra });
-    t.onerror = (err) => void this.errors.push(err);
-    return this;
-  }
-
-  #push(r: Received): void {
-    this.items.push(r);
-    const i = this.#waiters.findIndex((w) => w.pred(r));
-    if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(r);
-  }
-
-  wait(pred: (r: Received) => boolean, what = "message", timeoutMs = 5000): Promise<Received> {
-    const seen = this.items.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r);
-        },
-      });
-    });
-  }
-
-  reply(id: JsonRpcId): Promise<Received> {
-    return this.wait((r) => r.msg.id === id && r.msg.method === undefined, `reply to ${id}`);
-  }
-}
-
-function buildMcpServer(events: EventEmitter): McpServer {
-  const server = new McpServer({ name: "legacy-upstream", version: "1.0.0" });
-  server.registerTool("echo", { description: "echo", inputSchema: { text: z.string() } }, async ({ text }) => ({
-    content: [{ type: "text", text }],
-  }));
-  server.registerTool("sample", { description: "progress + sampling", inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
-    const token = extra._meta?.progressToken;
-    if (token !== undefined) {
-      await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2 } });
-    }
-    const r = await extra.sendRequest(
-      {
-        method: "sampling/createMessage",
-        params: { messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens: 16 },
-      },
-      CreateMessageResultSchema,
-    );
-    return { content: [{ type: "text", text: `sampled: ${r.content.type === "text" ? r.content.text : "?"}` }] };
-  });
-  server.registerTool("never", { description: "never answers" }, async () => {
-    events.emit("never-started");
-    return new Promise(() => {});
-  });
-  return server;
-}
+import type { UpstreamTransportError } from "../../src/upstream/transports/errors.js";
+import { Inbox, buildMcpServer, handshake as sharedHandshake, type Received } from "./helpers.js";
 
 interface Upstream {
   url: string;
@@ -93,7 +26,7 @@ async function startUpstream(): Promise<Upstream> {
     const url = new URL(req.url!, "http://127.0.0.1");
     if (req.method === "GET" && url.pathname === "/sse") {
       const transport = new SSEServerTransport("/messages", res);
-      const server = buildMcpServer(events);
+      const server = buildMcpServer(events, { name: "legacy-upstream" });
       sessions.set(transport.sessionId, { transport, server });
       res.on("close", () => {
         sessions.delete(transport.sessionId);
@@ -128,17 +61,9 @@ async function startUpstream(): Promise<Upstream> {
   };
 }
 
-const INIT_PARAMS = {
-  protocolVersion: "2024-11-05",
-  capabilities: { sampling: {} },
-  clientInfo: { name: "gateway-test", version: "0.0.0" },
-};
-
-async function handshake(t: SseUpstreamTransport, inbox: Inbox): Promise<Received> {
-  t.send({ jsonrpc: "2.0", id: 0, method: "initialize", params: INIT_PARAMS });
-  const init = await inbox.reply(0);
-  t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  return init;
+/** initialize + notifications/initialized by hand. */
+function handshake(t: Pick<Transport, "send">, inbox: Inbox, id: JsonRpcId = 0): Promise<Received> {
+  return sharedHandshake(t, inbox, "2024-11-05", id);
 }
 
 describe("SseUpstreamTransport", () => {

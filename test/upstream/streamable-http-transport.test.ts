@@ -6,73 +6,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport, type EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { CreateMessageResultSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
-import type { JsonRpcId, JsonRpcMessage } from "../../src/protocol/jsonrpc.js";
-import type { MessageExtra } from "../../src/protocol/transport.js";
-import {
-  StreamableHttpUpstreamTransport,
-  UpstreamTransportError,
-} from "../../src/upstream/transports/streamable-http.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JsonRpcId } from "../../src/protocol/jsonrpc.js";
+import type { Transport } from "../../src/protocol/transport.js";
+import { UpstreamTransportError } from "../../src/upstream/transports/errors.js";
+import { StreamableHttpUpstreamTransport } from "../../src/upstream/transports/streamable-http.js";
+import { Inbox, buildMcpServer, handshake as sharedHandshake, initParams, type Received } from "./helpers.js";
 
 // ----------------------------------------------------------------- helpers
-
-type Received = { msg: JsonRpcMessage & Record<string, any>; extra?: MessageExtra };
-
-/** Collects what a transport delivers and lets a test await a matching message. */
-class Inbox {
-  readonly items: Received[] = [];
-  readonly errors: Error[] = [];
-  #waiters: Array<{ pred: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
-  #errWaiters: Array<(e: Error) => void> = [];
-
-  attach(t: StreamableHttpUpstreamTransport): this {
-    t.onmessage = (msg, extra) => this.#push({ msg: msg as Received["msg"], extra });
-    t.onerror = (err) => {
-      this.errors.push(err);
-      for (const w of this.#errWaiters.splice(0)) w(err);
-    };
-    return this;
-  }
-
-  #push(r: Received): void {
-    this.items.push(r);
-    const i = this.#waiters.findIndex((w) => w.pred(r));
-    if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(r);
-  }
-
-  /** Resolves with the first message (already received or future) matching `pred`. */
-  wait(pred: (r: Received) => boolean, what = "message", timeoutMs = 5000): Promise<Received> {
-    const seen = this.items.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r);
-        },
-      });
-    });
-  }
-
-  reply(id: JsonRpcId): Promise<Received> {
-    return this.wait((r) => r.msg.id === id && r.msg.method === undefined, `reply to ${id}`);
-  }
-
-  error(pred: (e: Error) => boolean = () => true): Promise<Error> {
-    const seen = this.errors.find(pred);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      const check = (e: Error): void => {
-        if (pred(e)) resolve(e);
-        else this.#errWaiters.push(check);
-      };
-      this.#errWaiters.push(check);
-    });
-  }
-}
 
 /** A tiny event store with ordered ids, so resumption is deterministic. */
 class OrderedEventStore implements EventStore {
@@ -94,40 +35,6 @@ class OrderedEventStore implements EventStore {
     }
     return streamId;
   }
-}
-
-/** The upstream MCP server under test: echo, sample (progress + sampling), interrupt (closes its stream), never. */
-function buildMcpServer(events: EventEmitter): McpServer {
-  const server = new McpServer({ name: "upstream", version: "1.0.0" }, { capabilities: { logging: {} } });
-  server.registerTool("echo", { description: "echo", inputSchema: { text: z.string() } }, async ({ text }) => ({
-    content: [{ type: "text", text }],
-  }));
-  server.registerTool("sample", { description: "progress + sampling", inputSchema: { prompt: z.string() } }, async ({ prompt }, extra) => {
-    const token = extra._meta?.progressToken;
-    if (token !== undefined) {
-      await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 1, total: 2 } });
-    }
-    const r = await extra.sendRequest(
-      {
-        method: "sampling/createMessage",
-        params: { messages: [{ role: "user", content: { type: "text", text: prompt } }], maxTokens: 16 },
-      },
-      CreateMessageResultSchema,
-    );
-    const text = r.content.type === "text" ? r.content.text : "?";
-    return { content: [{ type: "text", text: `sampled: ${text}` }] };
-  });
-  server.registerTool("interrupt", { description: "closes its SSE stream mid-call" }, async (extra) => {
-    assert.ok(extra.closeSSEStream, "resumability must be on");
-    extra.closeSSEStream();
-    await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "after close" } });
-    return { content: [{ type: "text", text: "survived" }] };
-  });
-  server.registerTool("never", { description: "never answers" }, async () => {
-    events.emit("never-started");
-    return new Promise(() => {});
-  });
-  return server;
 }
 
 interface Upstream {
@@ -171,7 +78,7 @@ async function startUpstream(opts: { eventStore?: boolean; json?: boolean } = {}
       res.writeHead(400).end();
       return;
     }
-    const server = buildMcpServer(events);
+    const server = buildMcpServer(events, { name: "upstream", logging: true, interrupt: true });
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: opts.json ?? false,
@@ -200,18 +107,11 @@ async function startUpstream(opts: { eventStore?: boolean; json?: boolean } = {}
   };
 }
 
-const INIT_PARAMS = {
-  protocolVersion: "2025-11-25",
-  capabilities: { sampling: {} },
-  clientInfo: { name: "gateway-test", version: "0.0.0" },
-};
+const INIT_PARAMS = initParams("2025-11-25");
 
 /** initialize + notifications/initialized by hand. */
-async function handshake(t: StreamableHttpUpstreamTransport, inbox: Inbox, id: JsonRpcId = "init-1"): Promise<Received> {
-  t.send({ jsonrpc: "2.0", id, method: "initialize", params: INIT_PARAMS });
-  const init = await inbox.reply(id);
-  t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  return init;
+function handshake(t: Pick<Transport, "send">, inbox: Inbox, id: JsonRpcId = "init-1"): Promise<Received> {
+  return sharedHandshake(t, inbox, "2025-11-25", id);
 }
 
 /** A port nothing listens on. */

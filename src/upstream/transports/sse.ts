@@ -3,7 +3,16 @@ import type { Dispatcher } from "undici";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
 import { SseParser } from "./sse-parser.js";
-import { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel } from "./streamable-http.js";
+import {
+  STREAM_DECODE,
+  UpstreamTransportError,
+  header,
+  httpStatusError,
+  lowerKeys,
+  parseUpstreamMessage,
+  upstreamErrorResponse,
+  upstreamLabel,
+} from "./errors.js";
 
 /** Options of {@link SseUpstreamTransport}. */
 export interface SseUpstreamOptions {
@@ -17,19 +26,6 @@ export interface SseUpstreamOptions {
   requestTimeoutMs?: number;
   /** `send` returns false once this many POSTs are outstanding (default 1024). */
   maxInFlight?: number;
-}
-
-const STREAM_DECODE = { stream: true } as const;
-
-function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function lowerKeys(h: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h) for (const k of Object.keys(h)) out[k.toLowerCase()] = h[k]!;
-  return out;
 }
 
 /**
@@ -252,20 +248,11 @@ export class SseUpstreamTransport implements Transport {
   }
 
   #dispatch(text: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent invalid JSON", { cause: err }));
-      return;
-    }
-    const msg = parsed as { jsonrpc?: unknown; id?: JsonRpcId; method?: string };
-    if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
-      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent a non-JSON-RPC message"));
-      return;
-    }
-    if (msg.method === undefined && msg.id !== undefined) this.#pending.delete(msg.id);
-    this.onmessage?.(msg as JsonRpcMessage);
+    const msg = parseUpstreamMessage(text, this.onerror);
+    if (msg === undefined) return;
+    const m = msg as { id?: JsonRpcId; method?: string };
+    if (m.method === undefined && m.id !== undefined) this.#pending.delete(m.id);
+    this.onmessage?.(msg);
   }
 
   /** onerror plus, for a request still awaiting its reply, the error response that stands in for it. */

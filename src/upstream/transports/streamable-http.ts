@@ -2,59 +2,22 @@ import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
-import { GatewayError, toJsonRpcError } from "../../errors/index.js";
-import type { JsonRpcErrorResponse, JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
+import {
+  STREAM_DECODE,
+  UpstreamTransportError,
+  header,
+  httpStatusError,
+  lowerKeys,
+  upstreamErrorResponse,
+  upstreamLabel,
+  type UpstreamErrorCode,
+} from "./errors.js";
 import { SseParser } from "./sse-parser.js";
 
-/**
- * Why an upstream transport failed (`UpstreamTransportError.code`):
- * - `session_expired`: the upstream answered 404 to our session id; re-initialize.
- * - `upstream_unavailable`: the upstream could not be reached or the connection broke.
- * - `upstream_error`: the upstream answered a non-2xx status or sent something that is not MCP.
- */
-export type UpstreamErrorCode = "session_expired" | "upstream_unavailable" | "upstream_error";
-
-/** The error the upstream transports hand to `onerror` (and reject `start()` with). */
-export class UpstreamTransportError extends Error {
-  override name = "UpstreamTransportError";
-  /** Machine-readable reason, see {@link UpstreamErrorCode}. */
-  readonly code: UpstreamErrorCode;
-  /** The HTTP status, when the failure was an HTTP answer. */
-  readonly status?: number;
-  /** The upstream's own JSON-RPC error code, when its error body carried one. */
-  readonly upstreamCode?: number;
-
-  constructor(code: UpstreamErrorCode, message: string, options?: { status?: number; upstreamCode?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    if (options?.status !== undefined) this.status = options.status;
-    if (options?.upstreamCode !== undefined) this.upstreamCode = options.upstreamCode;
-  }
-}
-
-/**
- * Builds the JSON-RPC error response an upstream transport delivers through
- * `onmessage` in place of a reply that will never come, in the catalogue's
- * terms: `upstream_unavailable` (-32016) for unreachable/broken/expired, or
- * `upstream_error` (-32018) for HTTP and protocol failures. `data` carries
- * `error`, `upstream`, `reason` (`"session_expired"` for an expired session),
- * and `status` / `upstream_code` when known. The upstream's own code is never
- * used as ours: its -32001 would read as the gateway's `pool_timeout`.
- */
-export function upstreamErrorResponse(id: JsonRpcId, err: UpstreamTransportError, upstream: string): JsonRpcErrorResponse {
-  const code = err.code === "upstream_error" ? "upstream_error" : "upstream_unavailable";
-  const reason = err.code === "session_expired" ? "session_expired" : err.message;
-  return toJsonRpcError(
-    new GatewayError(code, { upstream, reason, status: err.status, upstream_code: err.upstreamCode }),
-    id,
-  );
-}
-
-/** A label for an upstream URL: no query string (it may hold credentials), no userinfo. */
-export function upstreamLabel(url: URL): string {
-  return url.origin + url.pathname;
-}
+// Moved to ./errors.js; re-exported so existing importers keep working.
+export { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel, type UpstreamErrorCode } from "./errors.js";
 
 /** Options of {@link StreamableHttpUpstreamTransport}. */
 export interface StreamableHttpUpstreamOptions {
@@ -90,47 +53,6 @@ export interface StreamableHttpUpstreamOptions {
   reconnectMaxAttempts?: number;
 }
 
-const STREAM_DECODE = { stream: true } as const;
-const ERROR_BODY_LIMIT = 64 * 1024;
-
-/** First value of a response header (undici gives arrays for repeated headers). */
-function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/**
- * Turns a non-2xx answer into an {@link UpstreamTransportError}, reading at
- * most 64 KiB of its body to pick up the upstream's JSON-RPC error message and
- * code (an HTML error page just leaves the status).
- */
-export async function httpStatusError(res: Dispatcher.ResponseData, what: string): Promise<UpstreamTransportError> {
-  const status = res.statusCode;
-  let text = "";
-  try {
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body) {
-      text += decoder.decode(chunk as Uint8Array, STREAM_DECODE);
-      if (text.length >= ERROR_BODY_LIMIT) {
-        res.body.destroy();
-        break;
-      }
-    }
-  } catch {
-    // The status alone says enough.
-  }
-  let message = `${what} answered HTTP ${status}`;
-  let upstreamCode: number | undefined;
-  try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body?.error?.code === "number") upstreamCode = body.error.code;
-    if (typeof body?.error?.message === "string") message = `${message}: ${body.error.message}`;
-  } catch {
-    // Not JSON.
-  }
-  return new UpstreamTransportError("upstream_error", message, { status, upstreamCode });
-}
-
 /**
  * The controller whose signal every GET of a session listens to: one listener
  * per concurrent stream resume is expected, so lift the leak warning's limit.
@@ -139,13 +61,6 @@ function sessionController(): AbortController {
   const c = new AbortController();
   setMaxListeners(0, c.signal);
   return c;
-}
-
-/** Lower-cases header names so ours never duplicate the caller's in another case. */
-function lowerKeys(h: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h) for (const k of Object.keys(h)) out[k.toLowerCase()] = h[k]!;
-  return out;
 }
 
 /**
@@ -375,8 +290,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       const status = res.statusCode;
       if (status === 404) {
-        await res.body.dump().catch(() => {});
-        this.#sessionExpired(sid, id, status);
+        await this.#expire(res, sid, id);
         return;
       }
       if (status < 200 || status >= 300) {
@@ -434,8 +348,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
           return;
         }
         if (status === 404) {
-          await res.body.dump().catch(() => {});
-          this.#sessionExpired(sid, undefined, status);
+          await this.#expire(res, sid, undefined);
           return;
         }
         if (status < 200 || status >= 300) {
@@ -573,6 +486,12 @@ export class StreamableHttpUpstreamTransport implements Transport {
       return;
     }
     this.#report(id, err);
+  }
+
+  /** A GET answered 404: drop its body, then expire the session (answering `id`, if any). */
+  async #expire(res: Dispatcher.ResponseData, sid: string, id: JsonRpcId | undefined): Promise<void> {
+    await res.body.dump().catch(() => {});
+    this.#sessionExpired(sid, id, 404);
   }
 
   /** The upstream forgot our session: stop using it and tell the owner to re-initialize. */

@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
-import { UpstreamTransportError, upstreamErrorResponse, upstreamLabel } from "./streamable-http.js";
+import { UpstreamTransportError, parseUpstreamMessage, upstreamErrorResponse, upstreamLabel } from "./errors.js";
 
 /** Options of {@link WebSocketUpstreamTransport}. */
 export interface WebSocketUpstreamOptions {
@@ -171,21 +171,12 @@ export class WebSocketUpstreamTransport implements Transport {
 
   #onMessage = (data: WebSocket.RawData): void => {
     this.#alive = true;
-    let parsed: unknown;
-    try {
-      // With the default binaryType ("nodebuffer") every message, text or binary, is one Buffer.
-      parsed = JSON.parse((data as Buffer).toString("utf8"));
-    } catch (err) {
-      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent invalid JSON", { cause: err }));
-      return;
-    }
-    const msg = parsed as { jsonrpc?: unknown; id?: JsonRpcId; method?: string };
-    if (typeof msg !== "object" || msg === null || msg.jsonrpc !== "2.0") {
-      this.onerror?.(new UpstreamTransportError("upstream_error", "upstream sent a non-JSON-RPC message"));
-      return;
-    }
-    if (msg.method === undefined && msg.id !== undefined) this.#pending.delete(msg.id);
-    this.onmessage?.(msg as JsonRpcMessage);
+    // With the default binaryType ("nodebuffer") every message, text or binary, is one Buffer.
+    const msg = parseUpstreamMessage((data as Buffer).toString("utf8"), this.onerror);
+    if (msg === undefined) return;
+    const m = msg as { id?: JsonRpcId; method?: string };
+    if (m.method === undefined && m.id !== undefined) this.#pending.delete(m.id);
+    this.onmessage?.(msg);
   };
 
   #onClose = (code: number, reason: Buffer): void => {
