@@ -11,7 +11,7 @@ import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
-import { createListenerWss, refuseUpgrade } from "./ws-upgrade.js";
+import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
 import { decodeFrame, encodeFrame, messageFrame, messagePrefix, PHOENIX_TOPIC, PHOENIX_VSN, replyFrame, type PhoenixFrame } from "./phoenix-frames.js";
 
 /** Path the `phoenix` client connects to for `new Socket("/mcp/ws")`. */
@@ -277,12 +277,6 @@ export class PhoenixListener {
 
   /** Closes every socket (1001 on shutdown); peers that do not answer are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    this.heartbeat.stop();
-    for (const ws of this.wss.clients) ws.close(code, reason);
-    if (this.wss.clients.size > 0) {
-      setTimeout(() => {
-        for (const ws of this.wss.clients) ws.terminate();
-      }, graceMs).unref();
-    }
+    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
   }
 }

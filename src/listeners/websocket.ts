@@ -11,7 +11,7 @@ import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
 import { HeartbeatSweeper } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
-import { createListenerWss, refuseUpgrade } from "./ws-upgrade.js";
+import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
 
 /**
  * The WebSocket side of a session: one message per text frame, bare
@@ -176,12 +176,6 @@ export class WebSocketListener {
 
   /** Closes every socket with a code (1001 on shutdown); peers that do not answer the close are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    this.heartbeat.stop();
-    for (const ws of this.wss.clients) ws.close(code, reason);
-    if (this.wss.clients.size > 0) {
-      setTimeout(() => {
-        for (const ws of this.wss.clients) ws.terminate();
-      }, graceMs).unref();
-    }
+    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
   }
 }

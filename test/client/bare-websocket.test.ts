@@ -2,13 +2,12 @@
 // the client still works, and after a drop it treats the new socket as a new
 // session, failing nothing silently and re-initializing transparently. The
 // bare mode is forced by a WebSocket class that offers only `mcp`.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import type { Gateway } from "../../src/gateway.js";
 import type { WebSocketConstructor } from "../../src/client/index.js";
-import { connectClient, nextEvent, startTestGateway } from "./helpers/harness.js";
-import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
+import { connectClient, nextEvent } from "./helpers/harness.js";
+import { useProxiedGateway } from "./helpers/proxied-gateway.js";
 
 /** ws, offering only the bare subprotocol whatever the client asks. */
 class BareOnlyWebSocket extends WebSocket {
@@ -17,21 +16,11 @@ class BareOnlyWebSocket extends WebSocket {
   }
 }
 
-let gateway: Gateway;
-let proxy: FaultProxy;
-
-before(async () => {
-  ({ gateway } = await startTestGateway());
-  proxy = await startFaultProxy(gateway.port);
-});
-after(async () => {
-  await proxy?.close();
-  await gateway?.close();
-});
+const env = useProxiedGateway();
 
 test("bare mcp frames: works, and a drop becomes a transparent new session", async () => {
   const { client, transport, numbers } = await connectClient({
-    url: proxy.url,
+    url: env.proxy.url,
     clientId: "bare-ws",
     transports: ["websocket"],
     WebSocket: BareOnlyWebSocket as unknown as WebSocketConstructor,
@@ -41,7 +30,7 @@ test("bare mcp frames: works, and a drop becomes a transparent new session", asy
     await client.callTool({ name: "stream_updates", arguments: { count: 200 } });
     await numbers.until(200);
     const lost = nextEvent(transport, "session_lost");
-    proxy.destroyAll();
+    env.proxy.destroyAll();
     const info = (await lost) as { reinitializing: boolean };
     assert.equal(info.reinitializing, true);
     const echo = (await client.callTool({ name: "echo", arguments: { text: "bare again" } })) as { content: Array<{ text: string }> };

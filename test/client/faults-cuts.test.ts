@@ -2,45 +2,20 @@
 // proxy cuts both sides, no close handshake), on each transport. A stream of
 // 10,000 numbered notifications must arrive complete and in order; calls in
 // flight complete or fail with a clear error.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import type { Gateway } from "../../src/gateway.js";
 import type { TransportKind } from "../../src/client/index.js";
-import { connectClient, nextEvent, startTestGateway } from "./helpers/harness.js";
-import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
+import { connectClient, nextEvent } from "./helpers/harness.js";
+import { useProxiedGateway, settle } from "./helpers/proxied-gateway.js";
 
 const TOTAL = 10_000;
 
-let gateway: Gateway;
-let proxy: FaultProxy;
-
-before(async () => {
-  ({ gateway } = await startTestGateway());
-  proxy = await startFaultProxy(gateway.port);
-});
-
-after(async () => {
-  await proxy?.close();
-  await gateway?.close();
-});
-
-/** A call result or a clear failure: never a hang. */
-async function settle(p: Promise<unknown>): Promise<{ ok: boolean; text: string }> {
-  try {
-    const r = (await p) as { content: Array<{ text?: string }> };
-    return { ok: true, text: r.content[0]?.text ?? "" };
-  } catch (err) {
-    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
-    assert.match(err.message, /lost|gateway/i, "the failure says what happened");
-    return { ok: false, text: err.message };
-  }
-}
+const env = useProxiedGateway();
 
 for (const kind of ["websocket", "http_sse", "streamable_http"] as TransportKind[]) {
   describe(`${kind}: sockets destroyed mid-stream`, () => {
     test(`${TOTAL} numbered notifications arrive complete and in order`, async () => {
-      const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: `faults-${kind}`, transports: [kind] });
+      const { client, transport, numbers } = await connectClient({ url: env.proxy.url, clientId: `faults-${kind}`, transports: [kind] });
       const reconnects: string[] = [];
       transport.on("reconnecting", (e) => reconnects.push(e.reason));
       try {
@@ -52,7 +27,7 @@ for (const kind of ["websocket", "http_sse", "streamable_http"] as TransportKind
           const slow = settle(client.callTool({ name: "slow", arguments: { ms: 50 } }, undefined, { timeout: 30_000 }));
           assert.equal(transport.state, "open");
           const reopened = nextEvent(transport, "open");
-          cuts.push(proxy.destroyAll());
+          cuts.push(env.proxy.destroyAll());
           const open = (await reopened) as { resumed: boolean; sessionId?: string };
           assert.ok(open.resumed, "the same session was resumed");
           const r = await slow;

@@ -6,51 +6,26 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import type { Gateway } from "../../src/gateway.js";
 import { handleLegacySseStream } from "../../src/listeners/legacy-sse.js";
 import type { TransportKind } from "../../src/client/index.js";
-import { connectClient, nextEvent, startTestGateway } from "./helpers/harness.js";
-import { startFaultProxy, type FaultProxy } from "./helpers/fault-proxy.js";
+import { connectClient, nextEvent } from "./helpers/harness.js";
+import { useProxiedGateway, settle } from "./helpers/proxied-gateway.js";
 
 const TOTAL = 10_000;
 
-let gateway: Gateway;
-let proxy: FaultProxy;
-
-before(async () => {
-  ({ gateway } = await startTestGateway());
-  proxy = await startFaultProxy(gateway.port);
-});
-
-after(async () => {
-  await proxy?.close();
-  await gateway?.close();
-});
-
-/** A call result or a clear failure: never a hang. */
-async function settle(p: Promise<unknown>): Promise<{ ok: boolean; text: string }> {
-  try {
-    const r = (await p) as { content: Array<{ text?: string }> };
-    return { ok: true, text: r.content[0]?.text ?? "" };
-  } catch (err) {
-    assert.ok(err instanceof McpError, `expected an McpError, got ${String(err)}`);
-    assert.match(err.message, /lost|gateway/i, "the failure says what happened");
-    return { ok: false, text: err.message };
-  }
-}
+const env = useProxiedGateway();
 
 describe("dead connections (no close, no data)", () => {
   for (const kind of ["websocket", "http_sse"] as TransportKind[]) {
     test(`${kind}: a silent connection is detected by missed heartbeats and resumed`, async () => {
-      const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: `faults-dead-${kind}`, transports: [kind], heartbeatTimeoutMs: 1500, pingIntervalMs: 300 });
+      const { client, transport, numbers } = await connectClient({ url: env.proxy.url, clientId: `faults-dead-${kind}`, transports: [kind], heartbeatTimeoutMs: 1500, pingIntervalMs: 300 });
       const reasons: string[] = [];
       transport.on("reconnecting", (e) => reasons.push(e.reason));
       try {
         const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: 3000, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
         await numbers.until(1000);
         const reopened = nextEvent(transport, "open");
-        assert.ok(proxy.stallAll() > 0);
+        assert.ok(env.proxy.stallAll() > 0);
         const open = (await reopened) as { resumed: boolean };
         assert.ok(open.resumed);
         assert.ok(reasons.some((r) => /heartbeat/.test(r)), `dropped for missed heartbeats: ${reasons.join(" | ")}`);
@@ -74,14 +49,14 @@ describe("websocket endpoint refusing upgrades", () => {
   };
   let original: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
   before(() => {
-    original = gateway.upgradeHandlers.get("/mcp/ws");
+    original = env.gateway.upgradeHandlers.get("/mcp/ws");
   });
   after(() => {
-    if (original) gateway.upgradeHandlers.set("/mcp/ws", original);
+    if (original) env.gateway.upgradeHandlers.set("/mcp/ws", original);
   });
 
   test("mid-stream: fails over to HTTP+SSE after 3 refusals and resumes the same session", async () => {
-    const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: "faults-failover", transports: ["websocket", "http_sse"] });
+    const { client, transport, numbers } = await connectClient({ url: env.proxy.url, clientId: "faults-failover", transports: ["websocket", "http_sse"] });
     try {
       assert.equal(transport.transport, "websocket");
       const sessionId = transport.sessionId;
@@ -89,9 +64,9 @@ describe("websocket endpoint refusing upgrades", () => {
       transport.on("reconnecting", (e) => refusals.push(`${e.transport}: ${e.reason}`));
       const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: TOTAL, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
       await numbers.until(3000);
-      gateway.upgradeHandlers.set("/mcp/ws", refuse);
+      env.gateway.upgradeHandlers.set("/mcp/ws", refuse);
       const switched = nextEvent(transport, "transport_switch");
-      proxy.destroyAll();
+      env.proxy.destroyAll();
       const sw = (await switched) as { from: string; to: string; sessionId?: string };
       assert.deepEqual([sw.from, sw.to], ["websocket", "http_sse"]);
       await numbers.until(TOTAL, 30_000);
@@ -106,14 +81,14 @@ describe("websocket endpoint refusing upgrades", () => {
       assert.ok(refusals.filter((r) => r.startsWith("websocket")).length >= 2, `websocket retried before the switch: ${refusals.join(" | ")}`);
       assert.ok(refusals.some((r) => /503/.test(r)), `the refusal is named: ${refusals.join(" | ")}`);
     } finally {
-      gateway.upgradeHandlers.set("/mcp/ws", original!);
+      env.gateway.upgradeHandlers.set("/mcp/ws", original!);
       await client.close();
     }
   });
 
   test("websocket -> HTTP+SSE -> websocket: one session, nothing lost or repeated", async () => {
-    const sseRoute = (req: IncomingMessage, res: import("node:http").ServerResponse) => handleLegacySseStream(req, res, gateway.context);
-    const { client, transport, numbers } = await connectClient({ url: proxy.url, clientId: "faults-round-trip", transports: ["websocket", "http_sse"] });
+    const sseRoute = (req: IncomingMessage, res: import("node:http").ServerResponse) => handleLegacySseStream(req, res, env.gateway.context);
+    const { client, transport, numbers } = await connectClient({ url: env.proxy.url, clientId: "faults-round-trip", transports: ["websocket", "http_sse"] });
     try {
       const sessionId = transport.gatewaySessionId;
       const hops: string[] = [];
@@ -121,19 +96,19 @@ describe("websocket endpoint refusing upgrades", () => {
       const stream = settle(client.callTool({ name: "stream_updates", arguments: { count: TOTAL, chunk: 50, pause_ms: 10 } }, undefined, { timeout: 60_000 }));
       await numbers.until(2500);
       // WebSocket refused: over to HTTP+SSE.
-      gateway.upgradeHandlers.set("/mcp/ws", refuse);
+      env.gateway.upgradeHandlers.set("/mcp/ws", refuse);
       let switched = nextEvent(transport, "transport_switch");
-      proxy.destroyAll();
+      env.proxy.destroyAll();
       await switched;
       await numbers.until(numbers.last + 500);
       // WebSocket back, HTTP+SSE refused: back to WebSocket.
-      gateway.upgradeHandlers.set("/mcp/ws", original!);
-      gateway.router.on("GET", "/mcp/sse", (_req, res) => {
+      env.gateway.upgradeHandlers.set("/mcp/ws", original!);
+      env.gateway.router.on("GET", "/mcp/sse", (_req, res) => {
         res.writeHead(503, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: "transport_unavailable" }));
       });
       switched = nextEvent(transport, "transport_switch");
-      proxy.destroyAll();
+      env.proxy.destroyAll();
       await switched;
       await numbers.until(TOTAL, 30_000);
       assert.ok((await stream).ok, "the call in flight completed across both switches");
@@ -144,16 +119,16 @@ describe("websocket endpoint refusing upgrades", () => {
       assert.equal(numbers.duplicates, 0);
       assert.equal(numbers.outOfOrder, 0);
     } finally {
-      gateway.upgradeHandlers.set("/mcp/ws", original!);
-      gateway.router.on("GET", "/mcp/sse", sseRoute);
+      env.gateway.upgradeHandlers.set("/mcp/ws", original!);
+      env.gateway.router.on("GET", "/mcp/sse", sseRoute);
       await client.close();
     }
   });
 
   test("from the start: the client connects over the next transport", async () => {
-    gateway.upgradeHandlers.set("/mcp/ws", refuse);
+    env.gateway.upgradeHandlers.set("/mcp/ws", refuse);
     try {
-      const { client, transport } = await connectClient({ url: proxy.url, clientId: "faults-refused", transports: ["websocket", "http_sse"] });
+      const { client, transport } = await connectClient({ url: env.proxy.url, clientId: "faults-refused", transports: ["websocket", "http_sse"] });
       try {
         assert.equal(transport.transport, "http_sse");
         const echo = (await client.callTool({ name: "echo", arguments: { text: "via sse" } })) as { content: Array<{ text: string }> };
@@ -162,7 +137,7 @@ describe("websocket endpoint refusing upgrades", () => {
         await client.close();
       }
     } finally {
-      gateway.upgradeHandlers.set("/mcp/ws", original!);
+      env.gateway.upgradeHandlers.set("/mcp/ws", original!);
     }
   });
 });

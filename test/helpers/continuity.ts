@@ -2,9 +2,11 @@
 // raw clients for each transport that can be cut (socket destroyed, no close frame)
 // and resumed, and a seeded PRNG so a failing run can be replayed.
 import http from "node:http";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import type { GatewayConfigInput } from "../../src/config/index.js";
+import type { Gateway } from "../../src/gateway.js";
 import { startTestGateway } from "./gateway.js";
 
 export const STREAM_FIXTURE = fileURLToPath(new URL("../fixtures/stream-server.ts", import.meta.url));
@@ -18,6 +20,23 @@ export function streamUpstream(name = "stream") {
 export function startStreamGateway(input: GatewayConfigInput = {}) {
   return startTestGateway({ routing: { prefix: "never" }, rate_limiting: { enabled: false }, upstreams: [streamUpstream()], ...input });
 }
+
+/**
+ * Registers `before`/`after` hooks in the calling scope (call it at a test
+ * file's top level) that start {@link startStreamGateway} and close it at the
+ * end. Returns the object the `before` hook fills in.
+ */
+export function useStreamGateway(input: GatewayConfigInput = {}): { gateway: Gateway; url: string } {
+  const env = {} as { gateway: Gateway; url: string };
+  before(async () => {
+    ({ gateway: env.gateway, url: env.url } = await startStreamGateway(input));
+  });
+  after(() => env.gateway?.close());
+  return env;
+}
+
+/** Seed of the randomized continuity runs; set `CONTINUITY_SEED` to replay a failing run. */
+export const CONTINUITY_SEED = Number(process.env.CONTINUITY_SEED ?? 20261124);
 
 /** mulberry32: a tiny seeded PRNG. */
 export function prng(seed: number): () => number {

@@ -2,21 +2,13 @@
 // POST SSE streams; each stream is cut (socket destroyed) at random points and resumed
 // with GET + Last-Event-ID. Each stream must get exactly its own messages, once, in
 // order, and end after its answer; the other stream's messages never show up on it.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import type http from "node:http";
-import type { Gateway } from "../../src/gateway.js";
-import { Inbox, parseSse, prng, readAll, request, startStreamGateway, type SseEvent } from "../helpers/continuity.js";
+import { Inbox, parseSse, prng, readAll, request, CONTINUITY_SEED, useStreamGateway, type SseEvent } from "../helpers/continuity.js";
 
 const COUNT = 120;
-const SEED = Number(process.env.CONTINUITY_SEED ?? 20261124);
-let gateway: Gateway;
-let url: string;
-
-before(async () => {
-  ({ gateway, url } = await startStreamGateway());
-});
-after(() => gateway?.close());
+const env = useStreamGateway();
 
 const BASE_HEADERS = { accept: "application/json, text/event-stream", "content-type": "application/json", "mcp-protocol-version": "2025-06-18" };
 
@@ -63,7 +55,7 @@ async function follow(sessionId: string, first: { res: http.IncomingMessage; req
     res.destroy();
     log.cuts++;
     assert.ok(lastId !== undefined, "the first event (priming) carries an id");
-    ({ res, req } = await request(`${url}/mcp`, "GET", { ...BASE_HEADERS, "mcp-session-id": sessionId, "last-event-id": String(lastId) }));
+    ({ res, req } = await request(`${env.url}/mcp`, "GET", { ...BASE_HEADERS, "mcp-session-id": sessionId, "last-event-id": String(lastId) }));
     assert.equal(res.statusCode, 200);
     inbox = events(res);
   }
@@ -76,18 +68,18 @@ async function follow(sessionId: string, first: { res: http.IncomingMessage; req
 }
 
 test("Streamable HTTP: cut POST streams resume with Last-Event-ID, only their own messages, exactly once", async () => {
-  const init = await request(`${url}/mcp`, "POST", BASE_HEADERS, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "c", version: "1" } } }));
+  const init = await request(`${env.url}/mcp`, "POST", BASE_HEADERS, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "c", version: "1" } } }));
   const sessionId = String(init.res.headers["mcp-session-id"]);
   assert.equal(JSON.parse(await readAll(init.res)).id, 1);
   const headers = { ...BASE_HEADERS, "mcp-session-id": sessionId };
-  const note = await request(`${url}/mcp`, "POST", headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
+  const note = await request(`${env.url}/mcp`, "POST", headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
   assert.equal(note.res.statusCode, 202);
   note.res.resume();
 
   const call = (id: number, token: string) =>
-    request(`${url}/mcp`, "POST", headers, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "stream_numbers", arguments: { count: COUNT, interval_ms: 1 }, _meta: { progressToken: token } } }));
+    request(`${env.url}/mcp`, "POST", headers, JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "stream_numbers", arguments: { count: COUNT, interval_ms: 1 }, _meta: { progressToken: token } } }));
   const [a, b] = await Promise.all([call(2, "a"), call(3, "b")]);
-  const [logA, logB] = await Promise.all([follow(sessionId, a, 2, "a", prng(SEED)), follow(sessionId, b, 3, "b", prng(SEED + 7))]);
+  const [logA, logB] = await Promise.all([follow(sessionId, a, 2, "a", prng(CONTINUITY_SEED)), follow(sessionId, b, 3, "b", prng(CONTINUITY_SEED + 7))]);
   const all = Array.from({ length: COUNT }, (_, i) => i + 1);
   for (const [name, log] of [
     ["a", logA],
@@ -106,10 +98,10 @@ test("Streamable HTTP: cut POST streams resume with Last-Event-ID, only their ow
 });
 
 test("Streamable HTTP: SSE responses carry retry: and X-Accel-Buffering: no", async () => {
-  const init = await request(`${url}/mcp`, "POST", BASE_HEADERS, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "c", version: "1" } } }));
+  const init = await request(`${env.url}/mcp`, "POST", BASE_HEADERS, JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "c", version: "1" } } }));
   const sessionId = String(init.res.headers["mcp-session-id"]);
   init.res.resume();
-  const get = await request(`${url}/mcp`, "GET", { ...BASE_HEADERS, "mcp-session-id": sessionId });
+  const get = await request(`${env.url}/mcp`, "GET", { ...BASE_HEADERS, "mcp-session-id": sessionId });
   assert.equal(get.res.headers["x-accel-buffering"], "no");
   const first = await new Promise<string>((resolve) => get.res.once("data", (c: Buffer) => resolve(c.toString())));
   assert.match(first, /^retry: \d+/);

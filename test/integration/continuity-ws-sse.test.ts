@@ -2,21 +2,13 @@
 // progress notifications, the client's socket is destroyed at random points and the
 // session resumed from the last seq seen, on one transport or switching between them.
 // Every message must arrive exactly once, in order, with consecutive seq numbers.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import diagnostics_channel from "node:diagnostics_channel";
-import type { Gateway } from "../../src/gateway.js";
-import { openEnvelope, openLegacySse, prng, runWithCuts, startStreamGateway, type RunLog } from "../helpers/continuity.js";
+import { openEnvelope, openLegacySse, prng, runWithCuts, CONTINUITY_SEED, useStreamGateway, type RunLog } from "../helpers/continuity.js";
 
 const COUNT = 150;
-const SEED = Number(process.env.CONTINUITY_SEED ?? 20261124);
-let gateway: Gateway;
-let url: string;
-
-before(async () => {
-  ({ gateway, url } = await startStreamGateway());
-});
-after(() => gateway?.close());
+const env = useStreamGateway();
 
 function assertExactlyOnce(log: RunLog, label: string): void {
   const ctx = `${label}: cuts=${log.cuts} transports=${log.transports.join(">")}`;
@@ -29,16 +21,16 @@ function assertExactlyOnce(log: RunLog, label: string): void {
 }
 
 test("WebSocket envelope: random hard cuts, resume with last_seq, every message exactly once", async (t) => {
-  const rng = prng(SEED);
-  const ws = (r?: Parameters<typeof openEnvelope>[2]) => openEnvelope(url, "ws-cutter", r);
+  const rng = prng(CONTINUITY_SEED);
+  const ws = (r?: Parameters<typeof openEnvelope>[2]) => openEnvelope(env.url, "ws-cutter", r);
   const log = await runWithCuts([["ws", ws]], rng, COUNT);
   assertExactlyOnce(log, "websocket");
   t.diagnostic(`${log.cuts} cuts, ${log.seqs.length} messages, each exactly once`);
 });
 
 test("HTTP+SSE: random hard cuts, resume with Last-Event-ID, every message exactly once", async (t) => {
-  const rng = prng(SEED + 1);
-  const sse = (r?: Parameters<typeof openLegacySse>[2]) => openLegacySse(url, "sse-cutter", r);
+  const rng = prng(CONTINUITY_SEED + 1);
+  const sse = (r?: Parameters<typeof openLegacySse>[2]) => openLegacySse(env.url, "sse-cutter", r);
   const log = await runWithCuts([["sse", sse]], rng, COUNT);
   assertExactlyOnce(log, "http_sse");
   t.diagnostic(`${log.cuts} cuts, ${log.seqs.length} messages, each exactly once`);
@@ -52,9 +44,9 @@ test("transport switch WebSocket -> SSE -> WebSocket ...: exactly once, switches
   };
   diagnostics_channel.subscribe("mcp-gateway:client", onClient);
   try {
-    const rng = prng(SEED + 2);
-    const ws = (r?: Parameters<typeof openEnvelope>[2]) => openEnvelope(url, "switcher", r);
-    const sse = (r?: Parameters<typeof openLegacySse>[2]) => openLegacySse(url, "switcher", r);
+    const rng = prng(CONTINUITY_SEED + 2);
+    const ws = (r?: Parameters<typeof openEnvelope>[2]) => openEnvelope(env.url, "switcher", r);
+    const sse = (r?: Parameters<typeof openLegacySse>[2]) => openLegacySse(env.url, "switcher", r);
     const log = await runWithCuts(
       [
         ["websocket", ws],
@@ -78,9 +70,9 @@ test("transport switch WebSocket -> SSE -> WebSocket ...: exactly once, switches
 });
 
 test("resume of another client's session is refused (1008 session_not_found)", async () => {
-  const a = await openEnvelope(url, "owner-a");
+  const a = await openEnvelope(env.url, "owner-a");
   try {
-    await assert.rejects(openEnvelope(url, "intruder-b", { sessionId: a.sessionId, lastSeq: 0 }), (err: Error & { frame?: Record<string, unknown> }) => {
+    await assert.rejects(openEnvelope(env.url, "intruder-b", { sessionId: a.sessionId, lastSeq: 0 }), (err: Error & { frame?: Record<string, unknown> }) => {
       assert.equal(err.frame?.error, "session_not_found");
       return true;
     });
@@ -90,11 +82,11 @@ test("resume of another client's session is refused (1008 session_not_found)", a
 });
 
 test("envelope {type:'end'} ends the session and closes 1000; acks trim the replay buffer", async () => {
-  const c = await openEnvelope(url, "ender");
+  const c = await openEnvelope(env.url, "ender");
   await c.send({ jsonrpc: "2.0", id: 1, method: "ping" });
   const pong = await c.inbox.next();
   assert.ok("seq" in pong && pong.seq === 1 && pong.message.id === 1);
-  const session = gateway.registry.get(c.sessionId)!;
+  const session = env.gateway.registry.get(c.sessionId)!;
   assert.equal(session.replay.size, 1);
   c.ws.send(JSON.stringify({ type: "ack", seq: 1 }));
   const closed = new Promise<number>((r) => c.ws.once("close", (code) => r(code)));
@@ -102,19 +94,19 @@ test("envelope {type:'end'} ends the session and closes 1000; acks trim the repl
   assert.equal(await closed, 1000);
   assert.equal(session.ackedSeq, 1);
   assert.equal(session.replay.size, 0, "acked messages left the buffer");
-  assert.equal(gateway.registry.get(c.sessionId), undefined, "session ended");
+  assert.equal(env.gateway.registry.get(c.sessionId), undefined, "session ended");
 });
 
 test("bare `mcp` subprotocol with ?resumable=1: resume without last_seq replays only what was never sent", async () => {
   const WebSocket = (await import("ws")).default;
-  const base = url.replace(/^http/, "ws");
+  const base = env.url.replace(/^http/, "ws");
   const first = new WebSocket(`${base}/mcp/ws?client_id=bare&resumable=1`, ["mcp"]);
   const frames: any[] = [];
   first.on("message", (d) => frames.push(JSON.parse(d.toString())));
   await new Promise((r) => first.once("open", r));
   first.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "b", version: "1" } } }));
   while (frames.length === 0) await new Promise((r) => first.once("message", r));
-  const sessionId = [...gateway.registry.byClient("bare")][0]!.id;
+  const sessionId = [...env.gateway.registry.byClient("bare")][0]!.id;
   // Wait for the gateway (not just our side) to see the socket gone.
   const gone = new Promise<void>((resolve) => {
     const on = (e: unknown) => {
@@ -128,7 +120,7 @@ test("bare `mcp` subprotocol with ?resumable=1: resume without last_seq replays 
   });
   first.terminate();
   await gone;
-  const session = gateway.registry.get(sessionId)!;
+  const session = env.gateway.registry.get(sessionId)!;
   assert.ok(session && !session.sink, "the session outlived its socket");
   // Sent while nobody is attached: recorded for the resume.
   session.send({ jsonrpc: "2.0", method: "notifications/tools/list_changed" });

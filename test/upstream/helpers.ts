@@ -4,7 +4,11 @@
  * server every upstream test serves, and the by-hand MCP handshake.
  */
 import assert from "node:assert/strict";
-import type { EventEmitter } from "node:events";
+import { after, before } from "node:test";
+import { once, type EventEmitter } from "node:events";
+import type http from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { CreateMessageResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
@@ -132,15 +136,90 @@ export function initParams(protocolVersion: string): Record<string, unknown> {
   };
 }
 
-/** initialize + notifications/initialized by hand; resolves with the initialize reply. */
-export async function handshake(
+/** initialize + notifications/initialized by hand, as `handshake(transport, inbox, id?)`; resolves with the initialize reply. */
+export type Handshake = (t: Pick<Transport, "send">, inbox: Inbox, id?: JsonRpcId) => Promise<Received>;
+
+/** A {@link Handshake} that offers `protocolVersion` and uses `defaultId` unless given another id. */
+export function handshakeWith(protocolVersion: string, defaultId: JsonRpcId = 0): Handshake {
+  const params = initParams(protocolVersion);
+  return async (t, inbox, id = defaultId) => {
+    t.send({ jsonrpc: "2.0", id, method: "initialize", params });
+    const init = await inbox.reply(id);
+    t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    return init;
+  };
+}
+
+/**
+ * Runs the `sample` tool as request `id` with a progress token: checks the
+ * progress notification, answers the server's sampling request with "pong"
+ * and checks the tool's result. Returns the progress and sampling messages so
+ * the caller can check how its wire related them to the request.
+ */
+export async function sampleRoundTrip(
   t: Pick<Transport, "send">,
   inbox: Inbox,
-  protocolVersion: string,
-  id: JsonRpcId = 0,
-): Promise<Received> {
-  t.send({ jsonrpc: "2.0", id, method: "initialize", params: initParams(protocolVersion) });
-  const init = await inbox.reply(id);
-  t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-  return init;
+  id: JsonRpcId,
+  progressToken: string | number,
+): Promise<{ progress: Received; sampling: Received }> {
+  t.send({
+    jsonrpc: "2.0",
+    id,
+    method: "tools/call",
+    params: { name: "sample", arguments: { prompt: "ping" }, _meta: { progressToken } },
+  });
+  const progress = await inbox.wait((r) => r.msg.method === "notifications/progress", "progress");
+  assert.equal(progress.msg.params.progressToken, progressToken);
+  const sampling = await inbox.wait((r) => r.msg.method === "sampling/createMessage", "sampling request");
+  assert.equal(sampling.msg.params.messages[0].content.text, "ping");
+  t.send({
+    jsonrpc: "2.0",
+    id: sampling.msg.id,
+    result: { role: "assistant", content: { type: "text", text: "pong" }, model: "test-model" },
+  });
+  assert.deepEqual((await inbox.reply(id)).msg.result.content, [{ type: "text", text: "sampled: pong" }]);
+  return { progress, sampling };
+}
+
+/**
+ * Registers `before`/`after` hooks in the calling suite that start an upstream
+ * with `start` and close it at the end. Returns an object that `before` fills
+ * with the upstream's fields, so tests read it like the upstream itself.
+ */
+export function useUpstream<T extends { close(): Promise<void> }>(start: () => Promise<T>): T {
+  const up = {} as T;
+  before(async () => {
+    Object.assign(up, await start());
+  });
+  after(async () => {
+    await up.close();
+  });
+  return up;
+}
+
+/** Listens on 127.0.0.1:0 and resolves with the port. */
+export async function listenLocal(server: http.Server): Promise<number> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return (server.address() as AddressInfo).port;
+}
+
+/** Drops every connection (SSE streams never end on their own) and closes the server. */
+export async function closeHttp(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+}
+
+/** A port nothing listens on. */
+export async function deadPort(): Promise<number> {
+  const s = createServer();
+  const port = await listenLocal(s);
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The SDK servers' answer to an unknown session id: 404 with a JSON-RPC error body. */
+export function sessionNotFound(res: http.ServerResponse): void {
+  res.writeHead(404, { "content-type": "application/json" });
+  res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
 }

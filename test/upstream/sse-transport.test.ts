@@ -1,15 +1,22 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import type { JsonRpcId } from "../../src/protocol/jsonrpc.js";
-import type { Transport } from "../../src/protocol/transport.js";
 import { SseUpstreamTransport } from "../../src/upstream/transports/sse.js";
 import type { UpstreamTransportError } from "../../src/upstream/transports/errors.js";
-import { Inbox, buildMcpServer, handshake as sharedHandshake, type Received } from "./helpers.js";
+import {
+  Inbox,
+  buildMcpServer,
+  closeHttp,
+  deadPort,
+  handshakeWith,
+  listenLocal,
+  sampleRoundTrip,
+  useUpstream,
+  sessionNotFound,
+} from "./helpers.js";
 
 interface Upstream {
   url: string;
@@ -38,8 +45,7 @@ async function startUpstream(): Promise<Upstream> {
     if (req.method === "POST" && url.pathname === "/messages") {
       const s = sessions.get(url.searchParams.get("sessionId") ?? "");
       if (!s) {
-        res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
+        sessionNotFound(res);
         return;
       }
       await s.transport.handlePostMessage(req, res);
@@ -47,33 +53,21 @@ async function startUpstream(): Promise<Upstream> {
     }
     res.writeHead(404).end();
   });
-  httpServer.listen(0, "127.0.0.1");
-  await once(httpServer, "listening");
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listenLocal(httpServer);
   return {
     url: `http://127.0.0.1:${port}/sse`,
     sessions,
     events,
     async close() {
-      httpServer.closeAllConnections();
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      await closeHttp(httpServer);
     },
   };
 }
 
-/** initialize + notifications/initialized by hand. */
-function handshake(t: Pick<Transport, "send">, inbox: Inbox, id: JsonRpcId = 0): Promise<Received> {
-  return sharedHandshake(t, inbox, "2024-11-05", id);
-}
+const handshake = handshakeWith("2024-11-05");
 
 describe("SseUpstreamTransport", () => {
-  let up: Upstream;
-  before(async () => {
-    up = await startUpstream();
-  });
-  after(async () => {
-    await up.close();
-  });
+  const up = useUpstream(() => startUpstream());
 
   it("resolves the endpoint, relays requests, progress and sampling, and closes", async () => {
     const t = new SseUpstreamTransport({ url: up.url });
@@ -95,23 +89,9 @@ describe("SseUpstreamTransport", () => {
     t.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "hello" } } });
     assert.deepEqual((await inbox.reply(2)).msg.result.content, [{ type: "text", text: "hello" }]);
 
-    t.send({
-      jsonrpc: "2.0",
-      id: 3,
-      method: "tools/call",
-      params: { name: "sample", arguments: { prompt: "ping" }, _meta: { progressToken: 99 } },
-    });
-    const progress = await inbox.wait((r) => r.msg.method === "notifications/progress", "progress");
-    assert.equal(progress.msg.params.progressToken, 99);
-    const sampling = await inbox.wait((r) => r.msg.method === "sampling/createMessage", "sampling request");
+    const { sampling } = await sampleRoundTrip(t, inbox, 3, 99);
     // The legacy wire cannot say which request a server message belongs to.
     assert.equal(sampling.extra, undefined);
-    t.send({
-      jsonrpc: "2.0",
-      id: sampling.msg.id,
-      result: { role: "assistant", content: { type: "text", text: "pong" }, model: "m" },
-    });
-    assert.deepEqual((await inbox.reply(3)).msg.result.content, [{ type: "text", text: "sampled: pong" }]);
 
     const sid = t.sessionId!;
     const gone = new Promise<void>((r) => up.events.on("session-closed", (id) => id === sid && r()));
@@ -126,11 +106,7 @@ describe("SseUpstreamTransport", () => {
   });
 
   it("rejects start() when the upstream is down", async () => {
-    const s = http.createServer();
-    s.listen(0, "127.0.0.1");
-    await once(s, "listening");
-    const port = (s.address() as AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    const port = await deadPort();
     const t = new SseUpstreamTransport({ url: `http://127.0.0.1:${port}/sse` });
     await assert.rejects(t.start(), (err: UpstreamTransportError) => err.code === "upstream_unavailable");
   });

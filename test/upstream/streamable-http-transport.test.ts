@@ -1,4 +1,4 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { EventEmitter, once } from "node:events";
@@ -7,11 +7,21 @@ import type { AddressInfo } from "node:net";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport, type EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import type { JsonRpcId } from "../../src/protocol/jsonrpc.js";
-import type { Transport } from "../../src/protocol/transport.js";
 import { UpstreamTransportError } from "../../src/upstream/transports/errors.js";
 import { StreamableHttpUpstreamTransport } from "../../src/upstream/transports/streamable-http.js";
-import { Inbox, buildMcpServer, handshake as sharedHandshake, initParams, type Received } from "./helpers.js";
+import {
+  Inbox,
+  buildMcpServer,
+  closeHttp,
+  deadPort,
+  handshakeWith,
+  initParams,
+  listenLocal,
+  sampleRoundTrip,
+  useUpstream,
+  sessionNotFound,
+  type Received,
+} from "./helpers.js";
 
 // ----------------------------------------------------------------- helpers
 
@@ -58,8 +68,7 @@ async function startUpstream(opts: { eventStore?: boolean; json?: boolean } = {}
     if (sid !== undefined) {
       const s = sessions.get(sid);
       if (!s) {
-        res.writeHead(404, { "content-type": "application/json" });
-        res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found" } }));
+        sessionNotFound(res);
         return;
       }
       if (req.method === "GET") {
@@ -90,9 +99,7 @@ async function startUpstream(opts: { eventStore?: boolean; json?: boolean } = {}
     await server.connect(transport);
     await transport.handleRequest(req, res);
   });
-  httpServer.listen(0, "127.0.0.1");
-  await once(httpServer, "listening");
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listenLocal(httpServer);
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     port,
@@ -101,39 +108,19 @@ async function startUpstream(opts: { eventStore?: boolean; json?: boolean } = {}
     events,
     async close() {
       for (const s of sessions.values()) await s.server.close().catch(() => {});
-      httpServer.closeAllConnections();
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      await closeHttp(httpServer);
     },
   };
 }
 
 const INIT_PARAMS = initParams("2025-11-25");
 
-/** initialize + notifications/initialized by hand. */
-function handshake(t: Pick<Transport, "send">, inbox: Inbox, id: JsonRpcId = "init-1"): Promise<Received> {
-  return sharedHandshake(t, inbox, "2025-11-25", id);
-}
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const handshake = handshakeWith("2025-11-25", "init-1");
 
 // ------------------------------------------------------------------- tests
 
 describe("StreamableHttpUpstreamTransport", () => {
-  let up: Upstream;
-  before(async () => {
-    up = await startUpstream({ eventStore: true });
-  });
-  after(async () => {
-    await up.close();
-  });
+  const up = useUpstream(() => startUpstream({ eventStore: true }));
 
   it("initializes, lists and calls tools, relays progress and sampling, and closes with DELETE", async () => {
     const t = new StreamableHttpUpstreamTransport({ url: up.url, reconnectInitialDelayMs: 10 });
@@ -172,25 +159,9 @@ describe("StreamableHttpUpstreamTransport", () => {
     assert.deepEqual(echo.msg.result.content, [{ type: "text", text: "hi" }]);
     assert.equal(echo.extra?.relatedRequestId, 3);
 
-    t.send({
-      jsonrpc: "2.0",
-      id: "call-s",
-      method: "tools/call",
-      params: { name: "sample", arguments: { prompt: "ping" }, _meta: { progressToken: "tok" } },
-    });
-    const progress = await inbox.wait((r) => r.msg.method === "notifications/progress", "progress");
-    assert.equal(progress.msg.params.progressToken, "tok");
+    const { progress, sampling } = await sampleRoundTrip(t, inbox, "call-s", "tok");
     assert.equal(progress.extra?.relatedRequestId, "call-s");
-    const sampling = await inbox.wait((r) => r.msg.method === "sampling/createMessage", "sampling request");
     assert.equal(sampling.extra?.relatedRequestId, "call-s");
-    assert.equal(sampling.msg.params.messages[0].content.text, "ping");
-    t.send({
-      jsonrpc: "2.0",
-      id: sampling.msg.id,
-      result: { role: "assistant", content: { type: "text", text: "pong" }, model: "test-model" },
-    });
-    const sampled = await inbox.reply("call-s");
-    assert.deepEqual(sampled.msg.result.content, [{ type: "text", text: "sampled: pong" }]);
 
     // A server-initiated notification arrives on the GET stream, with no related request.
     up.sessions.get(t.sessionId!)!.server.sendToolListChanged();

@@ -1,16 +1,23 @@
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter, once } from "node:events";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { Transport as SdkTransport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { JsonRpcId } from "../../src/protocol/jsonrpc.js";
-import type { Transport } from "../../src/protocol/transport.js";
 import type { UpstreamTransportError } from "../../src/upstream/transports/errors.js";
 import { WebSocketUpstreamTransport } from "../../src/upstream/transports/websocket.js";
-import { Inbox, buildMcpServer, handshake as sharedHandshake, type Received } from "./helpers.js";
+import {
+  Inbox,
+  buildMcpServer,
+  closeHttp,
+  deadPort,
+  handshakeWith,
+  listenLocal,
+  sampleRoundTrip,
+  useUpstream,
+} from "./helpers.js";
 
 /** The minimal SDK Transport over one server-side ws socket: one JSON message per text frame. */
 class WsServerTransport implements SdkTransport {
@@ -67,9 +74,7 @@ async function startUpstream(opts: { raw?: boolean; rejectWith?: number } = {}):
     const server = buildMcpServer(events, { name: "ws-upstream" });
     await server.connect(new WsServerTransport(ws));
   });
-  httpServer.listen(0, "127.0.0.1");
-  await once(httpServer, "listening");
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listenLocal(httpServer);
   return {
     url: `ws://127.0.0.1:${port}/mcp`,
     wss,
@@ -77,25 +82,15 @@ async function startUpstream(opts: { raw?: boolean; rejectWith?: number } = {}):
     async close() {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
-      httpServer.closeAllConnections();
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      await closeHttp(httpServer);
     },
   };
 }
 
-/** initialize + notifications/initialized by hand. */
-function handshake(t: Pick<Transport, "send">, inbox: Inbox, id: JsonRpcId = 0): Promise<Received> {
-  return sharedHandshake(t, inbox, "2025-11-25", id);
-}
+const handshake = handshakeWith("2025-11-25");
 
 describe("WebSocketUpstreamTransport", () => {
-  let up: Upstream;
-  before(async () => {
-    up = await startUpstream();
-  });
-  after(async () => {
-    await up.close();
-  });
+  const up = useUpstream(() => startUpstream());
 
   it("negotiates subprotocol mcp, relays requests, progress and sampling, and closes", async () => {
     const t = new WebSocketUpstreamTransport({ url: up.url });
@@ -117,21 +112,7 @@ describe("WebSocketUpstreamTransport", () => {
     t.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "ws" } } });
     assert.deepEqual((await inbox.reply(2)).msg.result.content, [{ type: "text", text: "ws" }]);
 
-    t.send({
-      jsonrpc: "2.0",
-      id: 3,
-      method: "tools/call",
-      params: { name: "sample", arguments: { prompt: "ping" }, _meta: { progressToken: "p" } },
-    });
-    const progress = await inbox.wait((r) => r.msg.method === "notifications/progress", "progress");
-    assert.equal(progress.msg.params.progressToken, "p");
-    const sampling = await inbox.wait((r) => r.msg.method === "sampling/createMessage", "sampling request");
-    t.send({
-      jsonrpc: "2.0",
-      id: sampling.msg.id,
-      result: { role: "assistant", content: { type: "text", text: "pong" }, model: "m" },
-    });
-    assert.deepEqual((await inbox.reply(3)).msg.result.content, [{ type: "text", text: "sampled: pong" }]);
+    await sampleRoundTrip(t, inbox, 3, "p");
 
     const serverClosed = once(serverWs, "close");
     await t.close();
@@ -163,11 +144,7 @@ describe("WebSocketUpstreamTransport", () => {
   });
 
   it("rejects start() when the upstream is down", async () => {
-    const s = http.createServer();
-    s.listen(0, "127.0.0.1");
-    await once(s, "listening");
-    const port = (s.address() as AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
+    const port = await deadPort();
     const t = new WebSocketUpstreamTransport({ url: `ws://127.0.0.1:${port}/mcp` });
     await assert.rejects(t.start(), (err: UpstreamTransportError) => err.code === "upstream_unavailable");
   });

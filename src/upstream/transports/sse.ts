@@ -13,6 +13,7 @@ import {
   upstreamErrorResponse,
   upstreamLabel,
 } from "./errors.js";
+import { InFlightLimit } from "./in-flight.js";
 
 /** Options of {@link SseUpstreamTransport}. */
 export interface SseUpstreamOptions {
@@ -59,8 +60,7 @@ export class SseUpstreamTransport implements Transport {
   readonly #getHeaders: Record<string, string>;
   readonly #postHeaders: Record<string, string>;
   readonly #timeout: number;
-  readonly #maxInFlight: number;
-  readonly #lowWater: number;
+  readonly #inFlight: InFlightLimit;
   readonly #abort = new AbortController();
   /** Requests sent and not yet answered: they get error responses if the stream dies. */
   readonly #pending = new Set<JsonRpcId>();
@@ -71,8 +71,6 @@ export class SseUpstreamTransport implements Transport {
   #endpointReject: ((err: Error) => void) | undefined;
   #started = false;
   #closed = false;
-  #inFlight = 0;
-  #backpressured = false;
 
   constructor(options: SseUpstreamOptions) {
     this.#url = new URL(options.url);
@@ -82,8 +80,7 @@ export class SseUpstreamTransport implements Transport {
     this.#getHeaders = { ...user, accept: "text/event-stream" };
     this.#postHeaders = { ...user, "content-type": "application/json" };
     this.#timeout = options.requestTimeoutMs ?? 30_000;
-    this.#maxInFlight = options.maxInFlight ?? 1024;
-    this.#lowWater = this.#maxInFlight >> 1;
+    this.#inFlight = new InFlightLimit(options.maxInFlight ?? 1024);
   }
 
   /** The URL messages are POSTed to, once known. */
@@ -158,13 +155,9 @@ export class SseUpstreamTransport implements Transport {
     const m = message as { id?: JsonRpcId; method?: string };
     const id = m.method !== undefined ? m.id : undefined;
     if (id !== undefined) this.#pending.add(id);
-    this.#inFlight++;
+    this.#inFlight.begin();
     void this.#post(id, JSON.stringify(message));
-    if (this.#inFlight >= this.#maxInFlight) {
-      this.#backpressured = true;
-      return false;
-    }
-    return true;
+    return this.#inFlight.accepting();
   }
 
   /** Closes the stream and every socket; `onclose` fires once. Idempotent. */
@@ -194,11 +187,7 @@ export class SseUpstreamTransport implements Transport {
         this.#report(id, new UpstreamTransportError("upstream_unavailable", `upstream POST failed: ${(err as Error).message}`, { cause: err }));
       }
     } finally {
-      this.#inFlight--;
-      if (this.#backpressured && this.#inFlight <= this.#lowWater) {
-        this.#backpressured = false;
-        if (!this.#closed) this.ondrain?.();
-      }
+      if (this.#inFlight.end() && !this.#closed) this.ondrain?.();
     }
   }
 

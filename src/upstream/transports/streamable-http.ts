@@ -14,6 +14,7 @@ import {
   upstreamLabel,
   type UpstreamErrorCode,
 } from "./errors.js";
+import { InFlightLimit } from "./in-flight.js";
 import { SseParser } from "./sse-parser.js";
 
 // Moved to ./errors.js; re-exported so existing importers keep working.
@@ -100,8 +101,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
   readonly #pool: Pool;
   readonly #userHeaders: Record<string, string>;
   readonly #timeout: number;
-  readonly #maxInFlight: number;
-  readonly #lowWater: number;
+  readonly #inFlight: InFlightLimit;
   readonly #retryBase: number;
   readonly #retryMax: number;
   readonly #retryAttempts: number;
@@ -112,8 +112,6 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #protocolVersion: string | undefined;
   /** Id of the initialize request whose result carries the negotiated version. */
   #initId: JsonRpcId | undefined;
-  #inFlight = 0;
-  #backpressured = false;
   #closed = false;
   /** Aborted when the session ends (close or expiry): stops the GET stream, resumes and their backoff sleeps. */
   #sessionAbort = sessionController();
@@ -131,8 +129,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     });
     this.#userHeaders = lowerKeys(options.headers);
     this.#timeout = options.requestTimeoutMs ?? 30_000;
-    this.#maxInFlight = options.maxInFlight ?? 1024;
-    this.#lowWater = this.#maxInFlight >> 1;
+    this.#inFlight = new InFlightLimit(options.maxInFlight ?? 1024);
     this.#retryBase = options.reconnectInitialDelayMs ?? 1000;
     this.#retryMax = options.reconnectMaxDelayMs ?? 30_000;
     this.#retryAttempts = options.reconnectMaxAttempts ?? 10;
@@ -168,13 +165,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
     const m = message as { id?: JsonRpcId; method?: string };
     const isInit = m.method === "initialize" && m.id !== undefined;
     if (isInit) this.#initId = m.id;
-    this.#inFlight++;
+    this.#inFlight.begin();
     void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit);
-    if (this.#inFlight >= this.#maxInFlight) {
-      this.#backpressured = true;
-      return false;
-    }
-    return true;
+    return this.#inFlight.accepting();
   }
 
   /** Ends the session upstream (DELETE, best effort) and releases every socket. Idempotent. */
@@ -520,10 +513,6 @@ export class StreamableHttpUpstreamTransport implements Transport {
   }
 
   #settle(): void {
-    this.#inFlight--;
-    if (this.#backpressured && this.#inFlight <= this.#lowWater) {
-      this.#backpressured = false;
-      if (!this.#closed) this.ondrain?.();
-    }
+    if (this.#inFlight.end() && !this.#closed) this.ondrain?.();
   }
 }

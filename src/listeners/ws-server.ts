@@ -2,6 +2,10 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type ServerOptions } from "ws";
 import type { ListenerContext } from "./context.js";
+import type { HeartbeatSweeper } from "./ws-heartbeat.js";
+
+// Pieces the WebSocket-based listeners (bare/envelope WebSocket, Phoenix) share:
+// their server, refusing an upgrade, and closing every socket on shutdown.
 
 /**
  * The WebSocketServer a WebSocket-based listener (bare/envelope WebSocket,
@@ -28,4 +32,18 @@ export function refuseUpgrade(socket: Duplex, status: number, body: unknown): vo
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
   );
+}
+
+/**
+ * Stops the heartbeat and closes every socket of `wss` with `code` (1001 on
+ * shutdown); peers that do not answer the close are cut after `graceMs`.
+ */
+export function closeAllSockets(wss: WebSocketServer, heartbeat: HeartbeatSweeper, code: number, reason: string, graceMs: number): void {
+  heartbeat.stop();
+  for (const ws of wss.clients) ws.close(code, reason);
+  if (wss.clients.size > 0) {
+    setTimeout(() => {
+      for (const ws of wss.clients) ws.terminate();
+    }, graceMs).unref();
+  }
 }
