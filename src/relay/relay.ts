@@ -248,9 +248,10 @@ export class Relay implements CallSink {
       // Through the resilience layer (pool lease, breaker outcome, safe retries) when installed.
       this.manager.send(connection, request, call);
     } catch (err) {
-      session.inflight?.delete(request.id);
+      // forward() may already have rewritten request.id to the upstream's id: use the caller's.
+      session.inflight?.delete(call.originalId);
       if (call.lane) this.#lanes.leave(connection);
-      this.#reject(session, request.id, toGatewayError(err));
+      this.#reject(session, call.originalId, toGatewayError(err));
     }
   }
 

@@ -60,18 +60,23 @@ export class Catalog {
         }
         const items: Item[] = [];
         let cursor: string | undefined;
+        let failed = false;
         // Bounded: a misbehaving upstream that always returns a cursor cannot loop us forever.
         for (let page = 0; page < 100; page++) {
           const result = await connection.request(spec.method, cursor ? { cursor } : {}, 30_000).catch((err: Error) => {
             log("warn", "MCP.Routing", `${spec.method} failed on ${group.name}: ${err.message}`, { upstream: group.name });
             return undefined;
           });
-          if (!result) break;
+          if (!result) {
+            failed = true;
+            break;
+          }
           items.push(...((result[spec.key] as Item[]) ?? []));
           cursor = result.nextCursor as string | undefined;
           if (!cursor) break;
         }
-        lists[kind] = items;
+        // A failed refresh keeps the last good list: a passing error must not make tools vanish.
+        if (!failed || lists[kind] === undefined) lists[kind] = items;
       }),
     );
     this.#lists.set(group.name, lists);
