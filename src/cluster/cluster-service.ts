@@ -1,23 +1,12 @@
 import { hostname } from "node:os";
 import type { Gateway } from "../gateway.js";
-import type { Session, SessionEventLog } from "../session/session.js";
-import { encodeEntry, type DirectoryEntry } from "../state/session-directory.js";
 import type { NodeInfo } from "../state/membership.js";
 import { RedisBus, RedisEventLog, RedisKeys, RedisLink, RedisMembership, RedisSessionDirectory } from "../state/redis/index.js";
 import { channels, log, type ClusterEvent } from "../telemetry/channels.js";
 import { Forwarder } from "./forwarder.js";
 import { Takeover } from "./takeover.js";
 import { Commands, type ClusterCommand } from "./commands.js";
-
-/** What this node knows of one session it holds (directory sync, event-log progress). */
-interface Held {
-  /** Directory fields last written (initialized, protocol, transport): rewritten when they change. */
-  sig: string;
-  /** Highest seq known to be in the Redis event log. */
-  logged: number;
-  /** When the directory entry's TTL was last refreshed. */
-  refreshed: number;
-}
+import { HeldSessions } from "./held-sessions.js";
 
 /** The cluster as `/mcp/stats`, `/health/gateway` and the CLI show it. */
 export interface ClusterView {
@@ -48,8 +37,10 @@ export interface ClusterView {
  * only when `cluster.redis_url` (REDIS_URL) is set; without it the gateway
  * runs exactly as before. Redis being down degrades to local state, never a
  * crash: writes are capped while it is away and resynced when it returns.
+ * Per-session bookkeeping (directory entries, event logs, resync) is in
+ * HeldSessions (held-sessions.ts).
  */
-export class ClusterService implements SessionEventLog {
+export class ClusterService {
   readonly nodeId: string;
   readonly keys: RedisKeys;
   readonly link: RedisLink;
@@ -60,11 +51,8 @@ export class ClusterService implements SessionEventLog {
   readonly forwarder: Forwarder;
   readonly takeover: Takeover;
   readonly commands: Commands;
-  readonly #held = new Map<string, Held>();
-  /** Sessions whose Redis copy must be rewritten from the local buffer (writes lost while Redis was away). */
-  readonly #resync = new Set<string>();
-  /** Sessions leaving this node without ending (takeover by another node, shutdown): keep their Redis state. */
-  readonly keep = new WeakSet<Session>();
+  /** Sessions held here: directory entries, event logs, resync after an outage. */
+  readonly sessions: HeldSessions;
   #nodes: NodeInfo[] = [];
   #timer?: NodeJS.Timeout;
   #closing = false;
@@ -88,18 +76,16 @@ export class ClusterService implements SessionEventLog {
         const s = gateway.registry.get(id);
         return s ? Math.max(s.replay.evictedThrough, s.ackedSeq) + 1 : 0;
       },
-      onWritten: (id, seq) => {
-        const h = this.#held.get(id);
-        if (h && seq > h.logged) h.logged = seq;
-      },
+      onWritten: (id, seq) => this.sessions.written(id, seq),
       onLost: (ids, count) => {
-        for (const id of ids) if (this.#held.has(id)) this.#resync.add(id);
+        this.sessions.lost(ids);
         this.emit({ type: "writes_dropped", node: this.nodeId, count });
       },
     });
     this.forwarder = new Forwarder(this);
     this.takeover = new Takeover(this);
     this.commands = new Commands(this);
+    this.sessions = new HeldSessions(this);
     this.link.on("down", () => {
       log("warn", "MCP.Cluster", `Redis unreachable (${this.link.lastError ?? "connection lost"}): serving with local state, reconnecting`);
       this.emit({ type: "redis_down", node: this.nodeId, detail: this.link.lastError });
@@ -109,7 +95,7 @@ export class ClusterService implements SessionEventLog {
       log("info", "MCP.Cluster", "Redis reachable: resyncing sessions and event logs");
       this.emit({ type: "redis_up", node: this.nodeId });
       // Everything local is rewritten: the directory may have lost it (restart without persistence).
-      for (const id of this.#held.keys()) this.#resync.add(id);
+      this.sessions.resyncAll();
       void this.heartbeat();
     });
   }
@@ -121,9 +107,7 @@ export class ClusterService implements SessionEventLog {
 
   /** Starts hooks, subscriptions and heartbeats (waits briefly for Redis, never fails on it). */
   async start(): Promise<void> {
-    const registry = this.gateway.registry;
-    registry.onCreate((s) => this.#onCreate(s));
-    registry.onEnd((s) => this.#onEnd(s));
+    this.sessions.install();
     this.commands.install();
     await this.link.ready(2000);
     await Promise.all([
@@ -133,51 +117,6 @@ export class ClusterService implements SessionEventLog {
     await this.heartbeat().catch(() => {});
     this.#timer = setInterval(() => void this.heartbeat(), this.gateway.config.current.cluster.heartbeat_interval);
     this.#timer.unref();
-  }
-
-  /** SessionEventLog: a recorded message goes to the Redis stream (queued, batched). */
-  append(session: Session, seq: number, stream: string, json: string, last: boolean): void {
-    this.events.append(session.id, last ? { seq, stream, json, last } : { seq, stream, json });
-  }
-
-  /** A session this node now holds: its directory entry and event log follow it. */
-  hold(session: Session, logged = 0): void {
-    session.eventLog = this;
-    this.#held.set(session.id, { sig: signature(session), logged, refreshed: Date.now() });
-  }
-
-  #onCreate(session: Session): void {
-    // A takeover fills the session in first, then writes its entry itself.
-    if (this.takeover.adoptingId === session.id) return;
-    this.hold(session);
-    if (this.link.up) void this.directory.put(session.id, this.entryOf(session), this.ttlMs).catch(() => this.#resync.add(session.id));
-    else this.#resync.add(session.id);
-  }
-
-  #onEnd(session: Session): void {
-    this.#held.delete(session.id);
-    this.#resync.delete(session.id);
-    session.eventLog = undefined;
-    // Released to another node, or this node is shutting down: clients resume elsewhere from Redis.
-    if (this.keep.has(session) || this.#closing) return;
-    this.events.forget(session.id);
-    if (this.link.up) void this.directory.delete(session.id).catch(() => {});
-  }
-
-  /** The directory entry describing a local session. */
-  entryOf(session: Session): DirectoryEntry {
-    return {
-      node: this.nodeId,
-      clientId: session.clientId,
-      transport: session.transport,
-      protocolVersion: session.protocolVersion,
-      clientCapabilities: session.clientCapabilities,
-      clientInfo: session.clientInfo,
-      initialized: session.initialized,
-      lastSeq: session.lastSeq,
-      ackedSeq: session.ackedSeq,
-      createdAt: session.createdAt,
-    };
   }
 
   /**
@@ -201,54 +140,11 @@ export class ClusterService implements SessionEventLog {
       const now = new Set(this.#nodes.map((n) => n.id));
       for (const id of now) if (!before.has(id) && id !== this.nodeId && before.size > 0) this.emit({ type: "node_joined", node: this.nodeId, peer: id });
       for (const id of before) if (!now.has(id)) this.emit({ type: "node_left", node: this.nodeId, peer: id });
-      await this.#syncDirectory();
+      await this.sessions.sync();
       await this.forwarder.checkOwners();
     } catch (err) {
       log("debug", "MCP.Cluster", `heartbeat failed: ${(err as Error).message}`);
     }
-  }
-
-  async #syncDirectory(): Promise<void> {
-    const registry = this.gateway.registry;
-    const ttl = this.ttlMs;
-    const now = Date.now();
-    const due: Array<{ id: string; h: Held; s: Session; resync: boolean }> = [];
-    for (const [id, h] of this.#held) {
-      const s = registry.get(id);
-      if (!s) continue;
-      const resync = this.#resync.has(id);
-      if (resync || signature(s) !== h.sig || now - h.refreshed > ttl / 3) due.push({ id, h, s, resync });
-    }
-    if (due.length === 0) return;
-    // Who owns them now: a node cut off from Redis may find its sessions taken over meanwhile.
-    const read = this.link.cmd.pipeline();
-    for (const d of due) read.hget(this.keys.session(d.id), "node");
-    const owners = (await read.exec()) ?? [];
-    const p = this.link.cmd.pipeline();
-    due.forEach(({ id, h, s, resync }, i) => {
-      const owner = owners[i]?.[1] as string | null | undefined;
-      if (owner && owner !== this.nodeId) return this.#yieldTo(s, owner);
-      const key = this.keys.session(id);
-      p.hset(key, encodeEntry(this.entryOf(s))).pexpire(key, ttl).pexpire(this.keys.events(id), ttl);
-      if (resync) {
-        this.#resync.delete(id);
-        // What the local replay buffer has that Redis may not (entries it has are refused by id, harmlessly).
-        if (s.hasReplay) for (const e of s.replay.after(0)) this.events.append(id, e);
-      }
-      h.sig = signature(s);
-      h.refreshed = now;
-    });
-    await p.exec();
-  }
-
-  /** Another node took this session over while this one could not see Redis: let go (its client resumes there). */
-  #yieldTo(session: Session, owner: string): void {
-    log("warn", "MCP.Cluster", `session ${session.id} was taken over by ${owner} while this node was cut off from Redis: letting go`, { clientId: session.clientId });
-    this.keep.add(session);
-    session.sink?.close(1000, "session moved to another node");
-    this.gateway.registry.end(session);
-    this.counters.released++;
-    this.emit({ type: "released", node: this.nodeId, peer: owner, sessionId: session.id });
   }
 
   #selfInfo(): NodeInfo {
@@ -340,12 +236,14 @@ export class ClusterService implements SessionEventLog {
   /** The gateway is stopping: sessions stay in Redis (clients resume on other nodes). */
   draining(): void {
     this.#closing = true;
-    for (const s of this.gateway.registry.all()) this.keep.add(s);
+    this.sessions.stop();
+    for (const s of this.gateway.registry.all()) this.sessions.keep.add(s);
   }
 
   /** Flushes the event log, leaves the membership and closes the connections. */
   async close(): Promise<void> {
     this.#closing = true;
+    this.sessions.stop();
     clearInterval(this.#timer);
     this.forwarder.failAll();
     if (this.link.up) {
@@ -355,9 +253,4 @@ export class ClusterService implements SessionEventLog {
     await this.bus.close();
     await this.link.close();
   }
-}
-
-/** Directory fields that change after creation and must reach Redis (seq is written with the log). */
-function signature(s: Session): string {
-  return `${s.initialized ? 1 : 0}|${s.protocolVersion}|${s.transport}|${s.ackedSeq}`;
 }

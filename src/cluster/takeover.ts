@@ -80,8 +80,8 @@ export class Takeover {
       session.ack(entry.ackedSeq);
       session.detachedAtSeq = entry.ackedSeq;
       if (entry.transport === "streamable_http") session.attach(new StreamableHttpSink(session, c.gateway.config.current.http_sse.retry));
-      c.hold(session, lastLogged);
-      await c.directory.put(id, c.entryOf(session), c.ttlMs);
+      c.sessions.hold(session, lastLogged);
+      await c.directory.put(id, c.sessions.entryOf(session), c.ttlMs);
       c.counters.takeovers++;
       c.emit({ type: "takeover", node: c.nodeId, peer: previous, sessionId: id, count: entries.length });
       log("info", "MCP.Cluster", `took over session ${id} from ${previous} (${entries.length} logged messages, last seq ${session.lastSeq})`, { clientId: entry.clientId });
@@ -131,7 +131,7 @@ export class Takeover {
     const c = this.cluster;
     const session = c.gateway.registry.get(m.id);
     if (session) {
-      c.keep.add(session);
+      c.sessions.keep.add(session);
       session.sink?.close(1000, "session moved to another node");
       c.gateway.registry.end(session);
       c.counters.released++;

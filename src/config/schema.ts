@@ -217,6 +217,8 @@ export const configSchema = z
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),
+      /** A failing store (Redis down) lets requests through; its warning is logged at most once per this interval (ms), the next line counting those not logged. */
+      store_warning_interval: ms().default(10_000),
     }),
 
     backpressure: section({

@@ -26,6 +26,12 @@ export interface ListenerContext {
   verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> | GatewayError | null;
   /** Answers an auth failure the way the auth layer wants (401 + WWW-Authenticate, ...). */
   refuse(res: ServerResponse, err: GatewayError): void;
+  /**
+   * The `WWW-Authenticate` value for an auth failure where `refuse` cannot be
+   * used (a refused WebSocket upgrade writes its response on the raw socket);
+   * undefined for other errors, or when no auth layer is installed.
+   */
+  challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
   /** Hands one parsed client message to the middleware chain and the relay. */
   dispatch(session: Session, message: JsonRpcMessage): void;
   /** A client connection opened. */

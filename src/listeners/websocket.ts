@@ -77,7 +77,9 @@ export class WebSocketListener {
       identity = await this.ctx.authenticate(req);
     } catch (err) {
       const e = toGatewayError(err);
-      refuseUpgrade(socket, e.status, { error: e.code, reason: e.details.reason ?? null, retry_after: null });
+      // 401/403 carry the same challenge as on HTTP, so OAuth clients can find the resource metadata.
+      const challenge = this.ctx.challenge?.(req, e);
+      refuseUpgrade(socket, e.status, { error: e.code, reason: e.details.reason ?? null, retry_after: null }, challenge ? { "www-authenticate": challenge } : undefined);
       return;
     }
     const query = queryOf(req);

@@ -26,11 +26,15 @@ export function createListenerWss(ctx: ListenerContext, handleProtocols: NonNull
 /**
  * Refuses an upgrade before the handshake: writes a complete HTTP response
  * with a JSON body on the raw socket and ends it (the WebSocket never opens).
+ * `headers` (e.g. `www-authenticate`) are added as given; their values must
+ * not contain CR or LF.
  */
-export function refuseUpgrade(socket: Duplex, status: number, body: unknown): void {
+export function refuseUpgrade(socket: Duplex, status: number, body: unknown, headers?: Record<string, string>): void {
   const json = JSON.stringify(body);
+  let extra = "";
+  if (headers) for (const [name, value] of Object.entries(headers)) extra += `${name}: ${value}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n${extra}connection: close\r\n\r\n${json}`,
   );
 }
 

@@ -115,6 +115,7 @@ export function installProtection(gateway: Gateway): ProtectionHandle {
   ctx.authenticateToken = authenticateToken;
   if (!gateway.options.authenticate) ctx.verify = (req, session) => auth.verify(req, session);
   ctx.refuse = (res, err) => auth.refuse(res, err);
+  ctx.challenge = (req, err) => auth.challenge(req, err);
   for (const path of RESOURCE_METADATA_PATHS) gateway.router.on("GET", path, (req, res) => serveResourceMetadata(req, res, config.current.auth));
 
   // 4. Rate limiting.

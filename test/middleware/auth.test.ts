@@ -69,8 +69,8 @@ function openSse(url: string, token?: string): Promise<Reply> {
   return request(`${url}/mcp/sse`, { headers });
 }
 
-/** Opens a WebSocket; resolves with the refusal (status + body) or "open". */
-function openWs(url: string, opts: { token?: string; query?: string } = {}): Promise<{ status: number; body: string; ws?: WebSocket }> {
+/** Opens a WebSocket; resolves with the refusal (status, headers, body) or "open". */
+function openWs(url: string, opts: { token?: string; query?: string } = {}): Promise<{ status: number; headers?: http.IncomingHttpHeaders; body: string; ws?: WebSocket }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -79,7 +79,7 @@ function openWs(url: string, opts: { token?: string; query?: string } = {}): Pro
     ws.on("unexpected-response", (_req, res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode!, body }));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     ws.on("error", (err) => {
       if (!/Unexpected server response/.test(err.message)) reject(err);
@@ -90,7 +90,10 @@ function openWs(url: string, opts: { token?: string; query?: string } = {}): Pro
 function assertAuthFailure(r: { status: number; body: string; headers?: http.IncomingHttpHeaders }, reason: string): void {
   assert.equal(r.status, 401, r.body);
   assert.deepEqual(JSON.parse(r.body), { error: "authentication_failed", reason, retry_after: null });
-  if (r.headers) assert.match(String(r.headers["www-authenticate"]), /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/);
+  // Every transport, a refused WebSocket upgrade included, carries the challenge.
+  assert.ok(r.headers, "refusal without headers");
+  assert.match(String(r.headers["www-authenticate"]), /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/);
+  if (reason !== "missing_token") assert.match(String(r.headers["www-authenticate"]), new RegExp(`error="invalid_token", error_description="${reason}"`));
 }
 
 describe("JWT (HS256) on every transport", () => {
@@ -273,6 +276,16 @@ describe("required scopes -> 403 insufficient_scope", () => {
     assert.equal(JSON.parse(r.body).error, "insufficient_scope");
     const ok = await postInit(url, await hs256({ sub: "frank", scope: "mcp:use" }));
     assert.equal(ok.status, 200);
+  });
+
+  test("a refused WebSocket upgrade gets the same 403 and WWW-Authenticate", async () => {
+    const ws = await openWs(url, { token: await hs256({ sub: "frank", scope: "other" }) });
+    assert.equal(ws.status, 403, ws.body);
+    assert.match(String(ws.headers?.["www-authenticate"]), /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp", error="insufficient_scope", scope="mcp:use"$/);
+    assert.deepEqual(JSON.parse(ws.body), { error: "insufficient_scope", reason: null, retry_after: null });
+    const ok = await openWs(url, { token: await hs256({ sub: "frank", scope: "mcp:use" }) });
+    assert.equal(ok.status, 101);
+    ok.ws!.close();
   });
 });
 

@@ -5,7 +5,7 @@ import { selfNamedIdentity, type Authenticator, type ClientIdentity } from "../.
 import type { Session } from "../../session/session.js";
 import { ApiKeyVerifier } from "./api-key.js";
 import { JwtVerifier } from "./jwt.js";
-import { originOf, refuseHttp } from "./resource-metadata.js";
+import { isAuthFailure, originOf, refuseHttp, wwwAuthenticate } from "./resource-metadata.js";
 import { bearerToken, upgradeToken } from "./token.js";
 
 type AuthConfig = GatewayConfig["auth"];
@@ -71,6 +71,11 @@ export class AuthService {
   /** ListenerContext.refuse: 401/403 with WWW-Authenticate and the guide's body. */
   refuse(res: ServerResponse, err: GatewayError): void {
     refuseHttp(res, err, this.auth);
+  }
+
+  /** ListenerContext.challenge: the same WWW-Authenticate as `refuse`, for refused WebSocket upgrades. */
+  challenge(req: IncomingMessage, err: GatewayError): string | undefined {
+    return isAuthFailure(err) ? wwwAuthenticate(req, err, this.auth) : undefined;
   }
 
   #audience(req: IncomingMessage | undefined): string | string[] {

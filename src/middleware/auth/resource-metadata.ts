@@ -70,11 +70,16 @@ export function authFailureBody(err: GatewayError): { error: string; reason: str
   return { error: err.code, reason: typeof reason === "string" ? reason : null, retry_after: typeof retry === "number" ? retry : null };
 }
 
+/** An error answered with a `WWW-Authenticate` challenge (401 authentication_failed, 403 insufficient_scope). */
+export function isAuthFailure(err: GatewayError): boolean {
+  return err.code === "authentication_failed" || err.code === "insufficient_scope";
+}
+
 /**
  * Answers a refused HTTP request: 401/403 with WWW-Authenticate and the
  * guide's body for auth failures, the catalogue body for anything else.
  */
 export function refuseHttp(res: ServerResponse, err: GatewayError, auth: GatewayConfig["auth"]): void {
-  if (err.code !== "authentication_failed" && err.code !== "insufficient_scope") return sendError(res, err);
+  if (!isAuthFailure(err)) return sendError(res, err);
   sendJson(res, err.status, authFailureBody(err), { "www-authenticate": wwwAuthenticate(res.req, err, auth) });
 }

@@ -3,7 +3,8 @@ import { GatewayError } from "../../errors/index.js";
 import type { Session } from "../../session/session.js";
 import type { ConfigStore } from "../../config/store.js";
 import type { Middleware, MessageHandler } from "../compose.js";
-import { channels, log } from "../../telemetry/channels.js";
+import { channels } from "../../telemetry/channels.js";
+import { ThrottledLog } from "../../telemetry/throttled-log.js";
 import type { RateLimiter, RateVerdict } from "./service.js";
 
 /** Answers a refused request (the relay's reject). */
@@ -31,10 +32,13 @@ export function rateKey(session: Session): string {
  * the session's later messages wait behind it in a small per-session backlog:
  * a `notifications/cancelled` must never overtake the request it cancels.
  * Sessions with no check pending take the fast path (no backlog allocated).
- * A store failure lets the request through (fail open) and is logged.
+ * A store failure lets the request through (fail open) and is logged, at
+ * most once per `rate_limiting.store_warning_interval`: during a Redis outage
+ * every request fails, and one line per request would flood the log.
  */
 export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, reject: Rejecter): Middleware {
   const backlogs = new WeakMap<Session, JsonRpcMessage[]>();
+  const storeWarning = new ThrottledLog("warn", "MCP.RateLimiter", () => config.current.rate_limiting.store_warning_interval);
 
   return (next: MessageHandler): MessageHandler => {
     const pass = (session: Session, m: JsonRpcMessage) => {
@@ -69,7 +73,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
             pump(session, backlog);
           },
           (err: Error) => {
-            log("warn", "MCP.RateLimiter", `rate-limit store failed, allowing the request: ${err.message}`, { clientId: session.clientId });
+            storeWarning.log(`rate-limit store failed, allowing the request: ${err.message}`, { clientId: session.clientId });
             backlog.shift();
             decide(session, m, null);
             pump(session, backlog);
