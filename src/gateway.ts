@@ -93,7 +93,8 @@ export class Gateway {
           if (!this.#starting) void this.catalog.refresh(group);
         };
         replica.onDown = () => {
-          if (group.ready().length === 0) this.catalog.drop(group.name);
+          // Not at once: calls that arrive while a replica respawns wait for it (Relay #awaitReplica).
+          if (group.ready().length === 0) this.catalog.dropUnlessBack(group, this.config.current.pool.checkout_timeout);
         };
       }
     }

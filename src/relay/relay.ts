@@ -230,10 +230,40 @@ export class Relay implements CallSink {
   }
 
   #forward(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs = this.#timeoutFor(upstream)): void {
-    const connection = this.manager.connectionFor(upstream, session.clientId);
+    const connection = this.manager.tryConnectionFor(upstream, session.clientId);
     const now = Date.now();
     const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
     (session.inflight ??= new Map()).set(request.id, call);
+    if (connection === undefined) return this.#awaitReplica(session, request, upstream, call);
+    this.#route(session, request, call, connection);
+  }
+
+  /**
+   * Slow path: no replica is ready but one is (re)starting (a respawning
+   * stdio child). The call waits for it, bounded by pool.checkout_timeout and
+   * its own deadline, instead of failing at once; waiters go out in arrival
+   * order, ahead of calls that arrive later.
+   */
+  #awaitReplica(session: Session, request: JsonRpcRequest, upstream: string, call: PendingCall): void {
+    const maxWait = Math.max(0, Math.min(this.config.current.pool.checkout_timeout, call.deadline - Date.now()));
+    this.manager.whenReady(upstream, maxWait, () => {
+      // Cancelled, or the session ended, while waiting: nothing to send.
+      if (session.closed || session.inflight?.get(call.originalId) !== call) return;
+      let connection: UpstreamConnection | undefined;
+      try {
+        connection = this.manager.tryConnectionFor(upstream, session.clientId);
+        if (connection === undefined) throw new GatewayError("upstream_unavailable", { upstream, reason: `no replica became ready within ${maxWait} ms` });
+      } catch (err) {
+        session.inflight.delete(call.originalId);
+        this.#reject(session, call.originalId, toGatewayError(err));
+        this.onCallSettled?.();
+        return;
+      }
+      this.#route(session, request, call, connection);
+    });
+  }
+
+  #route(session: Session, request: JsonRpcRequest, call: PendingCall, connection: UpstreamConnection): void {
     if (this.config.current.trace_routing) log("debug", "MCP.Routing", `${request.method} -> ${connection.replica}`, { clientId: session.clientId });
     if (needsLane(session, request.method, connection)) {
       call.lane = true;
@@ -279,6 +309,12 @@ export class Relay implements CallSink {
       case "notifications/cancelled": {
         const requestId = n.params?.requestId as JsonRpcId;
         const call = session.inflight?.get(requestId);
+        if (call !== undefined && call.connection === undefined && !call.lane) {
+          // Still waiting for a replica (#awaitReplica): it is dropped when the wait ends.
+          session.inflight!.delete(requestId);
+          this.onCallSettled?.();
+          return;
+        }
         if (!call?.connection) return;
         session.inflight!.delete(requestId);
         this.onCallSettled?.();

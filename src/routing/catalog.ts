@@ -115,6 +115,24 @@ export class Catalog {
     return name;
   }
 
+  /**
+   * Forgets an upstream's lists `graceMs` from now unless a replica of it is
+   * ready again by then: a respawning child (~300 ms) keeps its tools
+   * routable, so calls arriving meanwhile wait for it (bounded by the same
+   * pool.checkout_timeout) instead of failing with tool_not_found.
+   */
+  dropUnlessBack(group: UpstreamGroup, graceMs: number): void {
+    clearTimeout(this.#dropTimers.get(group.name));
+    const timer = setTimeout(() => {
+      this.#dropTimers.delete(group.name);
+      if (group.ready().length === 0) this.drop(group.name);
+    }, graceMs);
+    timer.unref();
+    this.#dropTimers.set(group.name, timer);
+  }
+
+  readonly #dropTimers = new Map<string, NodeJS.Timeout>();
+
   /** Forgets an upstream's lists (when it has no ready replica). */
   drop(upstream: string): void {
     this.#lists.delete(upstream);

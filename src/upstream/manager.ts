@@ -48,6 +48,9 @@ export function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/** A replica that may become ready without an operator: starting, or down and respawning. */
+const recovering = (r: Replica): boolean => r.state === "starting" || r.state === "down";
+
 const modPicker: ReplicaPicker = (group, clientId) => {
   const ready = group.ready();
   if (ready.length === 0) return undefined;
@@ -93,12 +96,45 @@ export class UpstreamManager {
 
   /** The connection a client's call to `upstream` goes to, or a catalogue error. */
   connectionFor(upstream: string, clientId: string): UpstreamConnection {
-    const group = this.groups.get(upstream);
-    if (!group) throw new GatewayError("upstream_unavailable", { upstream, reason: "not configured" });
-    const replica = this.picker(group, clientId);
-    const connection = replica?.connection;
+    const connection = this.tryConnectionFor(upstream, clientId);
     if (!connection) throw new GatewayError("upstream_unavailable", { upstream, reason: "no replica is ready" });
     return connection;
+  }
+
+  /**
+   * Like connectionFor, but undefined (instead of throwing) when no replica is
+   * ready now and one is (re)starting: the caller may wait for it with
+   * `whenReady`. Synchronous and allocation-free when a replica is ready.
+   * Throws `upstream_unavailable` when nothing can come (not configured,
+   * stopped) and whatever the picker throws (`circuit_open`).
+   */
+  tryConnectionFor(upstream: string, clientId: string): UpstreamConnection | undefined {
+    const group = this.groups.get(upstream);
+    if (!group) throw new GatewayError("upstream_unavailable", { upstream, reason: "not configured" });
+    const connection = this.picker(group, clientId)?.connection;
+    if (connection) return connection;
+    if (!group.replicas.some(recovering)) throw new GatewayError("upstream_unavailable", { upstream, reason: "no replica is ready" });
+    return undefined;
+  }
+
+  /**
+   * Calls `done(true)` as soon as a replica of `upstream` is ready, or
+   * `done(false)` after `maxWaitMs` (the slow path of a call that arrived
+   * while its replicas were restarting). Waiters are served in arrival order.
+   */
+  whenReady(upstream: string, maxWaitMs: number, done: (ok: boolean) => void): void {
+    const replicas = this.groups.get(upstream)?.replicas.filter((r) => r.state !== "stopped") ?? [];
+    if (replicas.length === 0) return done(false);
+    let pending = replicas.length;
+    let settled = false;
+    for (const r of replicas) {
+      void r.waitReady(maxWaitMs).then((ok) => {
+        pending--;
+        if (settled || (!ok && pending > 0)) return;
+        settled = true;
+        done(ok);
+      });
+    }
   }
 
   /** Sends a client's request on `connection` (through the resilience layer's sender when installed). */

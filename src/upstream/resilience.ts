@@ -313,8 +313,12 @@ export class ResilienceCore implements CallSink, LeaseHandler<RoutedCall> {
       this.#checkout(call, route);
       return true;
     }
-    // No other replica now: wait (bounded) for one to come (back), e.g. a restarting child.
-    if (!reconnecting && !route.h.group.replicas.some((r) => r.state === "starting" || r.state === "down" || (r.state === "ready" && r.connection === null))) return false;
+    // No other replica now: wait (bounded) for one to come (back), e.g. a restarting child. A call
+    // that never left the gateway also waits when its replica still looks ready: the send failed
+    // because the wire is gone (a killed child's stdin) before the replica noticed it is down.
+    const recovering = reconnecting || (neverSent && route.h.replica.state !== "stopped");
+    // (Not connected covers a replica whose connection just closed: it fails its calls before it goes down.)
+    if (!recovering && !route.h.group.replicas.some((r) => r.state !== "stopped" && r.connection?.state !== "ready")) return false;
     this.#whenReady(groupRoute, this.#maxWait(call), (ok) => {
       if (route.abandoned) return;
       let h: ReplicaHealth | undefined;

@@ -106,7 +106,11 @@ export class StdioUpstreamTransport implements Transport {
   send(message: JsonRpcMessage): boolean {
     const child = this.#child;
     if (!child || this.#closed || !child.stdin.writable) throw new Error("stdio upstream is not running");
-    return child.stdin.write(JSON.stringify(message) + "\n");
+    const ok = child.stdin.write(JSON.stringify(message) + "\n");
+    // A write to a dead child's pipe fails at once (EPIPE) and errors the stream: the message was
+    // not delivered, so say so (the caller may safely send it again) instead of leaving it pending.
+    if (child.stdin.errored) throw new Error("stdio upstream is not running (write failed)");
+    return ok;
   }
 
   /** Ends the child: stdin closed, then SIGTERM, then SIGKILL if it lingers. */
