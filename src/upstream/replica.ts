@@ -78,6 +78,8 @@ export class Replica {
         this.#readyWaiters = this.#readyWaiters.filter((w) => w !== done);
         resolve(false);
       }, timeoutMs);
+      // A call waiting for a respawn must not hold the process open at shutdown.
+      timer.unref();
       const done = () => {
         clearTimeout(timer);
         resolve(true);
