@@ -24,7 +24,8 @@ import { failInFlight, waitForDrain } from "./session/drain.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { gatewayHealth, health, type HealthSources } from "./admin/health.js";
 import { channels, log } from "./telemetry/channels.js";
-import { installOperations } from "./admin/install.js";
+import { installOperations, operationsOf } from "./admin/install.js";
+import { installIntegrity, type IntegrityService } from "./integrity/index.js";
 import { installProtection } from "./middleware/chain.js";
 import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
@@ -69,6 +70,8 @@ export class Gateway {
   rateLimiter?: RateLimitService;
   /** This node's part in a cluster (only with cluster.redis_url); `cluster.view()` for stats. */
   cluster?: ClusterService;
+  /** Tool pinning, drift, poisoning scan and name limits (src/integrity/, docs/integrity.md). */
+  readonly integrity: IntegrityService;
   #handler: MessageHandler;
   #middleware: Middleware[];
   #expiryTimer?: NodeJS.Timeout;
@@ -154,6 +157,8 @@ export class Gateway {
     installProtection(this);
     // Operator surface: telemetry subscribers, /metrics, /mcp/stats, /mcp/admin/* (src/admin/install.ts).
     installOperations(this);
+    // Tool integrity: reviews every refreshed list (pins, drift, scan) and names withheld tools on calls (src/integrity/).
+    this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
   }

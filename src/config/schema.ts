@@ -47,6 +47,13 @@ export const upstreamSchema = z
     tool_timeouts: z.record(z.string(), ms()).default({}),
     /** Overrides routing.prefix for this upstream. */
     prefix: z.enum(["always", "conditional", "never"]).optional(),
+    /** Overrides integrity.mode / integrity.scan for this upstream (docs/integrity.md). */
+    integrity: z
+      .strictObject({
+        mode: z.enum(["off", "record", "enforce"]).optional(),
+        scan: z.enum(["off", "warn", "block"]).optional(),
+      })
+      .optional(),
   })
   .superRefine((u, ctx) => {
     if (u.transport === "stdio" && !u.command) {
@@ -200,6 +207,21 @@ export const configSchema = z
       flap_hold_down: ms().default(30_000),
       /** Retries of a failed call on another replica; only for safe calls (reads, lists, read-only/idempotent tools). */
       max_retries: z.number().int().min(0).max(5).default(1),
+      /** Longest tool/prompt name exposed to clients; longer names, or names outside [a-zA-Z0-9_-], are shortened with a hash suffix (docs/integrity.md). */
+      max_name_length: z.number().int().min(16).max(1024).default(64),
+    }),
+
+    integrity: section({
+      /** Tool pinning: off, record (first definition seen is pinned, drift reported) or enforce (only pinned definitions exposed). Runtime-changeable. */
+      mode: z.enum(["off", "record", "enforce"]).default("off"),
+      /** Poisoned-description scan: off, warn (log and report) or block (withhold findings at block_severity or above). Runtime-changeable. */
+      scan: z.enum(["off", "warn", "block"]).default("warn"),
+      /** Lowest finding severity that scan: block withholds. Runtime-changeable. */
+      block_severity: z.enum(["low", "medium", "high"]).default("high"),
+      /** Where pins live: auto (redis when cluster.redis_url is set, else file), file, or redis. */
+      store: z.enum(["auto", "file", "redis"]).default("auto"),
+      /** The pin file (JSON, or YAML when it ends .yaml/.yml), relative to the working directory. */
+      pin_file: z.string().min(1).default("tool-pins.json"),
     }),
 
     circuit_breaker: section({

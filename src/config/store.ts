@@ -11,6 +11,7 @@ export const RELOADABLE_PREFIXES = [
   "debug", "log_connections", "log_messages", "trace_routing",
   "pool.", "websocket.", "http_sse.", "routing.", "circuit_breaker.",
   "rate_limiting.", "backpressure.", "session.", "shutdown.", "logging.level",
+  "integrity.mode", "integrity.scan", "integrity.block_severity",
 ] as const;
 
 /** Event emitted on every accepted change. */

@@ -65,6 +65,10 @@ export const CATALOGUE = {
   cluster_node_lost: { http: 503, jsonrpc: -32041, close: 1012, message: "The gateway node serving this session ({node}) went away; retry" },
   /** More request headers than server.max_headers_count (size overflows are answered 431 by Node's parser). */
   headers_too_large: { http: 431, jsonrpc: -32040, close: 1008, message: "Request header fields too large: {detail}" },
+  /** integrity.mode enforce: the tool's definition differs from its pin (or was never pinned); an operator approves it (docs/integrity.md). */
+  tool_definition_changed: { http: 409, jsonrpc: -32050, close: 1008, message: "Tool {tool} is withheld: its definition {reason}; an operator must approve it (mcp-gateway tools approve {tool})" },
+  /** integrity.scan block: the tool's description failed the poisoned-description scan. */
+  tool_definition_blocked: { http: 403, jsonrpc: -32051, close: 1008, message: "Tool {tool} is withheld: its definition failed the integrity scan ({rules})" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

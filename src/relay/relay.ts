@@ -29,6 +29,8 @@ export class Relay implements CallSink {
   readonly #lanes = new AttributionLanes();
   /** Optional per-client tool visibility (auth rules). */
   toolFilter?: ToolFilter;
+  /** Why an unknown name is unknown: the integrity layer's error for a definition it withholds (src/integrity/). */
+  withheld?: (kind: "tools" | "prompts", exposedName: string) => GatewayError | undefined;
   readonly version: string;
 
   constructor(
@@ -109,7 +111,7 @@ export class Relay implements CallSink {
         const name = request.params?.name;
         const target = typeof name === "string" ? this.catalog.resolveTool(name) : undefined;
         if (!target || (this.toolFilter && !this.toolFilter(session, name as string))) {
-          throw new GatewayError("tool_not_found", { tool: String(name) });
+          throw (!target && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
         }
         request.params!.name = target.name;
         return this.#forward(session, request, target.upstream, this.#timeoutFor(target.upstream, target.name));
@@ -117,7 +119,7 @@ export class Relay implements CallSink {
       case "prompts/get": {
         const name = request.params?.name;
         const target = typeof name === "string" ? this.catalog.resolvePrompt(name) : undefined;
-        if (!target) throw new GatewayError("prompt_not_found", { prompt: String(name) });
+        if (!target) throw this.withheld?.("prompts", String(name)) || new GatewayError("prompt_not_found", { prompt: String(name) });
         request.params!.name = target.name;
         return this.#forward(session, request, target.upstream);
       }

@@ -1,5 +1,6 @@
 import type { UpstreamManager, UpstreamGroup } from "../upstream/manager.js";
 import { log } from "../telemetry/channels.js";
+import { shortenName } from "../integrity/name-shortener.js";
 
 /** The four federated list kinds and the result key each list method returns. */
 export const LIST_KINDS = {
@@ -17,6 +18,10 @@ export interface Target {
 }
 
 type Item = Record<string, unknown> & { name?: string; uri?: string; uriTemplate?: string };
+/** A catalog item as an upstream listed it. */
+export type CatalogItem = Item;
+/** Filters one upstream's freshly fetched list of one kind (the integrity layer's seam). */
+export type ListReview = (group: UpstreamGroup, kind: ListKind, items: CatalogItem[]) => CatalogItem[] | Promise<CatalogItem[]>;
 export type PrefixMode = "always" | "conditional" | "never";
 
 /** Separator between the upstream name and the item name. */
@@ -39,6 +44,10 @@ export class Catalog {
   collisions: string[] = [];
   /** Called after a kind's merged list changed (the relay notifies clients). */
   onChanged?: (kind: ListKind) => void;
+  /** Longest exposed name (routing.max_name_length): longer or client-unsafe names are shortened. */
+  maxNameLength = 64;
+  /** Reviews each freshly fetched list before it is kept (src/integrity/: pins, scan); returns what may be exposed. */
+  review?: ListReview;
 
   constructor(
     readonly manager: UpstreamManager,
@@ -76,7 +85,7 @@ export class Catalog {
           if (!cursor) break;
         }
         // A failed refresh keeps the last good list: a passing error must not make tools vanish.
-        if (!failed || lists[kind] === undefined) lists[kind] = items;
+        if (!failed || lists[kind] === undefined) lists[kind] = this.review ? await this.review(group, kind, items) : items;
       }),
     );
     this.#lists.set(group.name, lists);
@@ -155,7 +164,7 @@ export class Catalog {
         for (const item of lists[kind] ?? []) {
           const owners = counts.get(item.name!)!;
           const prefixed = mode === "always" || (mode === "conditional" && owners.length > 1);
-          const exposed = prefixed ? `${upstream}${NAMESPACE_SEPARATOR}${item.name}` : item.name!;
+          const exposed = shortenName(prefixed ? `${upstream}${NAMESPACE_SEPARATOR}${item.name}` : item.name!, this.maxNameLength);
           if (targets.has(exposed)) {
             const first = targets.get(exposed)!.upstream;
             const msg = `${kind.slice(0, -1)} "${item.name}" is offered by both ${first} and ${upstream} with prefix "never"; ${upstream}'s is hidden (use prefix: conditional)`;
