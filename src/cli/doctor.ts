@@ -128,6 +128,8 @@ export async function diagnose(c: AdminClient): Promise<Finding[]> {
   const held = (osc ?? []).filter((o) => o.held_until);
   if (held.length) out.push({ check: "failover loop", status: "warn", evidence: held.map((o) => `${o.target}: ${o.failovers} failovers, held until ${o.held_until}`).join("; "), fix: ["mcp-gateway transport health websocket", "mcp-gateway config set routing.failover_threshold 10"] });
 
+  out.push(await integrityFinding(c));
+
   const mem = await c.get<any>("/mcp/admin/memory");
   out.push(
     mem.heap.used_ratio > THRESHOLDS.heap_used_ratio
@@ -135,6 +137,28 @@ export async function diagnose(c: AdminClient): Promise<Finding[]> {
       : { check: "memory", status: "ok", evidence: `heap ${mem.process.heap_used_mb} MB (${pct(mem.heap.used_ratio)} of limit), rss ${mem.process.rss_mb} MB` },
   );
   return out;
+}
+
+/** Tool integrity (docs/integrity.md): withheld definitions fail, drift, replica disagreement and scan findings warn. */
+async function integrityFinding(c: AdminClient): Promise<Finding> {
+  const s = await c.get<any>("/mcp/admin/integrity").catch((err) => (err instanceof AdminError && err.status === 404 ? undefined : Promise.reject(err)));
+  if (!s) return { check: "tool integrity", status: "skip", evidence: "this gateway has no integrity layer" };
+  const head = `mode ${s.mode}, scan ${s.scan}`;
+  if (s.withheld.length) {
+    return {
+      check: "tool integrity",
+      status: "fail",
+      evidence: `${head}; withheld from clients: ${s.withheld.slice(0, 5).map((w: any) => `${w.upstream}/${w.name} (${w.reason}${w.renamed_from ? ` from ${w.renamed_from}` : ""})`).join(", ")}`,
+      fix: s.withheld.slice(0, 3).flatMap((w: any) => [`mcp-gateway tools diff ${w.name} --upstream ${w.upstream}`, `mcp-gateway tools approve ${w.name} --upstream ${w.upstream}`]),
+    };
+  }
+  const problems: string[] = [];
+  if (s.drifted.length) problems.push(`drifted from their pins: ${s.drifted.slice(0, 5).map((d: any) => `${d.upstream}/${d.name} (${d.status})`).join(", ")}`);
+  if (s.replica_disagreements.length) problems.push(`replicas disagree about ${s.replica_disagreements.slice(0, 5).map((d: any) => `${d.upstream}/${d.name}`).join(", ")}`);
+  const serious = s.findings.filter((f: any) => f.severity !== "low");
+  if (serious.length) problems.push(`scan findings: ${serious.slice(0, 5).map((f: any) => `${f.upstream}/${f.name} ${f.rule} (${f.severity})`).join(", ")}`);
+  if (problems.length) return { check: "tool integrity", status: "warn", evidence: `${head}; ${problems.join("; ")}`, fix: ["mcp-gateway tools list", ...s.drifted.slice(0, 2).map((d: any) => `mcp-gateway tools diff ${d.name} --upstream ${d.upstream}`)] };
+  return { check: "tool integrity", status: "ok", evidence: `${head}; ${s.counts.definitions} definition(s), ${s.counts.pinned} pinned, none withheld or drifted` };
 }
 
 const MARK = { ok: "[ok]  ", warn: "[WARN]", fail: "[FAIL]", skip: "[skip]" } as const;

@@ -4,6 +4,7 @@ import { parsePort, runStart, type StartOptions } from "./start.js";
 import { addOperatorCommands } from "./commands.js";
 import { addConsoleCommand, defaultOut } from "./console.js";
 import { addDoctorCommand } from "./doctor.js";
+import { addToolsCommands } from "./tools-commands.js";
 import type { CliIo, CliState } from "./context.js";
 
 /** The process streams. */
@@ -32,6 +33,7 @@ export function buildProgram(state: CliState = { io: processIo, exitCode: 0, env
       await runStart(opts);
     });
   addOperatorCommands(program, state);
+  addToolsCommands(program, state);
   addConsoleCommand(program, state);
   addDoctorCommand(program, state);
   return program;

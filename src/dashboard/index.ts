@@ -18,6 +18,8 @@ export function dashboardSnapshot(gateway: Gateway, ops: Operations) {
       return { name: g.name, status: ready === g.replicas.length ? "ok" : ready > 0 ? "degraded" : "down", usage: p?.exhaustion_ratio ?? null, waiting: p?.waiting ?? null };
     }),
     heap_mb: Math.round(process.memoryUsage().heapUsed / 1048576),
+    // Counts only: names of withheld tools stay behind the admin token (mcp-gateway tools list).
+    integrity: gateway.integrity ? (({ mode, counts, drift_events }) => ({ mode, ...counts, drift_events }))(gateway.integrity.summary()) : null,
   };
 }
 

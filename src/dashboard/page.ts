@@ -25,6 +25,7 @@ es.addEventListener("stats", (ev) => {
     ["Streamable HTTP", s.by_transport.streamable_http], ["Messages in", s.messages_in], ["Messages out", s.messages_out],
     ["Error rate (5 min)", (s.error_rate * 100).toFixed(1) + "%"], ["Pool usage", s.pool_usage == null ? "-" : (s.pool_usage * 100).toFixed(0) + "%"],
     ["Avg age (s)", s.avg_connection_age], ["Max lag (ms)", s.max_message_lag_ms], ["Heap (MB)", d.heap_mb]];
+  if (d.integrity) cards.push(["Tools pinned (" + d.integrity.mode + ")", d.integrity.pinned + "/" + d.integrity.definitions], ["Tools withheld", d.integrity.withheld], ["Tool drift events", d.integrity.drift_events]);
   $("cards").innerHTML = cards.map(([k, v]) => '<div class="card">' + esc(k) + "<b>" + esc(v) + "</b></div>").join("");
   $("breakers").innerHTML = (d.breakers || []).map((b) => "<tr><td>" + esc(b.target) + "</td><td>" + esc(b.kind) + '</td><td class="' + esc(b.state) + '">' + esc(b.state) + "</td><td>" + esc(b.failures) + "</td></tr>").join("") || '<tr><td colspan="4">no breakers</td></tr>';
   $("upstreams").innerHTML = d.upstreams.map((u) => "<tr><td>" + esc(u.name) + '</td><td class="' + esc(u.status) + '">' + esc(u.status) + "</td><td>" + (u.usage == null ? "-" : (u.usage * 100).toFixed(0) + "%") + "</td><td>" + esc(u.waiting ?? "-") + "</td></tr>").join("");
