@@ -5,7 +5,7 @@ import { GatewayError } from "../errors/index.js";
 import { log } from "../telemetry/channels.js";
 import { fingerprintOf, modelView, PIN_KINDS, type Definition, type PinKind } from "./fingerprint.js";
 import { pinKey, type Pin, type PinSource, type PinStore } from "./pin-store.js";
-import { scanDefinition, type Finding, type OtherTool } from "./scanner.js";
+import { claimsShadowing, scanDefinition, type Finding, type OtherTool } from "./scanner.js";
 import { verdictOf, type PinMode, type PinStatus, type ScanPolicy, type WithheldReason } from "./review.js";
 import { shortenName } from "./name-shortener.js";
 import { compareReplicas, type Disagreement } from "./replica-check.js";
@@ -36,6 +36,7 @@ export interface IntegrityFigures {
 }
 
 const LIST_KIND_OF: Record<PinKind, ListKind[]> = { tools: ["tools"], prompts: ["prompts"], templates: ["resources", "templates"] };
+const sameNames = (a: Map<string, unknown> | undefined, b: Map<string, unknown>) => !!a && a.size === b.size && [...b.keys()].every((k) => a.has(k));
 const isPinKind = (k: ListKind): k is PinKind => (PIN_KINDS as readonly string[]).includes(k);
 
 /**
@@ -60,6 +61,8 @@ export class IntegrityService {
   readonly #reported = new Map<string, string>();
   readonly #drift = new Map<string, number>();
   readonly #disagreements = new Map<string, Disagreement[]>();
+  /** Work a refresh starts but does not wait for (replica comparisons, shadowing re-scans). */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(deps: { config: ConfigStore; catalog: Catalog; manager: UpstreamManager; createStore: () => PinStore }) {
     this.#config = deps.config;
@@ -156,14 +159,29 @@ export class IntegrityService {
       if (!verdict.withheld) visible.push(item);
     }
     this.#seen.set(`${upstream}\0${kind}`, seen);
+    if (kind === "tools" && scan !== "off" && !sameNames(previous, seen)) this.#rescanClaimants(upstream);
     if (records.length) {
       for (const p of records) this.#pins.set(pinKey(p.upstream, p.kind, p.name), p);
       await Promise.all(records.map((p) => this.#store!.put(p))).catch((err) => log("error", "MCP.Integrity", `could not save pins of ${upstream}: ${(err as Error).message}`, { upstream }));
       log("info", "MCP.Integrity", `pinned ${records.length} new ${kind} definition(s) of ${upstream} (record): ${records.map((p) => p.name).join(", ")}`, { upstream });
     }
-    if (group.replicas.length > 1) void this.#checkReplicas(group, kind, seen);
+    if (group.replicas.length > 1) this.#background(this.#checkReplicas(group, kind, seen));
     return visible;
   };
+
+  /**
+   * Shadowing depends on the other upstreams' tool names, which arrive in any
+   * order: when an upstream's names change, the upstreams with a tool making
+   * a shadowing claim are reviewed again (rare; names do not change on a
+   * re-review, so this cannot loop).
+   */
+  #rescanClaimants(changed: string): void {
+    for (const group of this.#manager.groups.values()) {
+      if (group.name === changed || this.scanOf(group.name) === "off") continue;
+      const items = this.#seen.get(`${group.name}\0tools`);
+      if (items && [...items.values()].some((i) => claimsShadowing("tools", i.definition))) this.#background(this.#catalog.refresh(group, ["tools"]));
+    }
+  }
 
   /** One log line per new drift, rename or scan finding; a restored definition is logged too. */
   #report(item: ReviewedItem, before: ReviewedItem | undefined, mode: PinMode): void {
@@ -196,6 +214,16 @@ export class IntegrityService {
     if (found.length && JSON.stringify(found) !== before) {
       log("warn", "MCP.Integrity", `replicas of ${group.name} disagree about ${found.length} ${kind} definition(s): ${found.map((d) => `${d.name} (${Object.entries(d.replicas).map(([r, f]) => `${r}: ${f ? f.slice(7, 19) : "absent"}`).join(", ")})`).join("; ")}`, { upstream: group.name, event: "replica_disagreement" });
     }
+  }
+
+  #background(work: Promise<void>): void {
+    const tracked: Promise<void> = work.catch(() => {}).finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+
+  /** Resolves when the background work refreshes started (replica comparisons, shadowing re-scans) is done, including work it started. */
+  async settled(): Promise<void> {
+    while (this.#pending.size) await Promise.all([...this.#pending]);
   }
 
   /** The names a client could know a definition by (bare, prefixed, each shortened as the catalog does). */

@@ -89,6 +89,16 @@ function mentionedTool(text: string, others: readonly OtherTool[]): OtherTool | 
 }
 
 /**
+ * True when a definition makes a shadowing claim (replace, instead of, ...),
+ * whether or not it names another upstream's tool yet: such definitions are
+ * scanned again when another upstream's tool names change.
+ */
+export function claimsShadowing(kind: PinKind, definition: Definition, rules: readonly ScanRule[] = SCAN_RULES): boolean {
+  const texts = textsOf(kind, definition);
+  return rules.some((r) => r.kind === "shadowing" && texts.some((t) => r.scope.includes(t.scope) && regexOf(r).test(t.value)));
+}
+
+/**
  * Scans one definition against the rules (SCAN_RULES by default). `others`
  * are the tools of the other upstreams, for cross-server shadowing. At most
  * one finding per rule and field (the first span): enough to explain, and a
