@@ -24,6 +24,9 @@ export interface ReviewedItem {
   diff?: string[];
   findings: Finding[];
   seen_at: string;
+  /** Scan cache (non-enumerable: not part of the admin JSON): the names epoch and policy it was scanned under. */
+  readonly scanned?: number;
+  readonly scan?: ScanPolicy;
 }
 
 /** What the metrics read at scrape time. */
@@ -63,6 +66,8 @@ export class IntegrityService {
   readonly #disagreements = new Map<string, Disagreement[]>();
   /** Work a refresh starts but does not wait for (replica comparisons, shadowing re-scans). */
   readonly #pending = new Set<Promise<void>>();
+  /** Bumped whenever some upstream's tool names change: cached scan results older than this are redone. */
+  #namesEpoch = 0;
 
   constructor(deps: { config: ConfigStore; catalog: Catalog; manager: UpstreamManager; createStore: () => PinStore }) {
     this.#config = deps.config;
@@ -133,6 +138,11 @@ export class IntegrityService {
     const mode = this.modeOf(upstream);
     const scan = this.scanOf(upstream);
     const { block_severity: blockSeverity } = this.#config.current.integrity;
+    // Both off: nothing is computed or remembered for this upstream (and `tools list` does not show it).
+    if (mode === "off" && scan === "off") {
+      this.#seen.delete(`${upstream}\0${kind}`);
+      return items;
+    }
     if (mode !== "off") await this.#ensurePins();
     const names = new Set(items.map((i) => String(i.name ?? i.uriTemplate ?? "")));
     const orphans = [...this.#pins.values()].filter((p) => p.upstream === upstream && p.kind === kind && !names.has(p.name));
@@ -146,10 +156,14 @@ export class IntegrityService {
       const definition = modelView(kind, item);
       const name = String(item.name ?? item.uriTemplate ?? "");
       const fp = fingerprintOf(definition);
-      const findings = scan === "off" ? [] : scanDefinition(kind, definition, others);
+      // An unchanged definition keeps its findings while no upstream's tool names changed (shadowing reads those).
+      const before = previous?.get(name);
+      const reuse = before && before.fingerprint === fp.fingerprint && before.scanned === this.#namesEpoch && before.scan === scan;
+      const findings = scan === "off" ? [] : reuse ? before.findings : scanDefinition(kind, definition, others);
       const key = pinKey(upstream, kind, name);
       const verdict = verdictOf({ kind, definition, fp, mode, scan, blockSeverity, findings, pin: this.#pins.get(key), orphans });
       const reviewed: ReviewedItem = { upstream, kind, name, ...fp, definition, status: verdict.status, findings, seen_at: now };
+      Object.defineProperties(reviewed, { scanned: { value: this.#namesEpoch }, scan: { value: scan } });
       if (verdict.withheld) reviewed.withheld = verdict.withheld;
       if (verdict.renamed_from) reviewed.renamed_from = verdict.renamed_from;
       if (verdict.diff) reviewed.diff = verdict.diff;
@@ -159,7 +173,10 @@ export class IntegrityService {
       if (!verdict.withheld) visible.push(item);
     }
     this.#seen.set(`${upstream}\0${kind}`, seen);
-    if (kind === "tools" && scan !== "off" && !sameNames(previous, seen)) this.#rescanClaimants(upstream);
+    if (kind === "tools" && !sameNames(previous, seen)) {
+      this.#namesEpoch++;
+      if (scan !== "off") this.#rescanClaimants(upstream);
+    }
     if (records.length) {
       for (const p of records) this.#pins.set(pinKey(p.upstream, p.kind, p.name), p);
       await Promise.all(records.map((p) => this.#store!.put(p))).catch((err) => log("error", "MCP.Integrity", `could not save pins of ${upstream}: ${(err as Error).message}`, { upstream }));
