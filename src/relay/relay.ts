@@ -110,8 +110,10 @@ export class Relay implements CallSink {
       case "tools/call": {
         const name = request.params?.name;
         const target = typeof name === "string" ? this.catalog.resolveTool(name) : undefined;
-        if (!target || (this.toolFilter && !this.toolFilter(session, name as string))) {
-          throw (!target && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
+        const denied = this.toolFilter !== undefined && !this.toolFilter(session, name as string);
+        if (!target || denied) {
+          // A withheld tool is named as such only to clients its rules let see it (ADR 0042, ADR 0170).
+          throw (!target && !denied && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
         }
         request.params!.name = target.name;
         return this.#forward(session, request, target.upstream, this.#timeoutFor(target.upstream, target.name));

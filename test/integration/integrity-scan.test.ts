@@ -76,12 +76,13 @@ test("replicas of one upstream that disagree about a definition are reported", a
 });
 
 test("composed names past routing.max_name_length are shortened deterministically and mapped back on calls", async () => {
-  const upstream = "an_upstream_whose_name_is_long_enough_to_push_tools_over";
+  const upstream = "an_upstream_whose_name_is_long_enough_to_push_every_tool_name_over_the_limit";
   const { gateway, url } = await startTestGateway({ routing: { prefix: "always" }, upstreams: [mutableUpstream(upstream)] });
   const c = await CountingClient.connect(url);
   try {
     const names = await c.toolNames();
     const add = shortenName(`${upstream}__add`, 64);
+    assert.ok(`${upstream}__add`.length > 64 && add.length === 64 && /_[0-9a-f]{8}$/.test(add), add);
     assert.ok(names.includes(add), names.join());
     assert.ok(names.every((n) => n.length <= 64 && /^[a-zA-Z0-9_-]+$/.test(n)));
     const r = await c.client.callTool({ name: add, arguments: { a: 40, b: 2 } });
