@@ -2,6 +2,7 @@ import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
 import type { PendingCall, UpstreamConnection } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
+import { idKey } from "../protocol/validate.js";
 import type { ClientIdentity } from "../listeners/identity.js";
 
 /**
@@ -162,7 +163,7 @@ export class Session {
     const sink = this.#sink;
     if (sink) return this.gate === undefined ? sink.deliver(message, relatedId, this) : this.gate.send(this, sink, message, relatedId);
     // Nobody attached: keep it for the client's resume.
-    this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
+    this.record(JSON.stringify(message), relatedId === undefined ? "get" : idKey(relatedId));
     return false;
   }
 
