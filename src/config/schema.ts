@@ -78,6 +78,8 @@ export const configSchema = z
       port: z.number().int().min(0).max(65535).default(4000),
       /** Largest HTTP request body accepted (bytes); larger gets 413. */
       body_limit: positive().default(4 * 1024 * 1024),
+      /** Most levels of nested objects/arrays in one client message (400 / -32600 nesting_too_deep past it). */
+      max_json_depth: z.number().int().min(8).max(1000).default(100),
       /** Time allowed to receive the request headers (ms); slow clients are cut off. */
       headers_timeout: ms().default(10_000),
       /** Time allowed to receive a whole request body (ms). */
