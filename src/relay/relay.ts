@@ -371,7 +371,9 @@ export class Relay implements CallSink {
       case "notifications/message": {
         const related = extra?.relatedRequestId !== undefined ? connection.findCall(extra.relatedRequestId) : undefined;
         const level = LOG_LEVELS.indexOf(String(params.level));
-        if (related) return void (related.owner as Session).send(message, related.originalId);
+        // A client's call: that client alone. The gateway's own requests (tools/list while merging) have no
+        // owner: their logs go to every client that asked for logs, like unrelated ones.
+        if (related?.owner) return void (related.owner as Session).send(message, related.originalId);
         for (const s of this.registry.all()) {
           if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
         }
