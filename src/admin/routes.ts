@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "../gateway.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import { queryOf, readBody, sendError, sendJson } from "../listeners/http-util.js";
-import { checkAdminToken } from "./admin-auth.js";
+import { checkAdminToken, checkOpsToken } from "./admin-auth.js";
 import type { Operations } from "./operations.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
 
@@ -61,8 +61,13 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
     });
   const q = (req: IncomingMessage) => queryOf(req);
 
+  // Public in dev (the guide's curl lines carry no token); outside dev the admin or ops token (ADR 0160).
+  r.on("GET", "/mcp/health/client/:client_id", (req, res, p) => {
+    const denied = checkOpsToken(req, gateway.config.current);
+    if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-ops"' });
+    return run(res, () => ops.clientInfo(p.client_id!));
+  });
   // Public: the guide's curl lines carry no token for these.
-  open("GET", "/mcp/health/client/:client_id", (_req, p) => ops.clientInfo(p.client_id!));
   open("GET", "/mcp/stats", () => ops.connectionStats());
   r.on("GET", "/metrics", async (_req, res) => {
     const { contentType, body } = await metrics.text();
