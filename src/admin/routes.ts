@@ -118,13 +118,14 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
     const limit = numberParam("limit", b.limit, NaN);
     if (!Number.isInteger(limit) || limit <= 0) throw new GatewayError("invalid_params", { detail: "limit must be a positive integer" });
     const window = b.window === undefined ? undefined : numberParam("window", b.window, 0);
-    await ops.rateLimiter.setLimit(key, limit, window);
-    return { key, limit, window_ms: window ?? gateway.config.current.rate_limiting.window };
+    const stored = await ops.rateLimiter.setLimit(key, limit, window);
+    // Redis down: the override holds on this node and is not shared; say so rather than fail.
+    return { key, limit, window_ms: window ?? gateway.config.current.rate_limiting.window, ...(stored ? {} : { redis_unavailable: true, applied_on: "this node only" }) };
   });
   admin("POST", "/mcp/admin/rate-limit/reset", async (_req, _p, b) => {
     const key = stringParam("key", b.key);
-    await ops.rateLimiter.reset(key);
-    return { key, reset: true };
+    const stored = await ops.rateLimiter.reset(key);
+    return stored ? { key, reset: true } : { key, reset: false, redis_unavailable: true, detail: "the override is cleared on this node; the shared counter could not be reached" };
   });
 
   admin("GET", "/mcp/admin/config", (req) => ops.configGet(q(req).get("path") ?? undefined));

@@ -65,6 +65,8 @@ export const CATALOGUE = {
   cluster_node_lost: { http: 503, jsonrpc: -32041, close: 1012, message: "The gateway node serving this session ({node}) went away; retry" },
   /** More request headers than server.max_headers_count (size overflows are answered 431 by Node's parser). */
   headers_too_large: { http: 431, jsonrpc: -32040, close: 1008, message: "Request header fields too large: {detail}" },
+  /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */
+  rate_limit_unavailable: { http: 503, jsonrpc: -32031, close: 1013, message: "Rate limiting is unavailable ({reason}); requests are refused until it is back (rate_limiting.fail_mode: closed)" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */
