@@ -83,6 +83,8 @@ export const CATALOGUE = {
   input_timeout: { http: 408, jsonrpc: -32042, close: 1008, message: "No input for {method} within {timeout_ms} ms" },
   /** A feature the other era has no counterpart for (the bridge says so instead of going silent). */
   no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
+  /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */
+  rate_limit_unavailable: { http: 503, jsonrpc: -32031, close: 1013, message: "Rate limiting is unavailable ({reason}); requests are refused until it is back (rate_limiting.fail_mode: closed)" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */
