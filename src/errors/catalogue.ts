@@ -65,6 +65,8 @@ export const CATALOGUE = {
   cluster_node_lost: { http: 503, jsonrpc: -32041, close: 1012, message: "The gateway node serving this session ({node}) went away; retry" },
   /** More request headers than server.max_headers_count (size overflows are answered 431 by Node's parser). */
   headers_too_large: { http: 431, jsonrpc: -32040, close: 1008, message: "Request header fields too large: {detail}" },
+  /** A new session past session.max_sessions_per_client or session.max_sessions (existing sessions are unaffected). */
+  too_many_sessions: { http: 429, jsonrpc: -32051, close: 1013, message: "Too many sessions: {detail}" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

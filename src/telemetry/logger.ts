@@ -6,6 +6,7 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, type CallEvent, type ClientEvent, type ConnectionEvent, type ErrorEvent, type LogEvent, type MessageEvent, type UpstreamEvent } from "./channels.js";
 import { RotatingFile } from "./rotating-file.js";
 import { TextLines } from "./log-format.js";
+import { truncate, truncateFields } from "../errors/truncate.js";
 
 /** The running logger: the pino instance, a way to follow runtime config, and close. */
 export interface LoggingHandle {
@@ -44,8 +45,17 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
     files.push(all, errors);
     streams.push({ level: "trace", stream: wrap(all) }, { level: "warn", stream: wrap(errors) });
   }
+  // Log lines often carry client input (methods, reasons, error texts): cut long strings before they are written.
+  const maxField = config.diagnostics?.max_string_length ?? 512;
+  const hooks = {
+    logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+      const [fields, msg, ...more] = args;
+      if (fields !== null && typeof fields === "object") return method.apply(this, [truncateFields(fields as Record<string, unknown>, maxField), typeof msg === "string" ? truncate(msg, 8 * maxField) : msg, ...more]);
+      return method.apply(this, [typeof fields === "string" ? truncate(fields, 8 * maxField) : fields, msg, ...more]);
+    },
+  };
   const logger = streams.length
-    ? pino({ level: levelOf(config), base: text ? undefined : { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, pino.multistream(streams))
+    ? pino({ level: levelOf(config), base: text ? undefined : { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime, hooks: hooks as pino.LoggerOptions["hooks"] }, pino.multistream(streams))
     : pino({ level: "silent" });
 
   const onLog = (e: unknown) => {
