@@ -48,7 +48,7 @@ test("enforce: the changed tool leaves every client's list with one list_changed
   const b = await CountingClient.connect(url, "sse");
   try {
     assert.deepEqual(await a.toolNames(), [], "enforce with no pins exposes nothing");
-    await assert.rejects(a.client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), (err: McpError) => err.code === -32050 && /was never pinned/.test(err.message));
+    await assert.rejects(a.client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), (err: McpError) => err.code === -32060 && /was never pinned/.test(err.message));
     const pinned = [a.nextChange(), b.nextChange()];
     const pinAll = await cli(url, "tools", "pin", "--all");
     assert.equal(pinAll.code, 0, pinAll.out);
@@ -64,7 +64,7 @@ test("enforce: the changed tool leaves every client's list with one list_changed
     assert.deepEqual(await a.toolNames(), ["mutate", "rename", "revert"]);
     assert.deepEqual(await b.toolNames(), ["mutate", "rename", "revert"]);
     await assert.rejects(b.client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), (err: McpError) => {
-      assert.equal(err.code, -32050);
+      assert.equal(err.code, -32060);
       assert.equal((err.data as { error: string }).error, "tool_definition_changed");
       assert.match(err.message, /changed since it was pinned.*mcp-gateway tools approve add/);
       return true;

@@ -27,7 +27,7 @@ test("scan: block withholds poisoned and shadowing tools of that upstream only; 
     assert.ok(names.includes("add") && names.includes("send_email"), names.join());
     assert.ok(!names.includes("notes") && !names.includes("fast_mail"), names.join());
     await assert.rejects(c.client.callTool({ name: "notes", arguments: { text: "x" } }), (err: McpError) => {
-      assert.equal(err.code, -32051);
+      assert.equal(err.code, -32061);
       assert.equal((err.data as { error: string }).error, "tool_definition_blocked");
       assert.match(err.message, /model-directive-tags/);
       return true;
