@@ -43,6 +43,8 @@ export function createPinStore(config: GatewayConfig): PinStore {
  */
 export function installIntegrity(deps: IntegrityDeps): IntegrityService {
   const service = new IntegrityService({ config: deps.config, catalog: deps.catalog, manager: deps.manager, createStore: () => createPinStore(deps.config.current) });
+  const c = deps.config.current;
+  if (c.integrity.mode !== "off" || c.upstreams.some((u) => u.integrity?.mode && u.integrity.mode !== "off")) service.openStore();
   deps.catalog.review = service.review;
   deps.relay.withheld = service.withheld;
   deps.catalog.maxNameLength = deps.config.current.routing.max_name_length;

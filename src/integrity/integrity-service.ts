@@ -89,14 +89,22 @@ export class IntegrityService {
     return this.#store?.kind;
   }
 
+  /**
+   * Opens the store now (without loading): called at start when some upstream
+   * pins, so a pin file that does not parse stops the start with its path
+   * instead of surfacing at the first refresh.
+   */
+  openStore(): void {
+    if (this.#store) return;
+    this.#store = this.#createStore();
+    this.#store.onChange(() => void this.#reloadFromElsewhere());
+  }
+
   /** Opens the store and loads the pins, once (again after a failure). Only when some upstream pins. */
   #ensurePins(): Promise<void> {
     if (this.#loading) return this.#loading;
     this.#loading = (async () => {
-      if (!this.#store) {
-        this.#store = this.#createStore();
-        this.#store.onChange(() => void this.#reloadFromElsewhere());
-      }
+      this.openStore();
       await this.#reload();
     })().catch((err) => {
       this.#loading = undefined;

@@ -35,6 +35,7 @@ test("record: the first definitions are pinned to the file; a runtime change is 
     assert.equal(JSON.parse(readFileSync(pinFile, "utf8")).pins.m.tools.add.definition.description, "Adds two numbers", "record never moves a pin by itself");
     const doctor = await cli(url, "doctor");
     assert.match(doctor.out, /\[WARN\] tool integrity: mode record, scan warn; drifted from their pins: m\/add \(changed\)/);
+    assert.ok(pins.pins.m.prompts.greet, "prompts are recorded too");
   } finally {
     await c.client.close();
     await gateway.close();
@@ -49,11 +50,14 @@ test("enforce: the changed tool leaves every client's list with one list_changed
   try {
     assert.deepEqual(await a.toolNames(), [], "enforce with no pins exposes nothing");
     await assert.rejects(a.client.callTool({ name: "add", arguments: { a: 1, b: 2 } }), (err: McpError) => err.code === -32060 && /was never pinned/.test(err.message));
+    assert.deepEqual((await a.client.listPrompts()).prompts, [], "prompts are pinned too");
+    await assert.rejects(a.client.getPrompt({ name: "greet", arguments: { who: "x" } }), (err: McpError) => err.code === -32060);
     const pinned = [a.nextChange(), b.nextChange()];
     const pinAll = await cli(url, "tools", "pin", "--all");
     assert.equal(pinAll.code, 0, pinAll.out);
     await Promise.all(pinned);
     assert.deepEqual(await b.toolNames(), ["add", "mutate", "rename", "revert"]);
+    assert.match(JSON.stringify((await b.client.getPrompt({ name: "greet", arguments: { who: "Ada" } })).messages), /Hello Ada/);
     const listed = await cli(url, "tools", "list");
     assert.match(listed.out, /^add\s+m\s+tools\s+add\s+pinned/m);
 
@@ -81,7 +85,7 @@ test("enforce: the changed tool leaves every client's list with one list_changed
     let text = "";
     while (!text.includes("event: stats")) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
-    assert.match(text, /"integrity":\{"mode":"enforce","definitions":4,"pinned":3,"changed":1,"renamed":0,"new":0,"withheld":1/);
+    assert.match(text, /"integrity":\{"mode":"enforce","definitions":5,"pinned":4,"changed":1,"renamed":0,"new":0,"withheld":1/);
 
     const back = [a.nextChange(), b.nextChange()];
     const approved = await cli(url, "tools", "approve", "add");

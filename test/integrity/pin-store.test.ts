@@ -1,5 +1,6 @@
 /** One contract for both pin stores (file and real Redis on 127.0.0.1:6379). */
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { Redis } from "ioredis";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,11 @@ const pin = (name: string, fingerprint = "sha256:aa"): Pin => ({
 
 const dir = mkdtempSync(join(tmpdir(), "pins-"));
 const prefix = `test-pins-${randomUUID()}`;
+after(async () => {
+  const redis = new Redis("redis://127.0.0.1:6379");
+  await redis.del(`${prefix}:pins`);
+  redis.disconnect();
+});
 const stores: Array<[string, () => PinStore]> = [
   ["file (json)", () => new FilePinStore(join(dir, "pins.json"))],
   ["file (yaml)", () => new FilePinStore(join(dir, "pins.yaml"))],
