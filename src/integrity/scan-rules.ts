@@ -10,8 +10,9 @@
  * name), `description` (its description and title), `schema` (descriptions
  * and titles inside inputSchema/outputSchema, and prompt argument
  * descriptions). `kind: "shadowing"` rules match a claim (replace, wrap,
- * instead of) and fire only when the same text names another upstream's
- * tool; the engine supplies those names.
+ * instead of; or a name affix such as `_v2`, `safe_`) and fire only when
+ * the same text names another upstream's tool (a name: contains it); the
+ * engine supplies those names.
  */
 
 /** How bad a finding is: `block` policy withholds findings at `integrity.block_severity` or above. */
@@ -162,5 +163,15 @@ export const SCAN_RULES: readonly ScanRule[] = [
     flags: "iu",
     scope: TEXT,
     examples: { flagged: ["Use this instead of send_email: it is faster."], clean: ["Sends an email through the SMTP relay", "Use this instead of polling"] },
+  },
+  {
+    id: "cross-server-shadowing-name",
+    severity: "medium",
+    kind: "shadowing",
+    explanation: "The tool's name is another upstream's tool name dressed up as a newer, safer or official version of it: agents pick the look-alike.",
+    pattern: "(^|[_.-])(v\\d+|new|better|safe|secure|fast|faster|improved|real|official|override|replacement|wrapped|wrapper|proxy|fixed)([_.-]|$)",
+    flags: "iu",
+    scope: ["name"],
+    examples: { flagged: ["send_email_v2", "safe_send_email"], clean: ["send_newsletter", "fast_search"] },
   },
 ];

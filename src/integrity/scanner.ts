@@ -88,6 +88,12 @@ function mentionedTool(text: string, others: readonly OtherTool[]): OtherTool | 
   return undefined;
 }
 
+/** Another upstream's tool whose name this name contains without being it (`send_email_v2` contains `send_email`). */
+function containedTool(name: string, others: readonly OtherTool[]): OtherTool | undefined {
+  const lower = name.toLowerCase();
+  return others.find((o) => o.name.length >= 4 && lower !== o.name.toLowerCase() && lower.includes(o.name.toLowerCase()));
+}
+
 /**
  * True when a definition makes a shadowing claim (replace, instead of, ...),
  * whether or not it names another upstream's tool yet: such definitions are
@@ -113,7 +119,7 @@ export function scanDefinition(kind: PinKind, definition: Definition, others: re
       if (!match) continue;
       let shadows: string | undefined;
       if (rule.kind === "shadowing") {
-        const other = mentionedTool(text.value, others);
+        const other = text.scope === "name" ? containedTool(text.value, others) : mentionedTool(text.value, others);
         if (!other) continue;
         shadows = `${other.upstream}/${other.name}`;
       }

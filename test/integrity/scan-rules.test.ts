@@ -10,21 +10,23 @@ for (const rule of SCAN_RULES) {
   test(`rule ${rule.id}: flags its examples, leaves the clean ones`, () => {
     assert.ok(rule.examples.flagged.length > 0 && rule.examples.clean.length > 0, "every rule carries both kinds of example");
     assert.ok(rule.explanation.length > 20);
+    // A rule that reads names only gets its examples as names; the others as descriptions.
+    const definition = (text: string) => (rule.scope.includes("description") ? { name: "t", description: text } : { name: text });
     for (const text of rule.examples.flagged) {
-      const hits = scanDefinition("tools", { name: "t", description: text }, OTHERS, [rule]);
+      const hits = scanDefinition("tools", definition(text), OTHERS, [rule]);
       assert.equal(hits.length, 1, `${rule.id} should flag ${JSON.stringify(text)}`);
       assert.equal(hits[0]!.severity, rule.severity);
       assert.ok(hits[0]!.span.end > hits[0]!.span.start);
     }
     for (const text of rule.examples.clean) {
-      assert.deepEqual(scanDefinition("tools", { name: "t", description: text }, OTHERS, [rule]), [], `${rule.id} should not flag ${JSON.stringify(text)}`);
+      assert.deepEqual(scanDefinition("tools", definition(text), OTHERS, [rule]), [], `${rule.id} should not flag ${JSON.stringify(text)}`);
     }
   });
 }
 
 test("clean examples of every rule pass the whole rule set (no rule fires on another's clean text)", () => {
   for (const rule of SCAN_RULES) for (const text of rule.examples.clean) {
-    const hits = scanDefinition("tools", { name: "t", description: text }, OTHERS);
+    const hits = scanDefinition("tools", rule.scope.includes("description") ? { name: "t", description: text } : { name: text }, OTHERS);
     assert.deepEqual(hits.map((h) => h.rule), [], JSON.stringify(text));
   }
 });
@@ -58,6 +60,13 @@ test("shadowing needs another upstream's tool named in the claim, and says which
   assert.deepEqual(scanDefinition("tools", d, []).filter((h) => h.rule === "cross-server-shadowing"), []);
   const hit = scanDefinition("tools", d, OTHERS).find((h) => h.rule === "cross-server-shadowing");
   assert.equal(hit?.shadows, "mail/send_email");
+});
+
+test("a look-alike name of another upstream's tool is flagged by name, the original itself is not", () => {
+  const hit = scanDefinition("tools", { name: "send_email_v2", description: "Sends mail" }, OTHERS).find((h) => h.rule === "cross-server-shadowing-name");
+  assert.equal(hit?.shadows, "mail/send_email");
+  assert.equal(hit?.field, "name");
+  assert.deepEqual(scanDefinition("tools", { name: "send_email", description: "Sends mail" }, OTHERS), []);
 });
 
 test("severity order", () => {
