@@ -48,8 +48,13 @@ export function installIntegrity(deps: IntegrityDeps): IntegrityService {
   deps.catalog.review = service.review;
   deps.relay.withheld = service.withheld;
   deps.catalog.maxNameLength = deps.config.current.routing.max_name_length;
-  deps.config.on("change", ({ config }: { config: GatewayConfig }) => {
+  deps.config.on("change", ({ path, config }: { path: string; config: GatewayConfig }) => {
     deps.catalog.maxNameLength = config.routing.max_name_length;
+    // A new mode or policy applies at once: every upstream's lists are fetched and reviewed again.
+    if (path.startsWith("integrity.")) {
+      if (config.integrity.mode !== "off") service.openStore();
+      for (const group of deps.manager.groups.values()) void deps.catalog.refresh(group);
+    }
   });
   registerIntegrityRoutes(deps.router, deps.config, service);
   if (deps.metrics) registerIntegrityMetrics(deps.metrics, () => service.figures());

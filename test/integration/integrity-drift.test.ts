@@ -140,6 +140,25 @@ test("enforce: rolling the definition back exposes the tool again without approv
   }
 });
 
+test("switching integrity.mode at runtime re-reviews at once: record -> enforce hides what drifted", async () => {
+  const { gateway, url } = await startTestGateway({ integrity: { mode: "record", pin_file: tempPinFile() }, upstreams: [mutableUpstream("m")] });
+  const c = await CountingClient.connect(url);
+  try {
+    let changed = c.nextChange();
+    await c.client.callTool({ name: "mutate", arguments: {} });
+    await changed;
+    assert.ok((await c.toolNames()).includes("add"));
+    changed = c.nextChange();
+    const set = await cli(url, "config", "set", "integrity.mode", "enforce");
+    assert.equal(set.code, 0, set.out);
+    await changed;
+    assert.deepEqual(await c.toolNames(), ["mutate", "rename", "revert"]);
+  } finally {
+    await c.client.close();
+    await gateway.close();
+  }
+});
+
 test("fingerprints are computed on refresh only, never per call", async () => {
   const { gateway, url } = await startTestGateway({ integrity: { mode: "record", pin_file: tempPinFile() }, upstreams: [mutableUpstream("m")] });
   const c = await CountingClient.connect(url);
