@@ -18,7 +18,11 @@ export class RedisPinStore implements PinStore {
   readonly #listeners: Array<() => void> = [];
   #subscribed?: Promise<unknown>;
 
-  constructor(url: string, prefix: string) {
+  constructor(
+    url: string,
+    prefix: string,
+    readonly loadTimeoutMs = 3000,
+  ) {
     this.#link = new RedisLink(url);
     this.#hash = `${prefix}:pins`;
     this.#channel = `${prefix}:pins:changed`;
@@ -32,10 +36,25 @@ export class RedisPinStore implements PinStore {
     return (this.#subscribed ??= this.#link.sub.subscribe(this.#channel));
   }
 
+  /**
+   * Every pin. Bounded by `loadTimeoutMs`: ioredis queues commands until its
+   * first connection, and a refresh must not wait forever for a Redis that
+   * is down at start (the service then treats definitions as unpinned and
+   * tries again at the next refresh).
+   */
   async load(): Promise<Pin[]> {
-    await this.ready();
-    const all = await this.#link.cmd.hgetall(this.#hash);
-    return Object.values(all).map((v) => JSON.parse(v) as Pin);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.loadTimeoutMs} ms`)), this.loadTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.ready(), timeout]);
+      const all = await Promise.race([this.#link.cmd.hgetall(this.#hash), timeout]);
+      return Object.values(all).map((v) => JSON.parse(v) as Pin);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async put(pin: Pin): Promise<void> {

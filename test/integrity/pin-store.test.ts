@@ -73,6 +73,15 @@ test("file: a broken pin file is a clear start-up error", async () => {
   assert.throws(() => new FilePinStore(path), /integrity.pin_file .*broken.json: not valid JSON/);
 });
 
+test("redis: an unreachable Redis fails load() within its bound instead of hanging the refresh", async () => {
+  const down = new RedisPinStore("redis://127.0.0.1:1", prefix, 200);
+  try {
+    await assert.rejects(down.load(), /did not answer within 200 ms/);
+  } finally {
+    await down.close();
+  }
+});
+
 test("redis: a change on one node is announced to the others, not to itself", async () => {
   const a = new RedisPinStore("redis://127.0.0.1:6379", prefix);
   const b = new RedisPinStore("redis://127.0.0.1:6379", prefix);
