@@ -94,6 +94,13 @@ export const configSchema = z
       allowed_hosts: z.array(z.string()).default([]),
       /** Most open TCP connections in total (503 too_many_connections past it). */
       max_connections: positive().default(10_000),
+      /**
+       * The gateway's public base URL as clients reach it (e.g. https://mcp.example.com): the default JWT
+       * audience (`<public_url>/mcp`) and the origin announced in protected-resource metadata and
+       * WWW-Authenticate. Unset, the dev profile derives it from a validated Host header; outside dev,
+       * auth.mode jwt needs it or auth.jwt.audience.
+       */
+      public_url: z.string().url().optional(),
       /** Most open WebSocket/Phoenix/HTTP+SSE connections per client_id (503 too_many_connections past it). */
       max_connections_per_client: positive().default(100),
     }),
@@ -118,8 +125,10 @@ export const configSchema = z
         /** RS256/ES256 keys: a JWKS URL. */
         jwks_url: z.string().url().optional(),
         issuer: z.string().optional(),
-        /** Expected audience (RFC 8707 resource indicator); defaults to the gateway's URL. */
+        /** Expected audience (RFC 8707 resource indicator); defaults to `<server.public_url>/mcp` (dev: the validated Host's URL). */
         audience: z.string().optional(),
+        /** Refuse tokens without an `exp` claim (invalid_token); false accepts never-expiring tokens. */
+        require_exp: z.boolean().default(true),
         /** Allowed clock skew (s). */
         clock_tolerance: z.number().nonnegative().default(5),
       }),
@@ -163,6 +172,10 @@ export const configSchema = z
       pong_timeout: ms().default(15_000),
       /** Largest frame (bytes); larger closes with 1008. */
       max_frame_size: positive().default(65_536),
+      /** A Phoenix socket that has not joined (authenticated) within this is closed with 1008 (ms). */
+      join_timeout: ms().default(10_000),
+      /** Most open Phoenix sockets whose upgrade failed authentication; past it such upgrades are refused (401) before the handshake. */
+      max_unauthenticated_sockets: positive().default(100),
     }),
 
     http_sse: section({

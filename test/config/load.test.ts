@@ -45,7 +45,10 @@ test("profiles other than dev refuse default or missing admin tokens", () => {
   assert.throws(() => validateConfig({ profile: "prod", auth: { mode: "jwt", jwt: { secret: "s" } } }), /admin\.token: required/);
   assert.throws(() => validateConfig({ profile: "prod", admin: { token: "admin-token" }, auth: { mode: "jwt" } }), /refused outside the dev profile/);
   assert.throws(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" } }), /auth\.mode/);
-  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt" } }));
+  // Issue 11 item 15: outside dev the JWT audience never follows the client's Host header.
+  assert.throws(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt" } }), /auth\.jwt\.audience: required/);
+  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt", jwt: { audience: "https://gw.example/mcp" } } }));
+  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, server: { public_url: "https://gw.example" }, auth: { mode: "jwt" } }));
 });
 
 test("duplicate upstream names are refused", () => {
