@@ -21,6 +21,7 @@ import { handleLegacySsePost, handleLegacySseStream, LEGACY_POST_PATH } from "./
 import { WebSocketListener } from "./listeners/websocket.js";
 import { PhoenixListener, PHOENIX_PATH } from "./listeners/phoenix.js";
 import { failInFlight, waitForDrain } from "./session/drain.js";
+import { startSessionExpiry } from "./session/expiry.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { guarded } from "./listeners/guard.js";
 import { isValidRequestId } from "./protocol/validate.js";
@@ -33,6 +34,7 @@ import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
+import type { CallerContext } from "./protocol/caller-context.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -74,7 +76,7 @@ export class Gateway {
   cluster?: ClusterService;
   #handler: MessageHandler;
   #middleware: Middleware[];
-  #expiryTimer?: NodeJS.Timeout;
+  #stopExpiry?: () => void;
   #starting = true;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
   #ready: Promise<void>;
@@ -167,7 +169,7 @@ export class Gateway {
     this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
   }
 
-  #dispatch(session: Session, message: Parameters<MessageHandler>[1]): void {
+  #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {
     // Listeners pass only messages that passed checkMessage (src/protocol/validate.ts); this guard is
     // the last line: whatever gets here and is not an object is the client's mistake, never a crash.
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
@@ -285,8 +287,7 @@ export class Gateway {
     await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
     this.#starting = false;
     this.#markReady();
-    this.#expiryTimer = setInterval(() => this.registry.expire(this.config.current.session.ttl), 30_000);
-    this.#expiryTimer.unref();
+    this.#stopExpiry = startSessionExpiry(this.registry, this.config);
     const address = this.server.address() as AddressInfo;
     return { host, port: address.port, url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}` };
   }
@@ -305,7 +306,7 @@ export class Gateway {
     this.#markReady();
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#expiryTimer);
+    this.#stopExpiry?.();
     // Sessions ending below stay in the cluster's directory: their clients resume on other nodes.
     this.cluster?.draining();
     // 1. Stop accepting: no new connections; new requests on open ones get

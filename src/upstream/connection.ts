@@ -2,6 +2,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import { LATEST_PROTOCOL_VERSION } from "../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../protocol/transport.js";
 import { GatewayError, toJsonRpcError } from "../errors/index.js";
+import { log } from "../telemetry/channels.js";
 
 /** Who receives the answer to a forwarded request. */
 export interface CallSink {
@@ -250,7 +251,13 @@ export class UpstreamConnection {
       call.sink.onUpstreamResponse(response, call);
       return;
     }
-    this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
+    try {
+      this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
+    } catch (err) {
+      // A handler's failure on one server message must not escape into the transport's read loop: on
+      // Streamable HTTP that ends the POST stream and loses the answer still to come on it.
+      log("error", "MCP.Upstream", `handling a message from ${this.replica} failed: ${(err as Error).message}`, { upstream: this.upstream });
+    }
   }
 
   #onClose(): void {
