@@ -62,7 +62,8 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
   const q = (req: IncomingMessage) => queryOf(req);
 
   // Public: the guide's curl lines carry no token for these.
-  open("GET", "/mcp/health/client/:client_id", (_req, p) => ops.clientInfo(p.client_id!));
+  // Redacted: no session ids, no error texts (it is public).
+  open("GET", "/mcp/health/client/:client_id", (_req, p) => ops.publicClientInfo(p.client_id!));
   open("GET", "/mcp/stats", () => ops.connectionStats());
   r.on("GET", "/metrics", async (_req, res) => {
     const { contentType, body } = await metrics.text();
