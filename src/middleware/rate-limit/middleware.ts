@@ -1,11 +1,13 @@
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import { GatewayError } from "../../errors/index.js";
-import type { Session } from "../../session/session.js";
+// Rate limits key on the caller (a legacy session or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../../protocol/caller-context.js";
 import type { ConfigStore } from "../../config/store.js";
 import type { Middleware, MessageHandler } from "../compose.js";
 import { channels } from "../../telemetry/channels.js";
 import { ThrottledLog } from "../../telemetry/throttled-log.js";
 import { NOTIFY_PREFIX, type RateLimiter, type RateVerdict } from "./service.js";
+import { redactText } from "../../config/redact.js";
 
 /** Answers a refused request (the relay's reject). */
 export type Rejecter = (session: Session, id: JsonRpcId | null, err: GatewayError) => void;
@@ -110,9 +112,12 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
             pump(session, backlog);
           },
           (err: Error) => {
-            storeWarning.log(`rate-limit store failed, allowing the request: ${err.message}`, { clientId: session.clientId });
+            // Degraded, not broken: the store failed fast (no offline queue); rate_limiting.fail_mode decides.
+            const open = config.current.rate_limiting.fail_mode === "open";
+            storeWarning.log(`rate-limit store failed, ${open ? "allowing" : "refusing"} the request (fail_mode ${open ? "open" : "closed"}): ${err.message}`, { clientId: session.clientId });
             backlog.shift();
-            decide(session, m, key, null);
+            if (open) decide(session, m, key, null);
+            else if ((m as { id?: JsonRpcId }).id !== undefined) reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_unavailable", { reason: redactText(err.message) }));
             pump(session, backlog);
           },
         );
