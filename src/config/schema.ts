@@ -144,6 +144,9 @@ export const configSchema = z
       tool_rules: z
         .array(
           z.strictObject({
+            /** The upstream whose tool this rule protects (`*` wildcard). With it, `tool` is the upstream's own tool name, immune to prefixing. */
+            upstream: z.string().optional(),
+            /** The tool: its name on `upstream`, or (without `upstream`) the exposed name, also matched against its other names. */
             tool: z.string(),
             allow_scopes: z.array(z.string()).optional(),
             deny_scopes: z.array(z.string()).optional(),
@@ -240,6 +243,8 @@ export const configSchema = z
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),
+      /** Notifications per window per client (key `notify:<client_id>`), apart from requests; past it they are dropped. Acks and cancellations are not counted. */
+      notification_limit: positive().default(1000),
       /** While the store is unreachable (Redis down): `open` lets requests through, `closed` refuses them (`rate_limit_unavailable`, 503). */
       fail_mode: z.enum(["open", "closed"]).default("open"),
       /** A failing store's warning is logged at most once per this interval (ms), the next line counting those not logged. */
@@ -257,6 +262,8 @@ export const configSchema = z
       bundle_interval: positive().default(1000),
       /** socket buffer above which a client is not written to (bytes). */
       max_buffered_bytes: positive().default(1024 * 1024),
+      /** Replay buffers plus unread socket bytes of all clients together (bytes); past it, replay buffers drop their oldest entries and clients that are behind are treated as full. */
+      max_total_buffered_bytes: positive().default(256 * 1024 * 1024),
     }),
 
     shutdown: section({
@@ -312,6 +319,12 @@ export const configSchema = z
     c.upstreams.forEach((u, i) => {
       if (seen.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });
       seen.add(u.name);
+    });
+    // A rule bound to an upstream that does not exist protects nothing: name the typo at start-up.
+    c.auth.tool_rules.forEach((r, i) => {
+      if (r.upstream !== undefined && !r.upstream.includes("*") && !seen.has(r.upstream)) {
+        ctx.addIssue({ code: "custom", path: ["auth", "tool_rules", i, "upstream"], message: `no upstream named "${r.upstream}"` });
+      }
     });
   });
 
