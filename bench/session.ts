@@ -68,6 +68,11 @@ class SseScanner {
     this.hasData = false;
   }
   feed(chunk: string, id: number): RpcMessage | undefined {
+    // Only the new chunk is searched for a newline (a multi-MB event must not be re-scanned per chunk).
+    if (chunk.indexOf('\n') === -1) {
+      this.buf += chunk;
+      return undefined;
+    }
     const buf = this.buf + chunk;
     let found: RpcMessage | undefined;
     let pos = 0;
@@ -350,15 +355,23 @@ export class SseSession extends StreamSession {
     let has = false;
     try {
       for await (const chunk of body) {
+        // Scan only new text for newlines: a multi-MB event arrives in many chunks.
+        if (chunk.indexOf('\n') === -1) {
+          buf += chunk;
+          continue;
+        }
         buf += chunk;
+        let pos = 0;
         let nl: number;
-        while ((nl = buf.indexOf('\n')) !== -1) {
-          let line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
+        while ((nl = buf.indexOf('\n', pos)) !== -1) {
+          let line = buf.slice(pos, nl);
+          pos = nl + 1;
           if (line.endsWith('\r')) line = line.slice(0, -1);
           if (line === '') {
-            if (event === 'endpoint') this.gotEndpoint?.(new URL(data.trim(), 'http://127.0.0.1').pathname + new URL(data.trim(), 'http://127.0.0.1').search);
-            else if (has && data !== '') this.deliver(JSON.parse(data) as RpcMessage);
+            if (event === 'endpoint') {
+              const u = new URL(data.trim(), 'http://127.0.0.1');
+              this.gotEndpoint?.(u.pathname + u.search);
+            } else if (has && data !== '') this.deliver(JSON.parse(data) as RpcMessage);
             event = data = '';
             has = false;
           } else if (line.startsWith('data:')) {
@@ -367,6 +380,7 @@ export class SseSession extends StreamSession {
             has = true;
           } else if (line.startsWith('event:')) event = line.slice(6).trim();
         }
+        buf = buf.slice(pos);
       }
     } catch {
       /* aborted or reset */

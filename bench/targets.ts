@@ -184,7 +184,7 @@ async function launch(name: ProcName, spec: Spec, timeoutMs: number): Promise<Ru
 
 // The brief's config, plus: no rate limiting (its default, 100 requests/min per client, would throttle the
 // load; the peers have none) and room for the idle-session scenario; log files go to the temp dir.
-const gatewayYaml = (logDir: string, upstreamUrl?: string, stdioArgs: string[] = [EVERYTHING, 'stdio']) => `profile: dev
+const gatewayYaml = (logDir: string, upstreamUrl?: string, stdioArgs: string[] = [EVERYTHING, 'stdio'], extraStdioArgs?: string[]) => `profile: dev
 logging: { level: warn, dir: ${JSON.stringify(logDir)} }
 rate_limiting: { enabled: false }
 server: { max_connections_per_client: 100000 }
@@ -197,6 +197,14 @@ ${
     : `    transport: stdio
     command: node
     args: ${JSON.stringify(stdioArgs)}`
+}${
+  extraStdioArgs
+    ? `
+  - name: second
+    transport: stdio
+    command: node
+    args: ${JSON.stringify(extraStdioArgs)}`
+    : ''
 }
 `;
 
@@ -232,7 +240,7 @@ const httpUrl = (port: number, path = '/mcp') => (t: Transport) =>
   t === 'ws' ? `ws://127.0.0.1:${port}/mcp/ws` : t === 'sse' ? `http://127.0.0.1:${port}${path}` : `http://127.0.0.1:${port}/mcp`;
 
 /** The shared Streamable HTTP upstream (server-everything `streamableHttp`): also the `direct` target. */
-export function startShttpUpstream(timeoutMs = 20_000): Promise<Running> {
+export function startShttpUpstream(timeoutMs = 60_000): Promise<Running> {
   return startTarget('direct', { timeoutMs });
 }
 
@@ -243,16 +251,16 @@ export function startShttpUpstream(timeoutMs = 20_000): Promise<Running> {
  */
 export async function startTarget(
   name: ProcName,
-  opts: { gatewaySrc?: boolean; timeoutMs?: number; upstreamUrl?: string; /** node arguments of the gateway's stdio upstream */ stdioArgs?: string[] } = {},
+  opts: { gatewaySrc?: boolean; timeoutMs?: number; upstreamUrl?: string; /** node arguments of the gateway's stdio upstream */ stdioArgs?: string[]; /** a second stdio upstream */ secondStdioArgs?: string[] } = {},
 ): Promise<Running> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   switch (name) {
     case 'gateway': {
       const dir = mkdtempSync(join(tmpdir(), 'mcp-bench-'));
       const config = join(dir, 'gateway.yaml');
-      writeFileSync(config, gatewayYaml(dir, opts.upstreamUrl, opts.stdioArgs));
+      writeFileSync(config, gatewayYaml(dir, opts.upstreamUrl, opts.stdioArgs, opts.secondStdioArgs));
       return launch(
         name,
         {
