@@ -4,7 +4,7 @@
 //   node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50]
 //     [--targets id|proc,...] [--idle-sessions 500] [--payload-mb 5] [--repeat 1] [--json out.json] [--doc docs/benchmarks.md]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,11 +77,11 @@ const clamp = (v: number, lo: number, hi: number, name: string): number => {
   return Math.min(hi, Math.max(lo, v));
 };
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const durationMs = clamp(Number(flags.duration ?? (quick ? 1.5 : 5)), 0.5, 120, 'duration') * 1000;
-const warmupMs = clamp(Number(flags.warmup ?? (quick ? 0.5 : 1)), 0, 30, 'warmup') * 1000;
+const durationMs = clamp(Number(flags.duration ?? (quick ? 1 : 5)), 0.5, 120, 'duration') * 1000;
+const warmupMs = clamp(Number(flags.warmup ?? (quick ? 0.3 : 1)), 0, 30, 'warmup') * 1000;
 const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout') * 1000;
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
-const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 60 : 500)), 0, 5000, 'idle-sessions'));
+const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));
 const payloadMB = clamp(Number(flags['payload-mb'] ?? 5), 0, 64, 'payload-mb');
 const concurrencies = list(flags.concurrency ?? (quick ? '1,10' : '1,10,50')).map((c) => Math.round(clamp(Number(c), 1, 1000, 'concurrency')));
 const hasNginx = nginxBinary() !== undefined;
@@ -108,7 +108,7 @@ setTimeout(() => {
 }, budgetMs).unref();
 
 const MB = 1024 * 1024;
-const IDLE_STEPS = quick ? 3 : 4;
+const IDLE_STEPS = quick ? 2 : 4;
 const slope = (xs: number[], ys: number[]): number => {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
@@ -215,7 +215,7 @@ async function heapAfterGc(pid: number): Promise<number | undefined> {
 async function idleScenario(def: TargetDef, up: Up, k: number): Promise<IdleRow> {
   const { r } = up;
   const url = r.url(def.transport);
-  const settle = quick ? 300 : 500;
+  const settle = quick ? 200 : 500;
   await sleep(settle);
   const xs: number[] = [0];
   // nginx has no V8 heap; its workers count with the master.
@@ -467,9 +467,29 @@ ${payload.length ? mdTable(PAYLOAD_HEAD, payload.map(payloadCells)) : '(skipped:
   console.log(`\nwrote ${relative(ROOT, path)} and ${relative(ROOT, chartDir)}/*.svg`);
 }
 
+/** Newest mtime under a directory (ms). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** The gateway runs from dist/: rebuild it only when src/ changed since (a build takes minutes on a busy box). */
+function ensureBuild(): void {
+  if (flags['gateway-src'] || !defs.some((d) => d.proc === 'gateway')) return;
+  const bin = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  console.log('bench: dist/ is older than src/, building (npm run build) ...');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
 /** Returns false when the run must exit non-zero. */
 async function main(): Promise<boolean> {
   const t0 = Date.now();
+  ensureBuild();
   const m = machine();
   console.log(
     `bench: node ${m.node}, ${m.nproc} cpu(s), load ${m.load}, CLK_TCK ${clockTicks()}, ${durationMs / 1000}s + ${warmupMs / 1000}s warmup per scenario, c=${concurrencies.join(',')}${hasNginx ? '' : ' (nginx not installed: skipped)'}`,
@@ -522,7 +542,8 @@ async function main(): Promise<boolean> {
   const idle = aggregate(rawIdle, (r) => r.id);
   const payload: PayloadRow[] = [];
   if (payloadMB > 0 && defs.some((d) => d.proc === 'gateway')) {
-    for (const t of ['http', 'sse', 'ws'] as const) {
+    // --quick: the Streamable HTTP client transport only (one more gateway start instead of three).
+    for (const t of quick ? (['http'] as const) : (['http', 'sse', 'ws'] as const)) {
       process.stdout.write(`  payload ${payloadMB} MB over ${t} ... `);
       const p = await runPayload({ transport: t, payloadMB, gatewaySrc: flags['gateway-src'] }).catch((e: unknown) => ({ transport: t, payloadMB, error: errMsg(e) }) as PayloadRow);
       payload.push(p);
