@@ -188,6 +188,7 @@ const gatewayYaml = (logDir: string, upstreamUrl?: string, stdioArgs: string[] =
 logging: { level: warn, dir: ${JSON.stringify(logDir)} }
 rate_limiting: { enabled: false }
 server: { max_connections_per_client: 100000 }
+session: { max_sessions_per_client: 100000 }
 upstreams:
   - name: everything
 ${
