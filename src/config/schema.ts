@@ -78,6 +78,8 @@ export const configSchema = z
       port: z.number().int().min(0).max(65535).default(4000),
       /** Largest HTTP request body accepted (bytes); larger gets 413. */
       body_limit: positive().default(4 * 1024 * 1024),
+      /** Most levels of nested objects/arrays in one client message (400 / -32600 nesting_too_deep past it). */
+      max_json_depth: z.number().int().min(8).max(1000).default(100),
       /** Time allowed to receive the request headers (ms); slow clients are cut off. */
       headers_timeout: ms().default(10_000),
       /** Time allowed to receive a whole request body (ms). */
@@ -179,8 +181,12 @@ export const configSchema = z
       replay_buffer_size: positive().default(1000),
       /** Replay buffer per session: most bytes kept for resume. */
       replay_buffer_bytes: positive().default(1024 * 1024),
-      /** A session with no connection for this long is ended (ms). */
+      /** A session with no connection for this long is ended (ms); a Streamable HTTP session counts as unconnected when no request or GET stream of it is open. */
       ttl: ms().default(30 * 60_000),
+      /** Most live sessions on this node (new ones get too_many_sessions past it). */
+      max_sessions: positive().default(10_000),
+      /** Most live sessions of one client_id, attached or not (new ones get too_many_sessions past it). */
+      max_sessions_per_client: positive().default(1000),
     }),
 
     routing: section({
@@ -243,6 +249,13 @@ export const configSchema = z
     shutdown: section({
       /** Time in-flight calls get to finish on SIGTERM (ms). */
       drain_timeout: ms().default(10_000),
+    }),
+
+    diagnostics: section({
+      /** Longest string kept from client input in traces, recorded errors and log fields (characters); longer ones are cut with a marker. Log messages get 8x this. */
+      max_string_length: positive().default(512),
+      /** Estimated bytes of per-client diagnostics (traces, errors) kept in total; past it the oldest clients' records are dropped. */
+      max_bytes: positive().default(32 * 1024 * 1024),
     }),
 
     logging: section({

@@ -2,7 +2,8 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import { JSONRPC_INVALID_REQUEST, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
 import type { MessageExtra } from "../protocol/transport.js";
 import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
-import type { Session } from "../session/session.js";
+// The relay works on callers (a legacy Session, or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../protocol/caller-context.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { CallSink, PendingCall, UpstreamConnection } from "../upstream/connection.js";
 import type { UpstreamManager } from "../upstream/manager.js";
@@ -12,6 +13,7 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
+import { isValidRequestId } from "../protocol/validate.js";
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -58,7 +60,9 @@ export class Relay implements CallSink {
     if (m.method !== undefined) {
       if (typeof m.method !== "string") return this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "method must be a string" }));
       if (m.id === undefined) return this.#onNotification(session, message as JsonRpcNotification);
-      if (typeof m.id !== "string" && typeof m.id !== "number") return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or number" }));
+      if (!isValidRequestId(m.id)) return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or an integer" }));
+      // Two calls with one id in flight: the client could not tell their answers apart (ids are compared by JSON type and value).
+      if (session.inflight?.has(m.id)) return this.#reject(session, m.id, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }));
       try {
         this.#onRequest(session, m);
       } catch (err) {
@@ -367,7 +371,9 @@ export class Relay implements CallSink {
       case "notifications/message": {
         const related = extra?.relatedRequestId !== undefined ? connection.findCall(extra.relatedRequestId) : undefined;
         const level = LOG_LEVELS.indexOf(String(params.level));
-        if (related) return void (related.owner as Session).send(message, related.originalId);
+        // A client's call: that client alone. The gateway's own requests (tools/list while merging) have no
+        // owner: their logs go to every client that asked for logs, like unrelated ones.
+        if (related?.owner) return void (related.owner as Session).send(message, related.originalId);
         for (const s of this.registry.all()) {
           if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
         }
