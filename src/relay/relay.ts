@@ -313,7 +313,7 @@ export class Relay implements CallSink {
     session.inflight?.delete(call.originalId);
     if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
-      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, sessionId: session.id, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
     if (!session.closed) session.send(response, call.originalId);
     // Graceful shutdown waits on this (after the reply went out) instead of polling.
