@@ -123,7 +123,7 @@ export class Gateway {
       },
     };
     // The modern (2026-07-28) wire on /mcp: the listener classifies each request once and hands modern ones over.
-    this.context.modern = new ModernService({ config: this.config, context: this.context, catalog: this.catalog, toolFilter: () => this.relay.toolFilter, version: VERSION });
+    this.context.modern = new ModernService({ config: this.config, context: this.context, catalog: this.catalog, relay: this.relay, version: VERSION });
     this.websocket = new WebSocketListener(this.context);
     this.phoenix = new PhoenixListener(this.context);
     this.upgradeHandlers.set(PHOENIX_PATH, (req, socket, head) => this.phoenix.upgrade(req, socket, head));

@@ -69,6 +69,9 @@ export interface BridgeDeps {
   stateTtlMs(): number;
   /** The caching hint of a result (undefined: not cacheable). */
   hintFor(method: string, result: Record<string, unknown>, caller: CallerContext, retried: boolean): CacheHint | undefined;
+  /** Attribution lanes (Relay.parkLane/unparkLane): a held call gives its lane away until the retry. */
+  parkLane(caller: CallerContext, requestId: JsonRpcId): void;
+  unparkLane(caller: CallerContext, requestId: JsonRpcId, run: () => void): void;
   /** Post-processing of a complete result (task ids sealed, lists sorted). */
   finishResult?(method: string, upstream: string, result: Record<string, unknown>): Record<string, unknown>;
 }
@@ -214,13 +217,16 @@ class BridgedCall implements CallerSink {
     this.retried = true;
     for (const [key, value] of Object.entries(inputResponses)) this.answers[key] = value;
     if (this.#final !== undefined) return this.#deliver(this.#final);
-    for (const [key, p] of [...this.#pending]) {
-      const answer = this.answers[key];
-      if (answer !== undefined) this.#give(key, p.downId, answer);
+    this.bridge.deps.unparkLane(this.caller, this.#originalId, () => {
       if (this.#over) return;
-    }
-    // Still unanswered: ask again (SEP-2322: re-request missing input, not an error).
-    if (this.#pending.size > 0) this.#flush();
+      for (const [key, p] of [...this.#pending]) {
+        const answer = this.answers[key];
+        if (answer !== undefined) this.#give(key, p.downId, answer);
+        if (this.#over) return;
+      }
+      // Still unanswered: ask again (SEP-2322: re-request missing input, not an error).
+      if (this.#pending.size > 0) this.#flush();
+    });
   }
 
   /** Sends an answer upstream after checking its shape. */
@@ -250,6 +256,7 @@ class BridgedCall implements CallerSink {
     const requestState = this.#seal();
     this.#exchange = null;
     this.bridge.hold(this);
+    this.bridge.deps.parkLane(this.caller, this.#originalId);
     const timeout = this.bridge.deps.inputTimeoutMs();
     this.#holdTimer = setTimeout(() => this.#expire(timeout), timeout);
     this.#holdTimer.unref();

@@ -48,8 +48,8 @@ export interface ModernDeps {
   config: ConfigStore;
   context: ListenerContext;
   catalog: Catalog;
-  /** The relay's tool rules (read per request: the auth layer installs them after construction). */
-  toolFilter(): ToolFilter | undefined;
+  /** The relay: its tool rules (read per request: the auth layer installs them later) and attribution lanes. */
+  relay: { readonly toolFilter?: ToolFilter; parkLane(caller: CallerContext, id: JsonRpcId): void; unparkLane(caller: CallerContext, id: JsonRpcId, run: () => void): void };
   version: string;
 }
 
@@ -76,6 +76,8 @@ export class ModernService implements ModernWire {
       serverInfo: this.serverInfo,
       inputTimeoutMs: () => modern().input_timeout,
       stateTtlMs: () => modern().state_ttl,
+      parkLane: (caller, id) => deps.relay.parkLane(caller, id),
+      unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
       hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
       finishResult: (method, _upstream, result) => {
         if (method.endsWith("/list")) sortList(result);
@@ -192,7 +194,7 @@ export class ModernService implements ModernWire {
     if (own) return own;
     const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
     // A list filtered for this caller (tool rules) must not be shared with another.
-    const filter = this.#deps.toolFilter();
+    const filter = this.#deps.relay.toolFilter;
     if (method === "tools/list" && filter && this.#deps.catalog.list("tools").some((t) => !filter(caller, t.name as string))) hint.cacheScope = "private";
     return hint;
   }
