@@ -9,6 +9,7 @@ import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
+import { checkMessage, idKey } from "../protocol/validate.js";
 import { classifyHeaders, classifyMessage, type EdgeHeaders } from "../protocol/era.js";
 
 function edgeHeaders(req: IncomingMessage): EdgeHeaders {
@@ -36,19 +37,41 @@ export class StreamableHttpSink implements DownstreamSink {
   #get: ServerResponse | null = null;
   /** Highest seq written to a standalone GET stream. */
   getCursor = 0;
+  /** The session's `initialize` request, until answered: an error answer ends the session (a refused request creates nothing). */
+  #initializeId?: JsonRpcId;
 
   constructor(
     readonly session: Session,
     readonly retryMs: number,
+    /** Ends the session (the registry's `end`), when its initialize was refused. */
+    readonly onRefused?: () => void,
   ) {}
 
   /** Registers the POST that carries request `id`. */
-  open(id: JsonRpcId, res: ServerResponse): void {
-    const key = String(id);
+  open(id: JsonRpcId, res: ServerResponse, initialize = false): void {
+    const key = idKey(id);
+    if (initialize) this.#initializeId = id;
     (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
     res.once("close", () => {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
+      this.#touched();
     });
+  }
+
+  /** True while a POST for request `id` (same JSON type and value) waits for its answer. */
+  hasOpen(id: JsonRpcId): boolean {
+    const ex = this.#exchanges?.get(idKey(id));
+    return ex !== undefined && !ex.res.writableEnded;
+  }
+
+  /** The TTL of a Streamable HTTP session counts from the end of its last exchange. */
+  #touched(): void {
+    this.session.lastActivity = Date.now();
+  }
+
+  /** No POST and no GET stream open: the session is idle and its TTL runs. */
+  idle(): boolean {
+    return (this.#exchanges === undefined || this.#exchanges.size === 0) && (this.#get === null || this.#get.writableEnded);
   }
 
   /** Number of open POST exchanges. */
@@ -85,11 +108,13 @@ export class StreamableHttpSink implements DownstreamSink {
       if (old && old !== res) old.end();
       res.once("close", () => {
         if (this.#get === res) this.#get = null;
+        this.#touched();
       });
     } else {
       (this.#exchanges ??= new Map()).set(stream, { res, streaming: true });
       res.once("close", () => {
         if (this.#exchanges?.get(stream)?.res === res) this.#exchanges.delete(stream);
+        this.#touched();
       });
     }
   }
@@ -98,9 +123,14 @@ export class StreamableHttpSink implements DownstreamSink {
     const json = JSON.stringify(message);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
     if (relatedId !== undefined) {
-      const key = String(relatedId);
+      const key = idKey(relatedId);
       const ex = this.#exchanges?.get(key);
       const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
+      if (isAnswer && this.#initializeId !== undefined && relatedId === this.#initializeId) {
+        this.#initializeId = undefined;
+        // Refused (rate limit, breaker, ...): the answer goes out, and the session it would have opened is gone.
+        if ("error" in message) queueMicrotask(() => this.onRefused?.());
+      }
       if (ex && !ex.res.writableEnded) {
         if (isAnswer && !ex.streaming) {
           this.#exchanges!.delete(key);
@@ -213,7 +243,9 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
-  if (typeof message !== "object" || message === null) return sendRpcError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC object" }));
+  // The edge check: a bad envelope or id, or too deep a message, is answered on this POST at once (never a hang).
+  const check = checkMessage(message, config.server.max_json_depth);
+  if (!check.ok) return sendRpcError(res, check.error, check.id);
 
   // No modern version header, but the body is modern (_meta protocolVersion): the modern wire answers (-32020).
   if (ctx.modern !== undefined && ctx.config.current.modern.enabled && classifyMessage(message, edgeHeaders(req)) === "modern") return ctx.modern.serve(req, res, body);
@@ -229,9 +261,15 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     } catch (err) {
       return ctx.refuse(res, toGatewayError(err));
     }
-    session = ctx.registry.create(identity.clientId, "streamable_http");
+    try {
+      await ctx.admit?.(identity);
+    } catch (err) {
+      return sendRpcError(res, toGatewayError(err), (message as { id?: JsonRpcId }).id ?? null);
+    }
+    const created = ctx.registry.create(identity.clientId, "streamable_http");
+    session = created;
     session.identity = identity;
-    session.attach(new StreamableHttpSink(session, config.http_sse.retry));
+    session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
     ctx.onConnected(session, req);
   } else {
     const versionError = checkProtocolVersion(req);
@@ -245,7 +283,10 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
-    (session.sink as StreamableHttpSink).open(m.id, res);
+    const sink = session.sink as StreamableHttpSink;
+    // Two requests with one id in flight would share one answer: the second is refused on its own POST.
+    if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return sendRpcError(res, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), m.id);
+    sink.open(m.id, res, isInitialize);
     ctx.dispatch(session, message);
     return;
   }

@@ -17,6 +17,7 @@ import type { ConfigStore } from "../../config/store.js";
 import { GatewayError, toGatewayError } from "../../errors/index.js";
 import { Sealer, keyFromConfig } from "../../protocol/sealed.js";
 import { accepts, parseJsonRpcBody, readBody } from "../../listeners/http-util.js";
+import { checkMessage } from "../../protocol/validate.js";
 import { ModernExchange, sendModernError } from "../../listeners/modern-exchange.js";
 import { InputBridge, inputResponsesOf } from "../bridge/mrtr.js";
 import type { ModernWire } from "./wire.js";
@@ -108,6 +109,9 @@ export class ModernService implements ModernWire {
     } catch (err) {
       return sendModernError(res, toGatewayError(err), null);
     }
+    // The same edge check as the legacy wire: envelope, id and nesting depth.
+    const check = checkMessage(message, this.#deps.config.current.server.max_json_depth);
+    if (!check.ok) return sendModernError(res, check.error, check.id);
     const m = message as Partial<JsonRpcRequest>;
     if (typeof m !== "object" || m === null || Array.isArray(m) || m.jsonrpc !== "2.0") {
       return sendModernError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC 2.0 message" }), null);
