@@ -22,7 +22,7 @@
  * passed through with its own state wrapped in the gateway's seal (`inner`).
  */
 import { randomUUID } from "node:crypto";
-import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../../protocol/jsonrpc.js";
+import type { JsonRpcErrorResponse, JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../../protocol/jsonrpc.js";
 import type { CallerContext } from "../../protocol/caller-context.js";
 import type { Sealer, SealedPayload } from "../../protocol/sealed.js";
 import { GatewayError } from "../../errors/index.js";
@@ -288,7 +288,7 @@ class BridgedCall implements CallerSink {
     this.caller.closed = true;
     this.bridge.release(this);
     clearTimeout(this.#gather);
-    if ("error" in response) return exchange.finish({ ...response, id: exchange.id });
+    if ("error" in response) return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, response), id: exchange.id });
     const deps = this.bridge.deps;
     let result = response.result;
     if (deps.finishResult) result = deps.finishResult(this.request.method, this.upstream, result);
@@ -331,6 +331,17 @@ class BridgedCall implements CallerSink {
     this.#pending.clear();
     this.#cancelUpstream(err.message);
   }
+}
+
+/**
+ * SEP-2164 on the modern wire: an unknown resource is -32602 with the URI in
+ * `data` (legacy upstreams answer -32002, or -32602 without data).
+ */
+function resourceErrorOf(method: string, uri: string | undefined, response: JsonRpcErrorResponse): JsonRpcErrorResponse {
+  const { code, data } = response.error;
+  if (method !== "resources/read" || uri === undefined || (code !== -32002 && code !== -32602)) return response;
+  const merged = typeof data === "object" && data !== null ? { uri, ...(data as Record<string, unknown>) } : { uri };
+  return { ...response, error: { ...response.error, code: -32602, data: merged } };
 }
 
 /** Reads `inputResponses` of a request: absent is {}, anything but an object is a protocol error. */
