@@ -323,6 +323,29 @@ export class Relay implements CallSink {
   /** Called after every client call settles (answered, timed out or cancelled); set while draining. */
   onCallSettled?: () => void;
 
+  /**
+   * MRTR bridge (src/eras/bridge/mrtr.ts): a modern call waiting for its
+   * client's retry cannot ask anything meanwhile (its upstream awaits our
+   * answer), so it gives its attribution lane to other callers...
+   */
+  parkLane(caller: Session, requestId: JsonRpcId): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call?.lane || !call.connection) return;
+    call.lane = false;
+    this.#parked.add(call);
+    this.#lanes.leave(call.connection);
+  }
+
+  /** ...and takes it back before the answers go upstream (they may lead to the next question). */
+  unparkLane(caller: Session, requestId: JsonRpcId, run: () => void): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call || !call.connection || !this.#parked.delete(call)) return run();
+    call.lane = true;
+    this.#lanes.enter(call.connection, caller, run);
+  }
+
+  readonly #parked = new WeakSet<PendingCall>();
+
   #onNotification(session: Session, n: JsonRpcNotification): void {
     switch (n.method) {
       case "notifications/initialized":
