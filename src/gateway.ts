@@ -30,6 +30,7 @@ import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
+import type { CallerContext } from "./protocol/caller-context.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -164,7 +165,7 @@ export class Gateway {
     this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
   }
 
-  #dispatch(session: Session, message: Parameters<MessageHandler>[1]): void {
+  #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {
     // Draining: calls in flight finish, new ones are answered at once (never left without a reply).
     if (this.#closing && (message as { method?: unknown }).method !== undefined && (message as { id?: unknown }).id !== undefined) {
       return this.relay.reject(session, (message as { id: string | number }).id, new GatewayError("shutting_down"));

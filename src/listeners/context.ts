@@ -6,6 +6,8 @@ import type { Session } from "../session/session.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Authenticator, ClientIdentity } from "./identity.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
+import type { CallerContext } from "../protocol/caller-context.js";
+import type { ModernWire } from "../eras/modern/wire.js";
 
 /**
  * What every listener needs from the gateway, injected so listeners stay
@@ -32,8 +34,8 @@ export interface ListenerContext {
    * undefined for other errors, or when no auth layer is installed.
    */
   challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
-  /** Hands one parsed client message to the middleware chain and the relay. */
-  dispatch(session: Session, message: JsonRpcMessage): void;
+  /** Hands one parsed client message (of a legacy session or a modern request) to the middleware chain and the relay. */
+  dispatch(caller: CallerContext, message: JsonRpcMessage): void;
   /** A client connection opened. */
   onConnected(session: Session, req: IncomingMessage): void;
   /**
@@ -44,6 +46,8 @@ export interface ListenerContext {
   onDisconnected(session: Session, closeCode?: number, reason?: string, transport?: ClientTransportKind): void;
   /** A session resumed from an event id (telemetry, transport switch detection). */
   onResume?(session: Session, lastSeq: number, res?: ServerResponse): void;
+  /** The modern (2026-07-28) wire on /mcp (src/eras/modern/); absent: modern requests are refused. */
+  modern?: ModernWire;
   /** Cluster mode (src/cluster/): finds sessions this node does not hold. Absent on a single node. */
   cluster?: SessionLocator;
 }

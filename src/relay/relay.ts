@@ -2,7 +2,8 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import { JSONRPC_INVALID_REQUEST, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
 import type { MessageExtra } from "../protocol/transport.js";
 import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
-import type { Session } from "../session/session.js";
+// The relay works on callers (a legacy Session, or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../protocol/caller-context.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { CallSink, PendingCall, UpstreamConnection } from "../upstream/connection.js";
 import type { UpstreamManager } from "../upstream/manager.js";

@@ -1,6 +1,6 @@
 import type { JsonRpcRequest } from "../protocol/jsonrpc.js";
 import type { MessageExtra } from "../protocol/transport.js";
-import type { Session } from "../session/session.js";
+import type { CallerContext } from "../protocol/caller-context.js";
 import type { UpstreamConnection, PendingCall } from "../upstream/connection.js";
 
 /** The client capability a server->client request needs. */
@@ -21,18 +21,18 @@ export function attributeServerRequest(
   request: JsonRpcRequest,
   extra: MessageExtra | undefined,
   connection: UpstreamConnection,
-): { session: Session; call?: PendingCall } | undefined {
+): { session: CallerContext; call?: PendingCall } | undefined {
   if (extra?.relatedRequestId !== undefined) {
     const call = connection.findCall(extra.relatedRequestId);
-    if (call?.owner) return { session: call.owner as Session, call };
+    if (call?.owner) return { session: call.owner as CallerContext, call };
   }
   const capability = NEEDED_CAPABILITY[request.method];
   let best: PendingCall | undefined;
   for (const call of connection.pendingCalls()) {
-    const session = call.owner as Session | undefined;
+    const session = call.owner as CallerContext | undefined;
     if (!session || session.closed) continue;
     if (capability && !session.clientCapabilities[capability]) continue;
     if (!best || call.startedAt >= best.startedAt) best = call;
   }
-  return best ? { session: best.owner as Session, call: best } : undefined;
+  return best ? { session: best.owner as CallerContext, call: best } : undefined;
 }

@@ -1,8 +1,11 @@
 import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
-import type { PendingCall, UpstreamConnection } from "../upstream/connection.js";
+import type { PendingCall } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
 import type { ClientIdentity } from "../listeners/identity.js";
+import type { CallerContext, ForwardedServerRequest } from "../protocol/caller-context.js";
+
+export type { ForwardedServerRequest } from "../protocol/caller-context.js";
 
 /**
  * Where a session's outbound messages go: the client connection currently
@@ -40,18 +43,14 @@ export interface SessionEventLog {
   append(session: Session, seq: number, stream: string, json: string, last: boolean): void;
 }
 
-/** A server->client request forwarded to this session, awaiting the client's answer. */
-export interface ForwardedServerRequest {
-  connection: UpstreamConnection;
-  upstreamId: JsonRpcId;
-}
-
 /**
  * One client's MCP session with the gateway. Small by design (an idle session
  * should cost a few KB): maps are created lazily, and the session holds no
  * upstream connection of its own; upstream connections are shared.
  */
-export class Session {
+export class Session implements CallerContext {
+  /** Sessions are the legacy wire's callers. */
+  readonly era = "legacy" as const;
   readonly createdAt = Date.now();
   lastActivity = this.createdAt;
   protocolVersion = "2025-03-26";

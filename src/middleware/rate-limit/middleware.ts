@@ -1,6 +1,7 @@
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import { GatewayError } from "../../errors/index.js";
-import type { Session } from "../../session/session.js";
+// Rate limits key on the caller (a legacy session or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../../protocol/caller-context.js";
 import type { ConfigStore } from "../../config/store.js";
 import type { Middleware, MessageHandler } from "../compose.js";
 import { channels } from "../../telemetry/channels.js";
