@@ -5,18 +5,12 @@
  * log level from every request, since there is no `initialize` to carry them.
  */
 
-/** The first (and so far only) revision of the modern era. */
-export const MODERN_PROTOCOL_VERSION = "2026-07-28";
+import { META, MODERN_PROTOCOL_VERSIONS } from "../../protocol/era.js";
 
-/** Reserved `_meta` keys of the envelope. */
-export const META = {
-  protocolVersion: "io.modelcontextprotocol/protocolVersion",
-  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
-  clientInfo: "io.modelcontextprotocol/clientInfo",
-  logLevel: "io.modelcontextprotocol/logLevel",
-  serverInfo: "io.modelcontextprotocol/serverInfo",
-  subscriptionId: "io.modelcontextprotocol/subscriptionId",
-} as const;
+export { META } from "../../protocol/era.js";
+
+/** The modern revision the gateway speaks to upstreams (the newest it knows). */
+export const MODERN_PROTOCOL_VERSION: string = MODERN_PROTOCOL_VERSIONS[0];
 
 /** What one envelope says about the caller. */
 export interface EnvelopeMaterial {

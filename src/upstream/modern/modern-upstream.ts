@@ -20,8 +20,21 @@ const REMOVED_NOTIFICATIONS = new Set(["notifications/initialized", "notificatio
 
 /** What the caller of a call can claim in its envelope (a legacy session: what it declared at initialize). */
 interface CallerLike {
+  era?: "legacy" | "modern";
   clientCapabilities?: Record<string, unknown>;
   logLevel?: string;
+}
+
+/**
+ * Only legacy callers' rounds are bridged: a modern caller gets the
+ * upstream's `input_required` as is (the modern edge seals its state). The
+ * caller's era decides (CallerContext.era); a request that already carries
+ * the envelope is a modern caller's too. Gateway-issued calls have no caller.
+ */
+function isLegacyCaller(call: PendingCall, request: JsonRpcRequest): boolean {
+  const caller = call.owner as CallerLike | undefined;
+  if (caller === undefined) return false;
+  return (caller.era ?? "legacy") === "legacy" && !hasEnvelopeClaim(request.params);
 }
 
 /** Everything the modern adapter needs of its connection. */
@@ -70,7 +83,7 @@ export class ModernUpstream {
         request.method = "server/discover";
         return undefined;
       default:
-        if (MRTR_METHODS.has(request.method) && !hasEnvelopeClaim(request.params) && call.owner !== undefined) this.bridge.track(call, request);
+        if (MRTR_METHODS.has(request.method) && isLegacyCaller(call, request)) this.bridge.track(call, request);
         return undefined;
     }
   }
