@@ -26,6 +26,10 @@ export const CATALOGUE = {
   resource_not_found: { http: 404, jsonrpc: -32002, close: 1008, message: "Resource not found: {uri}" },
   batch_not_supported: { http: 400, jsonrpc: -32600, close: 1008, message: "JSON-RPC batches are not supported (removed in MCP 2025-06-18)" },
   not_initialized: { http: 400, jsonrpc: -32600, close: 1008, message: "Session not initialized: send initialize first" },
+  /** A client message nesting objects/arrays deeper than server.max_json_depth (refused at the edge, before any upstream work). */
+  nesting_too_deep: { http: 400, jsonrpc: -32600, close: 1008, message: "Invalid request: the message nests deeper than {limit} levels (server.max_json_depth)" },
+  /** A request whose id (same JSON type and value) is still in flight on the same session. */
+  duplicate_request_id: { http: 409, jsonrpc: -32600, close: 1008, message: "Invalid request: id {id} is already in flight on this session" },
 
   // The guide's gateway-specific errors
   pool_timeout: { http: 503, jsonrpc: -32001, close: 1011, message: "Connection pool exhausted: no upstream connection for {upstream} within {timeout_ms} ms" },
@@ -79,6 +83,8 @@ export const CATALOGUE = {
   input_timeout: { http: 408, jsonrpc: -32042, close: 1008, message: "No input for {method} within {timeout_ms} ms" },
   /** A feature the other era has no counterpart for (the bridge says so instead of going silent). */
   no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
+  /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */
+  rate_limit_unavailable: { http: 503, jsonrpc: -32031, close: 1013, message: "Rate limiting is unavailable ({reason}); requests are refused until it is back (rate_limiting.fail_mode: closed)" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

@@ -6,6 +6,7 @@ import type { ListenerContext } from "./context.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
+import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 
 /** Path clients POST their messages to (the `endpoint` event names it with the session). */
@@ -128,6 +129,9 @@ export async function handleLegacySsePost(req: IncomingMessage, res: ServerRespo
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
+  // The edge check: `null`, `123`, a bad id or too deep a message is refused on this POST (400), never dispatched.
+  const valid = checkMessage(message, ctx.config.current.server.max_json_depth);
+  if (!valid.ok) return sendRpcError(res, valid.error, valid.id);
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
   res.writeHead(202, { "content-type": "text/plain" });
   res.end("Accepted");

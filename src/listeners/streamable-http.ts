@@ -9,6 +9,7 @@ import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
+import { checkMessage, idKey } from "../protocol/validate.js";
 
 /** One POST waiting for its answer; becomes an SSE stream if anything else comes first. */
 interface Exchange {
@@ -37,11 +38,17 @@ export class StreamableHttpSink implements DownstreamSink {
 
   /** Registers the POST that carries request `id`. */
   open(id: JsonRpcId, res: ServerResponse): void {
-    const key = String(id);
+    const key = idKey(id);
     (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
     res.once("close", () => {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
     });
+  }
+
+  /** True while a POST for request `id` (same JSON type and value) waits for its answer. */
+  hasOpen(id: JsonRpcId): boolean {
+    const ex = this.#exchanges?.get(idKey(id));
+    return ex !== undefined && !ex.res.writableEnded;
   }
 
   /** Number of open POST exchanges. */
@@ -91,7 +98,7 @@ export class StreamableHttpSink implements DownstreamSink {
     const json = JSON.stringify(message);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
     if (relatedId !== undefined) {
-      const key = String(relatedId);
+      const key = idKey(relatedId);
       const ex = this.#exchanges?.get(key);
       const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
       if (ex && !ex.res.writableEnded) {
@@ -204,7 +211,9 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
-  if (typeof message !== "object" || message === null) return sendRpcError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC object" }));
+  // The edge check: a bad envelope or id, or too deep a message, is answered on this POST at once (never a hang).
+  const check = checkMessage(message, config.server.max_json_depth);
+  if (!check.ok) return sendRpcError(res, check.error, check.id);
 
   const isInitialize = (message as { method?: string }).method === "initialize";
   let session: Session | undefined;
@@ -234,7 +243,10 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
-    (session.sink as StreamableHttpSink).open(m.id, res);
+    const sink = session.sink as StreamableHttpSink;
+    // Two requests with one id in flight would share one answer: the second is refused on its own POST.
+    if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return sendRpcError(res, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), m.id);
+    sink.open(m.id, res);
     ctx.dispatch(session, message);
     return;
   }

@@ -13,6 +13,7 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
+import { isValidRequestId } from "../protocol/validate.js";
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -59,7 +60,9 @@ export class Relay implements CallSink {
     if (m.method !== undefined) {
       if (typeof m.method !== "string") return this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "method must be a string" }));
       if (m.id === undefined) return this.#onNotification(session, message as JsonRpcNotification);
-      if (typeof m.id !== "string" && typeof m.id !== "number") return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or number" }));
+      if (!isValidRequestId(m.id)) return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or an integer" }));
+      // Two calls with one id in flight: the client could not tell their answers apart (ids are compared by JSON type and value).
+      if (session.inflight?.has(m.id)) return this.#reject(session, m.id, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }));
       try {
         this.#onRequest(session, m);
       } catch (err) {
@@ -368,7 +371,9 @@ export class Relay implements CallSink {
       case "notifications/message": {
         const related = extra?.relatedRequestId !== undefined ? connection.findCall(extra.relatedRequestId) : undefined;
         const level = LOG_LEVELS.indexOf(String(params.level));
-        if (related) return void (related.owner as Session).send(message, related.originalId);
+        // A client's call: that client alone. The gateway's own requests (tools/list while merging) have no
+        // owner: their logs go to every client that asked for logs, like unrelated ones.
+        if (related?.owner) return void (related.owner as Session).send(message, related.originalId);
         for (const s of this.registry.all()) {
           if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
         }

@@ -16,17 +16,22 @@ const NEEDED_CAPABILITY: Record<string, string> = {
  * sends it on that POST's stream). Otherwise (stdio, WebSocket) it is the
  * client with a call in flight on that connection that can answer it; with
  * several, the most recent call wins (see docs/adr/0003-shared-upstream-sessions.md).
+ * Either way a client is asked only what it declared it can answer.
  */
 export function attributeServerRequest(
   request: JsonRpcRequest,
   extra: MessageExtra | undefined,
   connection: UpstreamConnection,
 ): { session: CallerContext; call?: PendingCall } | undefined {
+  const capability = NEEDED_CAPABILITY[request.method];
   if (extra?.relatedRequestId !== undefined) {
     const call = connection.findCall(extra.relatedRequestId);
-    if (call?.owner) return { session: call.owner as CallerContext, call };
+    if (call?.owner) {
+      // The caller is known exactly; a client that did not declare the capability is never asked.
+      const session = call.owner as CallerContext;
+      return capability && !session.clientCapabilities[capability] ? undefined : { session, call };
+    }
   }
-  const capability = NEEDED_CAPABILITY[request.method];
   let best: PendingCall | undefined;
   for (const call of connection.pendingCalls()) {
     const session = call.owner as CallerContext | undefined;

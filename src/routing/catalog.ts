@@ -1,14 +1,8 @@
 import type { UpstreamManager, UpstreamGroup } from "../upstream/manager.js";
 import { log } from "../telemetry/channels.js";
+import { ALL_LIST_KINDS, LIST_KINDS, ListRefresher, type FetchedLists, type ListItem, type ListKind } from "./list-refresher.js";
 
-/** The four federated list kinds and the result key each list method returns. */
-export const LIST_KINDS = {
-  tools: { method: "tools/list", key: "tools", capability: "tools", notification: "notifications/tools/list_changed" },
-  prompts: { method: "prompts/list", key: "prompts", capability: "prompts", notification: "notifications/prompts/list_changed" },
-  resources: { method: "resources/list", key: "resources", capability: "resources", notification: "notifications/resources/list_changed" },
-  templates: { method: "resources/templates/list", key: "resourceTemplates", capability: "resources", notification: "notifications/resources/list_changed" },
-} as const;
-export type ListKind = keyof typeof LIST_KINDS;
+export { LIST_KINDS, type ListKind } from "./list-refresher.js";
 
 /** Where an exposed name leads. */
 export interface Target {
@@ -16,75 +10,90 @@ export interface Target {
   name: string;
 }
 
-type Item = Record<string, unknown> & { name?: string; uri?: string; uriTemplate?: string };
+type Item = ListItem;
 export type PrefixMode = "always" | "conditional" | "never";
 
 /** Separator between the upstream name and the item name. */
 export const NAMESPACE_SEPARATOR = "__";
+
+/** The kinds whose change one notification announces (templates ride on resources). */
+const NOTIFIED_KINDS: ReadonlyArray<{ kind: ListKind; covers: ListKind[] }> = [
+  { kind: "tools", covers: ["tools"] },
+  { kind: "prompts", covers: ["prompts"] },
+  { kind: "resources", covers: ["resources", "templates"] },
+];
 
 /**
  * The federated view of every upstream's tools, prompts and resources.
  * Lists are fetched when a replica becomes ready and when it says
  * `list_changed`, then merged once; answering `tools/list` or routing a
  * `tools/call` is a map lookup, never a round trip.
+ *
+ * Names are a function of configuration and of what upstreams offer, never of
+ * health: a down upstream's lists are kept (hidden from `list()`, still
+ * counted when names collide, still routable so its calls answer
+ * `upstream_unavailable` instead of `tool_not_found`). Hiding and showing it
+ * changes the listed view, which emits one `list_changed` per kind.
  */
 export class Catalog {
+  /** Last good lists of every upstream seen, also while it is down. */
   readonly #lists = new Map<string, Partial<Record<ListKind, Item[]>>>();
+  /** Upstreams with no ready replica (past the grace): their items are not listed. */
+  readonly #hidden = new Set<string>();
+  readonly #refresher = new ListRefresher((group, fetched) => this.#apply(group, fetched));
+  readonly #dropTimers = new Map<string, NodeJS.Timeout>();
   #tools = new Map<string, Target>();
   #prompts = new Map<string, Target>();
   #resources = new Map<string, string>();
   #templates: Array<{ prefix: string; upstream: string }> = [];
   #merged: Partial<Record<ListKind, Item[]>> = {};
+  #prefixMode: PrefixMode;
   /** Collisions found under prefix `never` (reported by health). */
   collisions: string[] = [];
-  /** Called after a kind's merged list changed (the relay notifies clients). */
+  /** Called once per notification kind (tools, prompts, resources) whose listed view changed; the relay notifies clients. */
   onChanged?: (kind: ListKind) => void;
 
   constructor(
     readonly manager: UpstreamManager,
-    public prefixMode: PrefixMode,
-  ) {}
-
-  /** Fetches every list of one upstream (all pages) and re-merges. */
-  async refresh(group: UpstreamGroup, kinds: ListKind[] = Object.keys(LIST_KINDS) as ListKind[]): Promise<void> {
-    const connection = group.anyConnection();
-    if (!connection) return;
-    const caps = connection.identity?.capabilities ?? {};
-    const lists = this.#lists.get(group.name) ?? {};
-    await Promise.all(
-      kinds.map(async (kind) => {
-        const spec = LIST_KINDS[kind];
-        if (!caps[spec.capability]) {
-          lists[kind] = [];
-          return;
-        }
-        const items: Item[] = [];
-        let cursor: string | undefined;
-        let failed = false;
-        // Bounded: a misbehaving upstream that always returns a cursor cannot loop us forever.
-        for (let page = 0; page < 100; page++) {
-          const result = await connection.request(spec.method, cursor ? { cursor } : {}, 30_000).catch((err: Error) => {
-            log("warn", "MCP.Routing", `${spec.method} failed on ${group.name}: ${err.message}`, { upstream: group.name });
-            return undefined;
-          });
-          if (!result) {
-            failed = true;
-            break;
-          }
-          items.push(...((result[spec.key] as Item[]) ?? []));
-          cursor = result.nextCursor as string | undefined;
-          if (!cursor) break;
-        }
-        // A failed refresh keeps the last good list: a passing error must not make tools vanish.
-        if (!failed || lists[kind] === undefined) lists[kind] = items;
-      }),
-    );
-    this.#lists.set(group.name, lists);
-    this.#rebuild();
-    for (const kind of kinds) this.onChanged?.(kind);
+    prefixMode: PrefixMode,
+  ) {
+    this.#prefixMode = prefixMode;
   }
 
-  /** The merged list of a kind, limited to upstreams with a ready replica. */
+  /** `routing.prefix`; changing it renames items, which clients hear as `list_changed`. */
+  get prefixMode(): PrefixMode {
+    return this.#prefixMode;
+  }
+
+  set prefixMode(mode: PrefixMode) {
+    if (mode === this.#prefixMode) return;
+    this.#prefixMode = mode;
+    this.#rebuildAndNotify();
+  }
+
+  /**
+   * Fetches `kinds` of one upstream (all pages) and re-merges. Overlapping
+   * refreshes of one upstream coalesce (see ListRefresher); kinds not
+   * refreshed, and kinds whose fetch failed, keep their last good lists.
+   */
+  refresh(group: UpstreamGroup, kinds: readonly ListKind[] = ALL_LIST_KINDS): Promise<void> {
+    return this.#refresher.refresh(group, kinds);
+  }
+
+  #apply(group: UpstreamGroup, fetched: FetchedLists): void {
+    const lists = this.#lists.get(group.name) ?? {};
+    for (const kind of ALL_LIST_KINDS) if (fetched[kind] !== undefined) lists[kind] = fetched[kind];
+    this.#lists.set(group.name, lists);
+    // Fetched from a live connection: the upstream is back (unless it went down while we listed).
+    if (group.ready().length > 0) {
+      clearTimeout(this.#dropTimers.get(group.name));
+      this.#dropTimers.delete(group.name);
+      this.#hidden.delete(group.name);
+    }
+    this.#rebuildAndNotify();
+  }
+
+  /** The merged list of a kind, limited to upstreams that are not down. */
   list(kind: ListKind): Item[] {
     return this.#merged[kind] ?? [];
   }
@@ -116,10 +125,10 @@ export class Catalog {
   }
 
   /**
-   * Forgets an upstream's lists `graceMs` from now unless a replica of it is
-   * ready again by then: a respawning child (~300 ms) keeps its tools
-   * routable, so calls arriving meanwhile wait for it (bounded by the same
-   * pool.checkout_timeout) instead of failing with tool_not_found.
+   * Hides an upstream's items `graceMs` from now unless a replica of it is
+   * ready again by then: a respawning child (~300 ms) never blinks out of
+   * clients' lists. Hidden or not, its names stay routable (calls wait for a
+   * replica, bounded by pool.checkout_timeout, then answer upstream_unavailable).
    */
   dropUnlessBack(group: UpstreamGroup, graceMs: number): void {
     clearTimeout(this.#dropTimers.get(group.name));
@@ -131,21 +140,30 @@ export class Catalog {
     this.#dropTimers.set(group.name, timer);
   }
 
-  readonly #dropTimers = new Map<string, NodeJS.Timeout>();
-
-  /** Forgets an upstream's lists (when it has no ready replica). */
+  /** Hides an upstream's items from the lists (it has no ready replica); its names and routes stay. */
   drop(upstream: string): void {
-    this.#lists.delete(upstream);
-    this.#rebuild();
+    if (this.#hidden.has(upstream)) return;
+    this.#hidden.add(upstream);
+    this.#rebuildAndNotify();
   }
 
   #modeOf(upstream: string): PrefixMode {
-    return this.manager.groups.get(upstream)?.config.prefix ?? this.prefixMode;
+    return this.manager.groups.get(upstream)?.config.prefix ?? this.#prefixMode;
+  }
+
+  /** Rebuilds, then notifies each kind whose listed view actually changed (once, however many kinds a round touched). */
+  #rebuildAndNotify(): void {
+    const before = NOTIFIED_KINDS.map(({ covers }) => JSON.stringify(covers.map((k) => this.#merged[k] ?? [])));
+    this.#rebuild();
+    NOTIFIED_KINDS.forEach(({ kind, covers }, i) => {
+      if (JSON.stringify(covers.map((k) => this.#merged[k] ?? [])) !== before[i]) this.onChanged?.(kind);
+    });
   }
 
   #rebuild(): void {
     this.collisions = [];
     const named = (kind: "tools" | "prompts") => {
+      // Collisions count every known upstream, down ones too: a name never changes with health.
       const counts = new Map<string, string[]>();
       for (const [upstream, lists] of this.#lists) for (const item of lists[kind] ?? []) counts.set(item.name!, [...(counts.get(item.name!) ?? []), upstream]);
       const targets = new Map<string, Target>();
@@ -164,7 +182,7 @@ export class Catalog {
             continue;
           }
           targets.set(exposed, { upstream, name: item.name! });
-          merged.push(exposed === item.name ? item : { ...item, name: exposed });
+          if (!this.#hidden.has(upstream)) merged.push(exposed === item.name ? item : { ...item, name: exposed });
         }
       }
       return { targets, merged };
@@ -180,14 +198,15 @@ export class Catalog {
     const resources: Item[] = [];
     const templates: Item[] = [];
     for (const [upstream, lists] of this.#lists) {
+      const listed = !this.#hidden.has(upstream);
       for (const r of lists.resources ?? []) {
         if (!this.#resources.has(r.uri!)) this.#resources.set(r.uri!, upstream);
-        resources.push(r);
+        if (listed) resources.push(r);
       }
       for (const t of lists.templates ?? []) {
         const prefix = String(t.uriTemplate ?? "").split("{")[0]!;
         this.#templates.push({ prefix, upstream });
-        templates.push(t);
+        if (listed) templates.push(t);
       }
     }
     this.#merged.resources = resources;

@@ -2,6 +2,7 @@ import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
 import type { PendingCall } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
+import { idKey } from "../protocol/validate.js";
 import type { ClientIdentity } from "../listeners/identity.js";
 import type { CallerContext, ForwardedServerRequest } from "../protocol/caller-context.js";
 
@@ -161,7 +162,7 @@ export class Session implements CallerContext {
     const sink = this.#sink;
     if (sink) return this.gate === undefined ? sink.deliver(message, relatedId, this) : this.gate.send(this, sink, message, relatedId);
     // Nobody attached: keep it for the client's resume.
-    this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
+    this.record(JSON.stringify(message), relatedId === undefined ? "get" : idKey(relatedId));
     return false;
   }
 

@@ -6,6 +6,7 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, type CallEvent, type ClientEvent, type ConnectionEvent, type ErrorEvent, type LogEvent, type MessageEvent, type UpstreamEvent } from "./channels.js";
 import { RotatingFile } from "./rotating-file.js";
 import { TextLines } from "./log-format.js";
+import { redactConfig, redactText } from "../config/redact.js";
 
 /** The running logger: the pino instance, a way to follow runtime config, and close. */
 export interface LoggingHandle {
@@ -45,7 +46,21 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
     streams.push({ level: "trace", stream: wrap(all) }, { level: "warn", stream: wrap(errors) });
   }
   const logger = streams.length
-    ? pino({ level: levelOf(config), base: text ? undefined : { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, pino.multistream(streams))
+    ? pino(
+        {
+          level: levelOf(config),
+          base: text ? undefined : { pid: process.pid },
+          timestamp: pino.stdTimeFunctions.epochTime,
+          // Error texts can carry a URL with its password or a Bearer token: every line passes the one redaction list.
+          formatters: { log: (fields) => redactConfig(fields) as Record<string, unknown> },
+          hooks: {
+            logMethod(args, method) {
+              method.apply(this, args.map((a) => (typeof a === "string" ? redactText(a) : a)) as Parameters<typeof method>);
+            },
+          },
+        },
+        pino.multistream(streams),
+      )
     : pino({ level: "silent" });
 
   const onLog = (e: unknown) => {
@@ -137,7 +152,7 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
   let store: ConfigStore | undefined;
   const onChange = ({ config: c, path, previous, value }: { config: GatewayConfig; path: string; previous: unknown; value: unknown }) => {
     apply(c);
-    logger.info({ component: "MCP.Gateway", key: path, previous, value }, "config changed");
+    logger.info({ component: "MCP.Gateway", key: path, previous: redactConfig(previous, path), value: redactConfig(value, path) }, "config changed");
   };
   const handle: LoggingHandle = {
     logger,

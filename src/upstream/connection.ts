@@ -1,6 +1,7 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../protocol/transport.js";
 import { GatewayError, toJsonRpcError } from "../errors/index.js";
+import { log } from "../telemetry/channels.js";
 import { negotiate, type HandshakePlan } from "./handshake/index.js";
 import { ModernUpstream, type CacheHint } from "./modern/modern-upstream.js";
 
@@ -158,6 +159,9 @@ export class UpstreamConnection {
       this.#transport.send(request);
     } catch (err) {
       this.#drop(call);
+      // JSON.stringify failing (RangeError: too deep for the stack) is the request's fault, not the upstream's:
+      // it must not count against the upstream's breaker (the resilience layer counts only upstream codes).
+      if (err instanceof RangeError || err instanceof TypeError) throw new GatewayError("invalid_request", { detail: `the request cannot be serialized: ${err.message}` }, { cause: err });
       throw new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: (err as Error).message }, { cause: err });
     }
   }
@@ -274,7 +278,13 @@ export class UpstreamConnection {
       if (mapped === null) return;
       extra = mapped;
     }
-    this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
+    try {
+      this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
+    } catch (err) {
+      // A handler's failure on one server message must not escape into the transport's read loop: on
+      // Streamable HTTP that ends the POST stream and loses the answer still to come on it.
+      log("error", "MCP.Upstream", `handling a message from ${this.replica} failed: ${(err as Error).message}`, { upstream: this.upstream });
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ function fakeGroup(answers: Array<Record<string, unknown> | Error>): UpstreamGro
       return next!;
     },
   };
-  return { name: "u", config: { name: "u" }, anyConnection: () => connection, replicas: [] } as unknown as UpstreamGroup;
+  return { name: "u", config: { name: "u" }, anyConnection: () => connection, ready: () => [{}], replicas: [] } as unknown as UpstreamGroup;
 }
 
 test("a failed list refresh keeps the last good list", async () => {

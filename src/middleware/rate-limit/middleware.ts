@@ -7,6 +7,7 @@ import type { Middleware, MessageHandler } from "../compose.js";
 import { channels } from "../../telemetry/channels.js";
 import { ThrottledLog } from "../../telemetry/throttled-log.js";
 import type { RateLimiter, RateVerdict } from "./service.js";
+import { redactText } from "../../config/redact.js";
 
 /** Answers a refused request (the relay's reject). */
 export type Rejecter = (session: Session, id: JsonRpcId | null, err: GatewayError) => void;
@@ -74,9 +75,12 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
             pump(session, backlog);
           },
           (err: Error) => {
-            storeWarning.log(`rate-limit store failed, allowing the request: ${err.message}`, { clientId: session.clientId });
+            // Degraded, not broken: the store failed fast (no offline queue); rate_limiting.fail_mode decides.
+            const open = config.current.rate_limiting.fail_mode === "open";
+            storeWarning.log(`rate-limit store failed, ${open ? "allowing" : "refusing"} the request (fail_mode ${open ? "open" : "closed"}): ${err.message}`, { clientId: session.clientId });
             backlog.shift();
-            decide(session, m, null);
+            if (open) decide(session, m, null);
+            else reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_unavailable", { reason: redactText(err.message) }));
             pump(session, backlog);
           },
         );
