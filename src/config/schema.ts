@@ -290,6 +290,25 @@ export const configSchema = z
       max_pending_writes: positive().default(10_000),
     }),
 
+    /** The modern (MCP 2026-07-28) wire toward clients on /mcp (docs/protocol-2026.md). */
+    modern: section({
+      /** Serve 2026-07-28 requests on /mcp; false: they get the legacy answers (400 -32012). */
+      enabled: z.boolean().default(true),
+      /**
+       * Key that seals MRTR requestState and task ids (64 hex digits, base64 of 32 bytes, or a
+       * passphrase). Every node of a cluster needs the same one; unset: a random key per process.
+       */
+      state_key: z.string().min(1).optional(),
+      /** How long a legacy upstream's question waits for the client's retry before input_timeout (ms). */
+      input_timeout: positive().default(60_000),
+      /** How long a sealed requestState stays valid (ms). */
+      state_ttl: positive().default(600_000),
+      /** ttlMs the gateway puts on lists and reads whose upstreams give no hint (legacy upstreams). */
+      cache_ttl: ms().default(0),
+      /** Keep-alive comment interval on subscriptions/listen streams (ms; 0: none). */
+      keepalive_interval: ms().default(15_000),
+    }),
+
     /** The upstream MCP servers. */
     upstreams: z.array(upstreamSchema).default([]),
   })

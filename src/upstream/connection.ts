@@ -126,6 +126,7 @@ export class UpstreamConnection {
     if (this.identity.era === "modern") {
       // MRTR replaces server->client requests: every question names its call, on every wire.
       this.attributesRelated = true;
+      (this.#transport as Transport & { useModernWire?(): void }).useModernWire?.();
       this.#modern = new ModernUpstream(this.#modernHost(this.identity.protocolVersion));
     }
     this.#state = "ready";

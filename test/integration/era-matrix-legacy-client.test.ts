@@ -27,6 +27,7 @@ before(async () => {
   children.push(v1h, v2mh, v2dh);
   ({ gateway, url } = await startTestGateway({
     routing: { prefix: "always" },
+    rate_limiting: { enabled: false },
     upstreams: [
       everythingUpstream("v1s"),
       { name: "v1h", transport: "streamable_http", url: v1h.url },

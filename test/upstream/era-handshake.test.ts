@@ -156,7 +156,7 @@ test("MRTR bridge: input_required becomes a server->client request to the legacy
   assert.deepEqual((answers[0] as { result: { content: unknown } }).result.content, [{ type: "text", text: 'got {"ok":{"action":"accept","content":{"yes":true}}} state s1' }]);
 });
 
-test("MRTR bridge: a refused input request ends the call with a clear error; modern callers get input_required as is", async () => {
+test("MRTR bridge: a refused input request ends the call with a clear error; a request with its own retry channel is passed through", async () => {
   const u = upstream((r) =>
     r.method === "server/discover" ? DISCOVER : { resultType: "input_required", requestState: "s", inputRequests: { a: { method: "sampling/createMessage", params: { messages: [], maxTokens: 1 } } } },
   );
@@ -173,10 +173,11 @@ test("MRTR bridge: a refused input request ends the call with a clear error; mod
   assert.equal(err.data.error, "upstream_error");
   assert.match(err.message, /could not answer tools\/call's input request "a": no sampling here/);
 
-  const modern: JsonRpcResponse[] = [];
-  c.forward({ jsonrpc: "2.0", id: "m-1", method: "tools/call", params: { name: "t" } }, call("tools/call", modern, { era: "modern", clientCapabilities: {} }));
-  while (modern.length === 0) await new Promise((r) => setTimeout(r, 5));
-  assert.equal((modern[0] as { result: { resultType: string } }).result.resultType, "input_required");
+  // A request that carries its own retry channel is someone else's round: input_required goes back as is.
+  const driven: JsonRpcResponse[] = [];
+  c.forward({ jsonrpc: "2.0", id: "m-1", method: "tools/call", params: { name: "t", requestState: "theirs" } }, call("tools/call", driven, { era: "modern", clientCapabilities: {} }));
+  while (driven.length === 0) await new Promise((r) => setTimeout(r, 5));
+  assert.equal((driven[0] as { result: { resultType: string } }).result.resultType, "input_required");
 });
 
 test("SEP-2243 headers come from the body: version, method, name (Base64 when unsafe); none for legacy messages", () => {

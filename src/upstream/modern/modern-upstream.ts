@@ -1,7 +1,7 @@
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../../protocol/jsonrpc.js";
 import type { MessageExtra } from "../../protocol/transport.js";
 import type { PendingCall } from "../connection.js";
-import { META, hasEnvelopeClaim, stampEnvelope } from "../handshake/envelope.js";
+import { META, stampEnvelope } from "../handshake/envelope.js";
 import { ListenStream, type ListenHost } from "./listen-stream.js";
 import { MrtrBridge, type BridgeHost } from "./mrtr-bridge.js";
 
@@ -26,15 +26,18 @@ interface CallerLike {
 }
 
 /**
- * Only legacy callers' rounds are bridged: a modern caller gets the
- * upstream's `input_required` as is (the modern edge seals its state). The
- * caller's era decides (CallerContext.era); a request that already carries
- * the envelope is a modern caller's too. Gateway-issued calls have no caller.
+ * Which calls the bridge drives: every caller's, unless the request already
+ * carries a retry channel (`inputResponses`/`requestState`: someone else is
+ * driving the rounds). A legacy caller gets real server->client requests; a
+ * modern caller's edge (src/eras/bridge/mrtr.ts) turns those same requests
+ * into its own sealed `input_required` and answers them from the client's
+ * retry, so both bridges compose without the upstream's state ever reaching
+ * the client. Gateway-issued calls have no caller and are never bridged.
  */
-function isLegacyCaller(call: PendingCall, request: JsonRpcRequest): boolean {
-  const caller = call.owner as CallerLike | undefined;
-  if (caller === undefined) return false;
-  return (caller.era ?? "legacy") === "legacy" && !hasEnvelopeClaim(request.params);
+function isBridged(call: PendingCall, request: JsonRpcRequest): boolean {
+  if (call.owner === undefined) return false;
+  const p = request.params;
+  return p?.inputResponses === undefined && p?.requestState === undefined;
 }
 
 /** Everything the modern adapter needs of its connection. */
@@ -83,7 +86,7 @@ export class ModernUpstream {
         request.method = "server/discover";
         return undefined;
       default:
-        if (MRTR_METHODS.has(request.method) && isLegacyCaller(call, request)) this.bridge.track(call, request);
+        if (MRTR_METHODS.has(request.method) && isBridged(call, request)) this.bridge.track(call, request);
         return undefined;
     }
   }

@@ -120,6 +120,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #getSignal: AbortSignal | undefined;
   /** Open `subscriptions/listen` POSTs (2026-07-28): closing the stream is how a listen is cancelled. */
   readonly #listens = new Map<JsonRpcId, AbortController>();
+  #modernWire = false;
 
   constructor(options: StreamableHttpUpstreamOptions) {
     this.#url = new URL(options.url);
@@ -169,10 +170,16 @@ export class StreamableHttpUpstreamTransport implements Transport {
     const isInit = m.method === "initialize" && m.id !== undefined;
     if (isInit) this.#initId = m.id;
     this.#inFlight.begin();
-    // A 2026-07-28 request (envelope in _meta) carries the standard headers and no session id.
-    const modern = isInit ? undefined : modernHeaders(message);
+    // On a 2026-07-28 connection (and for its discover probe) a request carries the standard headers and no
+    // session id. The connection decides the era, not the body: a modern caller's envelope may reach a legacy upstream.
+    const modern = !isInit && (this.#modernWire || m.method === "server/discover") ? modernHeaders(message) : undefined;
     void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit, modern);
     return this.#inFlight.accepting();
+  }
+
+  /** The handshake found a 2026-07-28 upstream: requests go out session-less with the SEP-2243 headers. */
+  useModernWire(): void {
+    this.#modernWire = true;
   }
 
   /**
