@@ -21,6 +21,7 @@ import { handleLegacySsePost, handleLegacySseStream, LEGACY_POST_PATH } from "./
 import { WebSocketListener } from "./listeners/websocket.js";
 import { PhoenixListener, PHOENIX_PATH } from "./listeners/phoenix.js";
 import { failInFlight, waitForDrain } from "./session/drain.js";
+import { startSessionExpiry } from "./session/expiry.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { guarded } from "./listeners/guard.js";
 import { isValidRequestId } from "./protocol/validate.js";
@@ -76,7 +77,7 @@ export class Gateway {
   cluster?: ClusterService;
   #handler: MessageHandler;
   #middleware: Middleware[];
-  #expiryTimer?: NodeJS.Timeout;
+  #stopExpiry?: () => void;
   #starting = true;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
   #ready: Promise<void>;
@@ -289,8 +290,7 @@ export class Gateway {
     await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
     this.#starting = false;
     this.#markReady();
-    this.#expiryTimer = setInterval(() => this.registry.expire(this.config.current.session.ttl), 30_000);
-    this.#expiryTimer.unref();
+    this.#stopExpiry = startSessionExpiry(this.registry, this.config);
     const address = this.server.address() as AddressInfo;
     return { host, port: address.port, url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}` };
   }
@@ -309,7 +309,7 @@ export class Gateway {
     this.#markReady();
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#expiryTimer);
+    this.#stopExpiry?.();
     // Sessions ending below stay in the cluster's directory: their clients resume on other nodes.
     this.cluster?.draining();
     // 1. Stop accepting: no new connections; new requests on open ones get

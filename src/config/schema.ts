@@ -191,8 +191,12 @@ export const configSchema = z
       replay_buffer_size: positive().default(1000),
       /** Replay buffer per session: most bytes kept for resume. */
       replay_buffer_bytes: positive().default(1024 * 1024),
-      /** A session with no connection for this long is ended (ms). */
+      /** A session with no connection for this long is ended (ms); a Streamable HTTP session counts as unconnected when no request or GET stream of it is open. */
       ttl: ms().default(30 * 60_000),
+      /** Most live sessions on this node (new ones get too_many_sessions past it). */
+      max_sessions: positive().default(10_000),
+      /** Most live sessions of one client_id, attached or not (new ones get too_many_sessions past it). */
+      max_sessions_per_client: positive().default(1000),
     }),
 
     routing: section({
@@ -255,6 +259,13 @@ export const configSchema = z
     shutdown: section({
       /** Time in-flight calls get to finish on SIGTERM (ms). */
       drain_timeout: ms().default(10_000),
+    }),
+
+    diagnostics: section({
+      /** Longest string kept from client input in traces, recorded errors and log fields (characters); longer ones are cut with a marker. Log messages get 8x this. */
+      max_string_length: positive().default(512),
+      /** Estimated bytes of per-client diagnostics (traces, errors) kept in total; past it the oldest clients' records are dropped. */
+      max_bytes: positive().default(32 * 1024 * 1024),
     }),
 
     logging: section({

@@ -42,6 +42,11 @@ export function registerDashboard(gateway: Gateway, ops: Operations): void {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(DASHBOARD_HTML), "cache-control": "no-store" });
     res.end(DASHBOARD_HTML);
   });
+  // Open streams' stop functions: one server `close` listener for all of them (one per request leaked a listener each).
+  const open = new Set<() => void>();
+  gateway.server.once("close", () => {
+    for (const stop of [...open]) stop();
+  });
   gateway.router.on("GET", "/dashboard/stream", (req, res) => {
     if (refused(gateway, req, res)) return;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
@@ -50,9 +55,12 @@ export function registerDashboard(gateway: Gateway, ops: Operations): void {
     push();
     const timer = setInterval(push, INTERVAL_MS);
     timer.unref();
-    const stop = () => clearInterval(timer);
+    const stop = () => {
+      clearInterval(timer);
+      open.delete(stop);
+    };
+    open.add(stop);
     req.once("close", stop);
     res.once("close", stop);
-    gateway.server.once("close", stop);
   });
 }

@@ -85,6 +85,8 @@ export const CATALOGUE = {
   no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
   /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */
   rate_limit_unavailable: { http: 503, jsonrpc: -32031, close: 1013, message: "Rate limiting is unavailable ({reason}); requests are refused until it is back (rate_limiting.fail_mode: closed)" },
+  /** A new session past session.max_sessions_per_client or session.max_sessions (existing sessions are unaffected). */
+  too_many_sessions: { http: 429, jsonrpc: -32051, close: 1013, message: "Too many sessions: {detail}" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

@@ -24,6 +24,13 @@ export interface ListenerContext {
    * GatewayError authentication_failed {reason} (installed by src/middleware/chain.ts).
    */
   authenticateToken?(token: string | undefined, req?: IncomingMessage): Promise<ClientIdentity>;
+  /**
+   * Admits one new session of `identity` (session caps, and its cost in the
+   * rate limiter); throws a GatewayError (too_many_sessions,
+   * rate_limit_exceeded) to refuse it. Called before anything is created;
+   * resumes do not call it. Installed by src/middleware/chain.ts.
+   */
+  admit?(identity: ClientIdentity): Promise<void>;
   /** Re-verifies a later request of an existing session; null when fine. */
   verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> | GatewayError | null;
   /** Answers an auth failure the way the auth layer wants (401 + WWW-Authenticate, ...). */

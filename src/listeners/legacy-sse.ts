@@ -86,6 +86,12 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
     // No id named: replay what was recorded since the last connection went away.
     resumeFrom = parseSeq(req.headers["last-event-id"]) ?? parseSeq(query.get("last_event_id")) ?? defaultResumePoint(session);
   } else {
+    // Opening a stream creates a session: it passes the session caps and costs a request of the rate window.
+    try {
+      await ctx.admit?.(identity);
+    } catch (err) {
+      return sendError(res, toGatewayError(err));
+    }
     session = ctx.registry.create(identity.clientId, "http_sse");
     session.identity = identity;
   }

@@ -34,7 +34,7 @@ interface PhoenixConnection {
   channel?: PhoenixSink;
   live?: Liveness;
   /** Frames that arrived while a join waited for the cluster to hand over its session (kept in order). */
-  held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean }>;
+  held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean; admitted?: boolean }>;
 }
 
 /**
@@ -222,7 +222,7 @@ export class PhoenixListener {
     }
   }
 
-  #join(conn: PhoenixConnection, f: PhoenixFrame, adopted = false): void {
+  #join(conn: PhoenixConnection, f: PhoenixFrame, adopted = false, admitted = false): void {
     const ws = conn.ws;
     const joinRef = f.joinRef ?? f.ref ?? "0";
     if (f.topic !== PHOENIX_TOPIC) return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { reason: "unmatched topic" }));
@@ -231,6 +231,27 @@ export class PhoenixListener {
       return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: e.code, reason: e.details.reason ?? e.message, retry_after: e.details.retry_after ?? null }));
     }
     const params = (f.payload ?? {}) as { session_id?: unknown; last_seq?: unknown };
+    const admit = this.ctx.admit;
+    if (admit && !admitted && !(typeof params.session_id === "string" && params.session_id)) {
+      // A new session: session caps and the rate window first, later frames held meanwhile (their order is kept).
+      const identity = conn.identity!;
+      conn.held = [];
+      void admit(identity).then(
+        () => {
+          conn.held = [{ frame: f, size: 0, admitted: true }, ...(conn.held ?? [])];
+          this.#release(conn);
+        },
+        (err) => {
+          const e = toGatewayError(err);
+          ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: e.code, reason: e.message, retry_after: e.details.retry_after ?? null }));
+          const held = conn.held ?? [];
+          conn.held = undefined;
+          // Frames sent after the refused join meet a channel that does not exist.
+          for (const h of held) this.#onFrameSafely(conn, h.frame, h.size);
+        },
+      );
+      return;
+    }
     // Cluster mode: the session lives on another node; adopt it first, holding later frames meanwhile.
     const cluster = this.ctx.cluster;
     if (cluster && !adopted && typeof params.session_id === "string" && params.session_id && !this.ctx.registry.get(params.session_id)) {
@@ -277,7 +298,15 @@ export class PhoenixListener {
     this.ctx.onConnected(session, conn.req);
   }
 
-  /** Handles frames held during a cluster adoption, in arrival order. */
+  #onFrameSafely(conn: PhoenixConnection, frame: PhoenixFrame, size: number): void {
+    try {
+      this.#onFrame(conn, frame, size);
+    } catch (err) {
+      log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+    }
+  }
+
+  /** Handles frames held during a cluster adoption or a session admission, in arrival order. */
   #release(conn: PhoenixConnection): void {
     const held = conn.held ?? [];
     conn.held = undefined;
@@ -290,6 +319,7 @@ export class PhoenixListener {
       }
       try {
         if (adopted) this.#join(conn, frame, true);
+        else if (held[i]!.admitted) this.#join(conn, frame, false, true);
         else this.#onFrame(conn, frame, size);
       } catch (err) {
         log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);

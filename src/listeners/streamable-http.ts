@@ -37,18 +37,24 @@ export class StreamableHttpSink implements DownstreamSink {
   #get: ServerResponse | null = null;
   /** Highest seq written to a standalone GET stream. */
   getCursor = 0;
+  /** The session's `initialize` request, until answered: an error answer ends the session (a refused request creates nothing). */
+  #initializeId?: JsonRpcId;
 
   constructor(
     readonly session: Session,
     readonly retryMs: number,
+    /** Ends the session (the registry's `end`), when its initialize was refused. */
+    readonly onRefused?: () => void,
   ) {}
 
   /** Registers the POST that carries request `id`. */
-  open(id: JsonRpcId, res: ServerResponse): void {
+  open(id: JsonRpcId, res: ServerResponse, initialize = false): void {
     const key = idKey(id);
+    if (initialize) this.#initializeId = id;
     (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
     res.once("close", () => {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
+      this.#touched();
     });
   }
 
@@ -56,6 +62,16 @@ export class StreamableHttpSink implements DownstreamSink {
   hasOpen(id: JsonRpcId): boolean {
     const ex = this.#exchanges?.get(idKey(id));
     return ex !== undefined && !ex.res.writableEnded;
+  }
+
+  /** The TTL of a Streamable HTTP session counts from the end of its last exchange. */
+  #touched(): void {
+    this.session.lastActivity = Date.now();
+  }
+
+  /** No POST and no GET stream open: the session is idle and its TTL runs. */
+  idle(): boolean {
+    return (this.#exchanges === undefined || this.#exchanges.size === 0) && (this.#get === null || this.#get.writableEnded);
   }
 
   /** Number of open POST exchanges. */
@@ -92,11 +108,13 @@ export class StreamableHttpSink implements DownstreamSink {
       if (old && old !== res) old.end();
       res.once("close", () => {
         if (this.#get === res) this.#get = null;
+        this.#touched();
       });
     } else {
       (this.#exchanges ??= new Map()).set(stream, { res, streaming: true });
       res.once("close", () => {
         if (this.#exchanges?.get(stream)?.res === res) this.#exchanges.delete(stream);
+        this.#touched();
       });
     }
   }
@@ -108,6 +126,11 @@ export class StreamableHttpSink implements DownstreamSink {
       const key = idKey(relatedId);
       const ex = this.#exchanges?.get(key);
       const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
+      if (isAnswer && this.#initializeId !== undefined && relatedId === this.#initializeId) {
+        this.#initializeId = undefined;
+        // Refused (rate limit, breaker, ...): the answer goes out, and the session it would have opened is gone.
+        if ("error" in message) queueMicrotask(() => this.onRefused?.());
+      }
       if (ex && !ex.res.writableEnded) {
         if (isAnswer && !ex.streaming) {
           this.#exchanges!.delete(key);
@@ -238,9 +261,15 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     } catch (err) {
       return ctx.refuse(res, toGatewayError(err));
     }
-    session = ctx.registry.create(identity.clientId, "streamable_http");
+    try {
+      await ctx.admit?.(identity);
+    } catch (err) {
+      return sendRpcError(res, toGatewayError(err), (message as { id?: JsonRpcId }).id ?? null);
+    }
+    const created = ctx.registry.create(identity.clientId, "streamable_http");
+    session = created;
     session.identity = identity;
-    session.attach(new StreamableHttpSink(session, config.http_sse.retry));
+    session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
     ctx.onConnected(session, req);
   } else {
     const versionError = checkProtocolVersion(req);
@@ -257,7 +286,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     const sink = session.sink as StreamableHttpSink;
     // Two requests with one id in flight would share one answer: the second is refused on its own POST.
     if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return sendRpcError(res, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), m.id);
-    sink.open(m.id, res);
+    sink.open(m.id, res, isInitialize);
     ctx.dispatch(session, message);
     return;
   }

@@ -93,6 +93,16 @@ export class WebSocketListener {
     }
     const query = queryOf(req);
     const resumeId = query.get("session_id");
+    if (!resumeId) {
+      // A new session: session caps and the rate window, before the upgrade completes (refused: nothing is created).
+      try {
+        await this.ctx.admit?.(identity);
+      } catch (err) {
+        const e = toGatewayError(err);
+        refuseUpgrade(socket, e.status, { error: e.code, message: e.message, retry_after: e.details.retry_after ?? null }, e.details.retry_after !== undefined ? { "retry-after": String(e.details.retry_after) } : undefined);
+        return;
+      }
+    }
     // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
     if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
     this.wss.handleUpgrade(req, socket, head, (ws) => guarded("websocket open", () => this.#open(ws, req, query, resumeId, identity), (e) => closeWith(ws, e)));

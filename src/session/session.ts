@@ -24,6 +24,12 @@ export interface DownstreamSink {
   close(code?: number, reason?: string): void;
   /** Bytes queued in the socket (for memory/queue diagnostics). */
   bufferedBytes?(): number;
+  /**
+   * True when the sink holds no client connection although it stays attached
+   * (Streamable HTTP between requests): the session TTL runs. Absent: the
+   * sink is a connection, and the TTL runs only once it is detached.
+   */
+  idle?(): boolean;
 }
 
 /**

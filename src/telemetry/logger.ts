@@ -7,6 +7,7 @@ import { channels, type CallEvent, type ClientEvent, type ConnectionEvent, type 
 import { RotatingFile } from "./rotating-file.js";
 import { TextLines } from "./log-format.js";
 import { redactConfig, redactText } from "../config/redact.js";
+import { truncate, truncateFields } from "../errors/truncate.js";
 
 /** The running logger: the pino instance, a way to follow runtime config, and close. */
 export interface LoggingHandle {
@@ -45,6 +46,8 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
     files.push(all, errors);
     streams.push({ level: "trace", stream: wrap(all) }, { level: "warn", stream: wrap(errors) });
   }
+  // Log lines often carry client input (methods, reasons, error texts): cut long strings before they are written.
+  const maxField = config.diagnostics?.max_string_length ?? 512;
   const logger = streams.length
     ? pino(
         {
@@ -55,7 +58,13 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
           formatters: { log: (fields) => redactConfig(fields) as Record<string, unknown> },
           hooks: {
             logMethod(args, method) {
-              method.apply(this, args.map((a) => (typeof a === "string" ? redactText(a) : a)) as Parameters<typeof method>);
+              // Cut long client-supplied strings first (bounded log lines), then redact what is left.
+              const [fields, msg, ...more] = args as unknown[];
+              const cut =
+                fields !== null && typeof fields === "object"
+                  ? [truncateFields(fields as Record<string, unknown>, maxField), typeof msg === "string" ? truncate(msg, 8 * maxField) : msg, ...more]
+                  : [typeof fields === "string" ? truncate(fields, 8 * maxField) : fields, msg, ...more];
+              method.apply(this, cut.map((a) => (typeof a === "string" ? redactText(a) : a)) as Parameters<typeof method>);
             },
           },
         },

@@ -20,6 +20,16 @@ function isRequest(m: JsonRpcMessage): boolean {
   return typeof r.method === "string" && r.id !== undefined && r.id !== null;
 }
 
+/**
+ * A request this middleware counts: any request but the `initialize` that
+ * opens a session, whose cost was taken when the session was admitted
+ * (src/middleware/session-admission.ts).
+ */
+function counts(session: Session, m: JsonRpcMessage): boolean {
+  if (!isRequest(m)) return false;
+  return !((m as { method: string }).method === "initialize" && session.messagesIn === 0 && !session.initialized);
+}
+
 /** The rate-limit key of a session's client. */
 export function rateKey(session: Session): string {
   return `user:${session.clientId}`;
@@ -63,7 +73,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
       while (backlog.length > 0) {
         if (session.closed) break;
         const m = backlog[0]!;
-        if (!config.current.rate_limiting.enabled || !isRequest(m)) {
+        if (!config.current.rate_limiting.enabled || !counts(session, m)) {
           backlog.shift();
           pass(session, m);
           continue;
@@ -96,7 +106,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
         else if (isRequest(message)) reject(session, (message as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: 1 }));
         return;
       }
-      if (!config.current.rate_limiting.enabled || !isRequest(message)) return next(session, message);
+      if (!config.current.rate_limiting.enabled || !counts(session, message)) return next(session, message);
       const fresh = [message];
       backlogs.set(session, fresh);
       pump(session, fresh);
