@@ -47,8 +47,18 @@ export const upstreamSchema = z
     tool_timeouts: z.record(z.string(), ms()).default({}),
     /** Overrides routing.prefix for this upstream. */
     prefix: z.enum(["always", "conditional", "never"]).optional(),
+    /**
+     * Which MCP era the gateway speaks to this upstream. `auto` probes with
+     * `server/discover` (2026-07-28) and falls back to `initialize`; `modern`
+     * requires discover; `legacy` only runs `initialize`. SSE and WebSocket
+     * upstreams have no modern binding: `auto` means legacy there.
+     */
+    protocol: z.enum(["auto", "legacy", "modern"]).default("auto"),
   })
   .superRefine((u, ctx) => {
+    if (u.protocol === "modern" && (u.transport === "sse" || u.transport === "websocket")) {
+      ctx.addIssue({ code: "custom", path: ["protocol"], message: `protocol "modern" needs a stdio or streamable_http upstream (MCP 2026-07-28 has no ${u.transport} binding)` });
+    }
     if (u.transport === "stdio" && !u.command) {
       ctx.addIssue({ code: "custom", path: ["command"], message: "stdio upstreams need a command" });
     }
