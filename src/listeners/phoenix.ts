@@ -9,6 +9,7 @@ import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
 import type { ListenerContext } from "./context.js";
+import { ownsSession } from "./identity.js";
 import { queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
@@ -305,7 +306,7 @@ export class PhoenixListener {
     if (typeof params.session_id === "string" && params.session_id) {
       // (Cluster adoption happened above, with later frames held so their order is kept.)
       const found = this.ctx.registry.get(params.session_id);
-      if (!found || found.closed || found.clientId !== identity.clientId || !canSwitch(found.transport, "phoenix")) {
+      if (!found || found.closed || !ownsSession(identity, found) || !canSwitch(found.transport, "phoenix")) {
         return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: "session_not_found", reason: "unknown or expired session", retry_after: null }));
       }
       session = found;

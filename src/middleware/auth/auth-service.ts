@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayConfig } from "../../config/schema.js";
 import { GatewayError } from "../../errors/index.js";
-import { selfNamedIdentity, type Authenticator, type ClientIdentity } from "../../listeners/identity.js";
+import { ownsSession, selfNamedIdentity, type Authenticator, type ClientIdentity } from "../../listeners/identity.js";
 import type { Session } from "../../session/session.js";
 import { ApiKeyVerifier } from "./api-key.js";
 import { JwtVerifier } from "./jwt.js";
@@ -56,7 +56,8 @@ export class AuthService {
    * `session.identity`, so renewed scopes take effect at once.
    */
   async verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> {
-    if (this.mode === "none") return null;
+    // Self-named clients: the same name from the same peer, else the session is reported as missing (no probing for ids).
+    if (this.mode === "none") return ownsSession(selfNamedIdentity(req) as ClientIdentity, session) ? null : new GatewayError("session_not_found", { session_id: session.id });
     let identity: ClientIdentity;
     try {
       identity = await this.authenticateToken(bearerToken(req), req);
