@@ -35,6 +35,7 @@ import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
 import type { CallerContext } from "./protocol/caller-context.js";
+import { ModernService } from "./eras/modern/service.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -126,6 +127,8 @@ export class Gateway {
         }
       },
     };
+    // The modern (2026-07-28) wire on /mcp: the listener classifies each request once and hands modern ones over.
+    this.context.modern = new ModernService({ config: this.config, context: this.context, catalog: this.catalog, relay: this.relay, version: VERSION });
     this.websocket = new WebSocketListener(this.context);
     this.phoenix = new PhoenixListener(this.context);
     this.upgradeHandlers.set(PHOENIX_PATH, (req, socket, head) => this.phoenix.upgrade(req, socket, head));

@@ -313,7 +313,7 @@ export class Relay implements CallSink {
     session.inflight?.delete(call.originalId);
     if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
-      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, sessionId: session.id, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
     if (!session.closed) session.send(response, call.originalId);
     // Graceful shutdown waits on this (after the reply went out) instead of polling.
@@ -322,6 +322,29 @@ export class Relay implements CallSink {
 
   /** Called after every client call settles (answered, timed out or cancelled); set while draining. */
   onCallSettled?: () => void;
+
+  /**
+   * MRTR bridge (src/eras/bridge/mrtr.ts): a modern call waiting for its
+   * client's retry cannot ask anything meanwhile (its upstream awaits our
+   * answer), so it gives its attribution lane to other callers...
+   */
+  parkLane(caller: Session, requestId: JsonRpcId): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call?.lane || !call.connection) return;
+    call.lane = false;
+    this.#parked.add(call);
+    this.#lanes.leave(call.connection);
+  }
+
+  /** ...and takes it back before the answers go upstream (they may lead to the next question). */
+  unparkLane(caller: Session, requestId: JsonRpcId, run: () => void): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call || !call.connection || !this.#parked.delete(call)) return run();
+    call.lane = true;
+    this.#lanes.enter(call.connection, caller, run);
+  }
+
+  readonly #parked = new WeakSet<PendingCall>();
 
   #onNotification(session: Session, n: JsonRpcNotification): void {
     switch (n.method) {
