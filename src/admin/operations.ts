@@ -4,7 +4,7 @@ import { ConfigError, redactConfig } from "../config/index.js";
 import type { RateLimitService, ResilienceService } from "./services.js";
 import type { ClientTracker } from "../telemetry/tracker.js";
 import { gatewayHealth, health } from "./health.js";
-import { clientErrors, clientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
+import { clientErrors, clientInfo, publicClientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
 import { analyze1006, analyzeConnections, cleanupIdleConnections, closeSessions, findOldConnections, gcOldConnections, type PatternThresholds } from "./connection-analysis.js";
 import { memoryReport, queuesReport } from "./memory.js";
 import { eventLoopReport, startEventLoopMonitor } from "./event-loop.js";
@@ -105,6 +105,11 @@ export class Operations implements OpsContext {
       // The guide's "Check Message Ordering": resumes that found messages gone from the replay buffer (last hour).
       sequencing: sequencingReport(this.tracker.gaps(3_600_000), c.session.replay_buffer_size),
     };
+  }
+
+  /** The public, redacted view (no session ids, no error texts) for `/mcp/health/client/:id`. */
+  publicClientInfo(id: string) {
+    return publicClientInfo(this, id);
   }
 
   /** `Gateway.get_client_info(id)`: connections, transport, age, lag, backpressure, errors (404 unknown). */

@@ -65,7 +65,8 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
   r.on("GET", "/mcp/health/client/:client_id", (req, res, p) => {
     const denied = checkOpsToken(req, gateway.config.current);
     if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-ops"' });
-    return run(res, () => ops.clientInfo(p.client_id!));
+    // Redacted either way: no session ids, no error texts (the full view is /mcp/admin/clients/:id).
+    return run(res, () => ops.publicClientInfo(p.client_id!));
   });
   // Public: the guide's curl lines carry no token for these.
   open("GET", "/mcp/stats", () => ops.connectionStats());

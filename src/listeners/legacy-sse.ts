@@ -3,6 +3,7 @@ import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
+import { ownsSession } from "./identity.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
@@ -85,7 +86,7 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   if (resumeId) {
     session = ctx.registry.get(resumeId);
     // A WebSocket or Phoenix session may continue here (transport switch); a Streamable HTTP one may not.
-    if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "http_sse")) {
+    if (!session || session.closed || !ownsSession(identity, session) || !canSwitch(session.transport, "http_sse")) {
       return sendError(res, new GatewayError("session_not_found", { session_id: resumeId }));
     }
     // No id named: replay what was recorded since the last connection went away.
@@ -104,7 +105,9 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   const sink = new LegacySseSink(res, config.http_sse.heartbeat_interval, config.http_sse.retry);
   if (resumeFrom !== undefined) attachResumed(session, sink);
   else session.attach(sink);
-  res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}`, undefined, "endpoint"));
+  // A self-named (dev) client's POSTs must carry its name, since the session is bound to it: the endpoint says it, so clients that post where they are told keep working.
+  const named = session.identity?.binding !== undefined && !session.clientId.startsWith("anon-") ? `&client_id=${encodeURIComponent(session.clientId)}` : "";
+  res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}${named}`, undefined, "endpoint"));
   res.write(sseEvent(JSON.stringify({ session_id: session.id, client_id: session.clientId, transport: "http_sse", last_seq: session.lastSeq }), undefined, "connected"));
   sink.debug = SseDebugTap.open(query.get("debug"), config, res, session);
   if (resumeFrom !== undefined) {
