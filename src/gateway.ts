@@ -87,7 +87,7 @@ export class Gateway {
   constructor(config: GatewayConfig, readonly options: GatewayOptions = {}) {
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
     this.config = new ConfigStore(config);
-    this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes });
+    this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes }, config.backpressure.max_total_buffered_bytes);
     this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
     this.catalog = new Catalog(this.manager, config.routing.prefix);
     this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
@@ -107,6 +107,7 @@ export class Gateway {
     this.config.on("change", ({ config: c }: { config: GatewayConfig }) => {
       this.catalog.prefixMode = c.routing.prefix;
       this.registry.setReplayLimits({ size: c.session.replay_buffer_size, bytes: c.session.replay_buffer_bytes });
+      this.registry.budget.limit = c.backpressure.max_total_buffered_bytes;
     });
     this.context = {
       config: this.config,

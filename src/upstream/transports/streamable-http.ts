@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { InFlightLimit } from "./in-flight.js";
 import { SseParser } from "./sse-parser.js";
+import { modernHeaders } from "./modern-headers.js";
 
 // Moved to ./errors.js; re-exported so existing importers keep working.
 export { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel, type UpstreamErrorCode } from "./errors.js";
@@ -117,6 +118,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #sessionAbort = sessionController();
   /** The session signal of the running GET stream loop, if any. */
   #getSignal: AbortSignal | undefined;
+  /** Open `subscriptions/listen` POSTs (2026-07-28): closing the stream is how a listen is cancelled. */
+  readonly #listens = new Map<JsonRpcId, AbortController>();
+  #modernWire = false;
 
   constructor(options: StreamableHttpUpstreamOptions) {
     this.#url = new URL(options.url);
@@ -166,8 +170,28 @@ export class StreamableHttpUpstreamTransport implements Transport {
     const isInit = m.method === "initialize" && m.id !== undefined;
     if (isInit) this.#initId = m.id;
     this.#inFlight.begin();
-    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit);
+    // On a 2026-07-28 connection (and for its discover probe) a request carries the standard headers and no
+    // session id. The connection decides the era, not the body: a modern caller's envelope may reach a legacy upstream.
+    const modern = !isInit && (this.#modernWire || m.method === "server/discover") ? modernHeaders(message) : undefined;
+    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit, modern);
     return this.#inFlight.accepting();
+  }
+
+  /** The handshake found a 2026-07-28 upstream: requests go out session-less with the SEP-2243 headers. */
+  useModernWire(): void {
+    this.#modernWire = true;
+  }
+
+  /**
+   * Ends an open `subscriptions/listen` request by closing its stream (the
+   * 2026-07-28 way to cancel it). False when `id` is no such request.
+   */
+  cancelRequest(id: JsonRpcId): boolean {
+    const controller = this.#listens.get(id);
+    if (!controller) return false;
+    this.#listens.delete(id);
+    controller.abort();
+    return true;
   }
 
   /** Ends the session upstream (DELETE, best effort) and releases every socket. Idempotent. */
@@ -196,22 +220,25 @@ export class StreamableHttpUpstreamTransport implements Transport {
 
   // ---------------------------------------------------------------- POST path
 
-  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean): Promise<void> {
+  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>): Promise<void> {
     // The session this POST speaks for: a 404 expires it, not whatever session is current by then.
-    const sid = isInit ? undefined : this.sessionId;
+    const sid = isInit || modern ? undefined : this.sessionId;
+    const listen = modern !== undefined && method === "subscriptions/listen" && id !== undefined ? new AbortController() : undefined;
+    if (listen) this.#listens.set(id!, listen);
     try {
       let res: Dispatcher.ResponseData;
       try {
         res = await this.#pool.request({
           path: this.#path,
           method: "POST",
-          headers: isInit ? this.#initHeaders : this.#headers(),
+          headers: isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(),
           body,
           headersTimeout: this.#timeout,
           bodyTimeout: 0,
+          signal: listen?.signal,
         });
       } catch (err) {
-        if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
+        if (!this.#closed && !listen?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
         return;
       }
       const status = res.statusCode;
@@ -225,7 +252,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       const type = header(res.headers, "content-type") ?? "";
       if (type.startsWith("text/event-stream")) {
-        await this.#postStream(res.body, id);
+        await this.#postStream(res.body, id, listen?.signal);
       } else {
         const text = await res.body.text();
         const answered = text.length > 0 && this.#dispatchText(text, undefined, id);
@@ -235,15 +262,16 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       if (method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
     } catch (err) {
-      // Reading a JSON body failed midway (connection reset).
-      if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
+      // Reading a JSON body failed midway (connection reset); a listen we closed ourselves is no failure.
+      if (!this.#closed && !listen?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
     } finally {
+      if (listen && this.#listens.get(id!) === listen) this.#listens.delete(id!);
       this.#settle();
     }
   }
 
   /** Reads a POST's SSE stream; resumes it via GET if it breaks before the reply. */
-  async #postStream(body: Dispatcher.ResponseData["body"], id: JsonRpcId | undefined): Promise<void> {
+  async #postStream(body: Dispatcher.ResponseData["body"], id: JsonRpcId | undefined, cancelled?: AbortSignal): Promise<void> {
     // One extra object per POST stream, shared by all its messages.
     const extra: MessageExtra | undefined = id === undefined ? undefined : { relatedRequestId: id };
     const parser = new SseParser();
@@ -254,7 +282,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     } catch (err) {
       cause = err;
     }
-    if (answered || id === undefined || this.#closed) return;
+    if (answered || id === undefined || this.#closed || cancelled?.aborted) return;
     if (parser.lastEventId !== undefined && this.sessionId !== undefined) {
       await this.#resume(id, parser, extra!);
       return;
