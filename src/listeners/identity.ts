@@ -6,6 +6,24 @@ export interface ClientIdentity {
   clientId: string;
   scopes: readonly string[];
   claims?: Record<string, unknown>;
+  /**
+   * What, besides the client id, a session of this identity is bound to. Set
+   * for self-named (dev, auth none) clients, whose name proves nothing: the
+   * peer address that created the session. Verified identities (API key,
+   * JWT) need none: the credential is the proof.
+   */
+  binding?: string;
+}
+
+/**
+ * True when `identity` may operate on `session` (post on it, open its GET
+ * stream, delete it, resume it): the same client and, for a self-named
+ * client, the same binding as the identity that created the session.
+ */
+export function ownsSession(identity: ClientIdentity, session: { clientId: string; identity?: ClientIdentity }): boolean {
+  if (identity.clientId !== session.clientId) return false;
+  const bound = session.identity?.binding;
+  return bound === undefined || bound === identity.binding;
 }
 
 /**
@@ -23,6 +41,8 @@ const CLIENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
  */
 export const selfNamedIdentity: Authenticator = (req) => {
   const named = queryOf(req).get("client_id") ?? (req.headers["x-client-id"] as string | undefined);
-  const clientId = named && CLIENT_ID.test(named) ? named : `anon-${req.socket.remoteAddress ?? "unknown"}`;
-  return { clientId, scopes: [] };
+  const address = req.socket.remoteAddress ?? "unknown";
+  const clientId = named && CLIENT_ID.test(named) ? named : `anon-${address}`;
+  // A name anyone can claim: the session is also bound to the peer that created it.
+  return { clientId, scopes: [], binding: `addr:${address}` };
 };

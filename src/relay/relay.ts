@@ -13,13 +13,27 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
+import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
+
+/** Repeated roots/list_changed within this window reach the upstreams once more at its end, not once each (ms). */
+const ROOTS_FANOUT_INTERVAL_MS = 250;
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-/** Hook to hide tools a client may not call (filled by the auth layer). */
-export type ToolFilter = (session: Session, exposedName: string) => boolean;
+/** Which upstream tool an exposed name leads to. */
+export interface ToolTarget {
+  upstream: string;
+  name: string;
+}
+
+/**
+ * Hook to hide tools a client may not call (filled by the auth layer).
+ * `target`: the upstream and its own tool name, which rules bind to (the
+ * exposed name changes when prefixing renames a tool).
+ */
+export type ToolFilter = (session: Session, exposedName: string, target?: ToolTarget) => boolean;
 
 /**
  * The relay: takes one well-formed client message for a session and routes
@@ -29,6 +43,10 @@ export type ToolFilter = (session: Session, exposedName: string) => boolean;
 export class Relay implements CallSink {
   readonly #subscribers = new Map<string, Set<Session>>();
   readonly #lanes = new AttributionLanes();
+  /** Every upstream replica hears about changed roots, but a flood of changes costs them one notification per interval. */
+  readonly #rootsChanged = new Coalescer(() => {
+    for (const r of this.manager.replicas()) r.connection?.notify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+  }, ROOTS_FANOUT_INTERVAL_MS);
   /** Optional per-client tool visibility (auth rules). */
   toolFilter?: ToolFilter;
   /** Why an unknown name is unknown: the integrity layer's error for a definition it withholds (src/integrity/). */
@@ -114,7 +132,7 @@ export class Relay implements CallSink {
       case "tools/call": {
         const name = request.params?.name;
         const target = typeof name === "string" ? this.catalog.resolveTool(name) : undefined;
-        const denied = this.toolFilter !== undefined && !this.toolFilter(session, name as string);
+        const denied = this.toolFilter !== undefined && !this.toolFilter(session, name as string, target);
         if (!target || denied) {
           // A withheld tool is named as such only to clients its rules let see it (ADR 0042, ADR 0170).
           throw (!target && !denied && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
@@ -168,7 +186,7 @@ export class Relay implements CallSink {
       }
     }
     let items = this.catalog.list(kind);
-    if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string));
+    if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string, this.catalog.resolveTool(t.name as string)));
     this.#reply(session, request.id, { [LIST_KINDS[kind].key]: items });
   }
 
@@ -299,7 +317,7 @@ export class Relay implements CallSink {
     session.inflight?.delete(call.originalId);
     if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
-      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, sessionId: session.id, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
     if (!session.closed) session.send(response, call.originalId);
     // Graceful shutdown waits on this (after the reply went out) instead of polling.
@@ -308,6 +326,29 @@ export class Relay implements CallSink {
 
   /** Called after every client call settles (answered, timed out or cancelled); set while draining. */
   onCallSettled?: () => void;
+
+  /**
+   * MRTR bridge (src/eras/bridge/mrtr.ts): a modern call waiting for its
+   * client's retry cannot ask anything meanwhile (its upstream awaits our
+   * answer), so it gives its attribution lane to other callers...
+   */
+  parkLane(caller: Session, requestId: JsonRpcId): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call?.lane || !call.connection) return;
+    call.lane = false;
+    this.#parked.add(call);
+    this.#lanes.leave(call.connection);
+  }
+
+  /** ...and takes it back before the answers go upstream (they may lead to the next question). */
+  unparkLane(caller: Session, requestId: JsonRpcId, run: () => void): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call || !call.connection || !this.#parked.delete(call)) return run();
+    call.lane = true;
+    this.#lanes.enter(call.connection, caller, run);
+  }
+
+  readonly #parked = new WeakSet<PendingCall>();
 
   #onNotification(session: Session, n: JsonRpcNotification): void {
     switch (n.method) {
@@ -338,7 +379,7 @@ export class Relay implements CallSink {
         return;
       }
       case "notifications/roots/list_changed":
-        for (const r of this.manager.replicas()) r.connection?.notify(n);
+        this.#rootsChanged.request();
         return;
       case "notifications/progress": {
         // Progress on a server->client request the client is answering.
