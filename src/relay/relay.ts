@@ -246,12 +246,13 @@ export class Relay implements CallSink {
    */
   #awaitReplica(session: Session, request: JsonRpcRequest, upstream: string, call: PendingCall): void {
     const maxWait = Math.max(0, Math.min(this.config.current.pool.checkout_timeout, call.deadline - Date.now()));
-    this.manager.whenReady(upstream, maxWait, () => {
+    this.manager.whenReady(upstream, maxWait, (ready) => {
       // Cancelled, or the session ended, while waiting: nothing to send.
       if (session.closed || session.inflight?.get(call.originalId) !== call) return;
       let connection: UpstreamConnection | undefined;
       try {
-        connection = this.manager.tryConnectionFor(upstream, session.clientId);
+        // Nothing came within the wait: say so (the breaker may have opened meanwhile; later calls see circuit_open).
+        connection = ready ? this.manager.tryConnectionFor(upstream, session.clientId) : undefined;
         if (connection === undefined) throw new GatewayError("upstream_unavailable", { upstream, reason: `no replica became ready within ${maxWait} ms` });
       } catch (err) {
         session.inflight.delete(call.originalId);
