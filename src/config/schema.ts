@@ -47,6 +47,21 @@ export const upstreamSchema = z
     tool_timeouts: z.record(z.string(), ms()).default({}),
     /** Overrides routing.prefix for this upstream. */
     prefix: z.enum(["always", "conditional", "never"]).optional(),
+    /**
+     * shared: one upstream session per replica serves every client (stateless servers).
+     * per_client: each client gets its own upstream session (own roots, log level,
+     * subscriptions, server state); see docs/adr/0120-roots-and-upstream-session-modes.md.
+     */
+    session_mode: z.enum(["shared", "per_client"]).default("shared"),
+    /** per_client only: limits on the clients' own upstream sessions. */
+    per_client: z
+      .strictObject({
+        /** Most client sessions open at once on this upstream; past it the least recently used idle one is closed, or the call is refused. */
+        max_sessions: positive().default(50),
+        /** A client's upstream session with nothing in flight for this long is closed (ms). */
+        idle_timeout: ms().default(300_000),
+      })
+      .default({ max_sessions: 50, idle_timeout: 300_000 }),
   })
   .superRefine((u, ctx) => {
     if (u.transport === "stdio" && !u.command) {

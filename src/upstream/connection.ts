@@ -41,8 +41,13 @@ export interface UpstreamIdentity {
   instructions?: string;
 }
 
-/** What the gateway declares to upstreams: it relays these on behalf of its clients. */
-const GATEWAY_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
+/**
+ * What the gateway declares to shared upstream sessions: it relays these on
+ * behalf of whichever client's call is running. No `roots.listChanged`: a
+ * shared session has no one roots list whose changes it could announce (see
+ * docs/adr/0120-roots-and-upstream-session-modes.md).
+ */
+export const SHARED_SESSION_CAPABILITIES: Readonly<Record<string, unknown>> = { sampling: {}, elicitation: {}, roots: {} };
 
 export type ConnectionState = "connecting" | "ready" | "closed";
 
@@ -78,6 +83,8 @@ export class UpstreamConnection {
     readonly replica: string,
     transport: Transport,
     readonly clientInfo = { name: "mcp-gateway", version: "0.1.0" },
+    /** Client capabilities announced in initialize (a per_client session mirrors its client's). */
+    readonly capabilities: Readonly<Record<string, unknown>> = SHARED_SESSION_CAPABILITIES,
   ) {
     this.#transport = transport;
     transport.onmessage = (message, extra) => this.#onMessage(message, extra);
@@ -104,7 +111,7 @@ export class UpstreamConnection {
     await this.#transport.start();
     const result = (await this.request(
       "initialize",
-      { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: GATEWAY_CLIENT_CAPABILITIES, clientInfo: this.clientInfo },
+      { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: this.clientInfo },
       timeoutMs,
     )) as unknown as UpstreamIdentity;
     this.identity = {
