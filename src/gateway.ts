@@ -21,7 +21,11 @@ import { handleLegacySsePost, handleLegacySseStream, LEGACY_POST_PATH } from "./
 import { WebSocketListener } from "./listeners/websocket.js";
 import { PhoenixListener, PHOENIX_PATH } from "./listeners/phoenix.js";
 import { failInFlight, waitForDrain } from "./session/drain.js";
+import { startSessionExpiry } from "./session/expiry.js";
 import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
+import { guarded } from "./listeners/guard.js";
+import { isValidRequestId } from "./protocol/validate.js";
+import { refuseUpgrade } from "./listeners/ws-server.js";
 import { gatewayHealth, health, type HealthSources } from "./admin/health.js";
 import { channels, log } from "./telemetry/channels.js";
 import { installOperations } from "./admin/install.js";
@@ -30,6 +34,7 @@ import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
+import type { CallerContext } from "./protocol/caller-context.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -71,7 +76,7 @@ export class Gateway {
   cluster?: ClusterService;
   #handler: MessageHandler;
   #middleware: Middleware[];
-  #expiryTimer?: NodeJS.Timeout;
+  #stopExpiry?: () => void;
   #starting = true;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
   #ready: Promise<void>;
@@ -164,16 +169,21 @@ export class Gateway {
     this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
   }
 
-  #dispatch(session: Session, message: Parameters<MessageHandler>[1]): void {
-    // Draining: calls in flight finish, new ones are answered at once (never left without a reply).
-    if (this.#closing && (message as { method?: unknown }).method !== undefined && (message as { id?: unknown }).id !== undefined) {
-      return this.relay.reject(session, (message as { id: string | number }).id, new GatewayError("shutting_down"));
+  #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {
+    // Listeners pass only messages that passed checkMessage (src/protocol/validate.ts); this guard is
+    // the last line: whatever gets here and is not an object is the client's mistake, never a crash.
+    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+      return this.relay.reject(session, null, new GatewayError("invalid_request", { detail: "a message must be a JSON-RPC object" }));
     }
+    const m = message as { id?: unknown; method?: unknown };
+    const id = isValidRequestId(m.id) ? m.id : null;
+    // Draining: calls in flight finish, new ones are answered at once (never left without a reply).
+    if (this.#closing && m.method !== undefined && m.id !== undefined) return this.relay.reject(session, id, new GatewayError("shutting_down"));
     try {
       this.#handler(session, message);
     } catch (err) {
-      const id = (message as { id?: string | number }).id;
-      this.relay.reject(session, id ?? null, toGatewayError(err));
+      if (!(err instanceof GatewayError)) log("error", "MCP.Gateway", `message handling failed: ${(err as Error)?.stack ?? err}`, { clientId: session.clientId });
+      this.relay.reject(session, id, toGatewayError(err));
     }
   }
 
@@ -193,6 +203,11 @@ export class Gateway {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    // Every HTTP request, whatever route serves it, runs inside the one guard (src/listeners/guard.ts).
+    guarded(`${req.method} ${pathOf(req)}`, () => this.#admit(req, res), (e) => this.#answerHttp(res, e));
+  }
+
+  #admit(req: IncomingMessage, res: ServerResponse): void | Promise<void> {
     const path = pathOf(req);
     const headerError = checkHeaderCount(req, this.config.current.server.max_headers_count);
     if (headerError) return sendError(res, headerError, { connection: "close" });
@@ -200,11 +215,8 @@ export class Gateway {
     const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
     if (originError) return sendError(res, originError);
     if (this.#closing && path.startsWith("/mcp")) return sendError(res, new GatewayError("shutting_down"), { "retry-after": "1" });
-    if (this.#waitReady(path)) {
-      void this.#ready.then(() => this.#route(req, res, path));
-      return;
-    }
-    this.#route(req, res, path);
+    if (this.#waitReady(path)) return this.#ready.then(() => this.#route(req, res, path));
+    return this.#route(req, res, path);
   }
 
   /**
@@ -217,46 +229,43 @@ export class Gateway {
     return this.#starting && path.startsWith("/mcp") && !path.startsWith("/mcp/admin") && !path.startsWith("/mcp/stats") && !path.startsWith("/mcp/health");
   }
 
-  #route(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const { handler, params, pathKnown } = this.router.match(req.method ?? "GET", path);
+  #route(req: IncomingMessage, res: ServerResponse, path: string): void | Promise<void> {
+    const { handler, params, pathKnown, error } = this.router.match(req.method ?? "GET", path);
+    if (error) return sendError(res, error);
     if (!handler) {
       return pathKnown ? sendError(res, new GatewayError("method_not_allowed", { method: req.method })) : sendError(res, new GatewayError("not_found", { path }));
     }
-    try {
-      const p = handler(req, res, params);
-      if (p) p.catch((err) => this.#internalError(res, err));
-    } catch (err) {
-      this.#internalError(res, err);
-    }
+    return handler(req, res, params);
   }
 
-  #internalError(res: ServerResponse, err: unknown): void {
-    const e = toGatewayError(err);
-    if (e.code === "internal_error") log("error", "MCP.Gateway", `request handler failed: ${(err as Error)?.stack ?? err}`);
+  /** What a request gets when its handler threw: the catalogue error, or the end of a response already under way. */
+  #answerHttp(res: ServerResponse, e: GatewayError): void {
     if (!res.headersSent) sendError(res, e);
     else res.end();
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => {});
+    // Like requests, every upgrade runs inside the one guard; a failure before the handshake gets its HTTP answer.
+    guarded(`upgrade ${pathOf(req)}`, () => this.#admitUpgrade(req, socket, head), (e) => {
+      if (socket.writable) refuseUpgrade(socket, e.status, { error: e.code, message: e.message });
+      else socket.destroy();
+    });
+  }
+
+  #admitUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
     const path = pathOf(req);
     const policy = this.config.current.server;
     const originError = checkOrigin(req, { host: policy.host, allowedOrigins: policy.allowed_origins, allowedHosts: policy.allowed_hosts });
-    const refuse = (status: number, text: string, body: object) => {
-      const json = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
-    };
-    if (originError) return refuse(403, "Forbidden", { error: originError.code, message: originError.message });
+    const refuse = (status: number, body: object) => refuseUpgrade(socket, status, body);
+    if (originError) return refuse(403, { error: originError.code, message: originError.message });
     const headerError = checkHeaderCount(req, policy.max_headers_count);
-    if (headerError) return refuse(431, "Request Header Fields Too Large", { error: headerError.code, message: headerError.message });
-    if (this.#closing) return refuse(503, "Service Unavailable", { error: "shutting_down" });
+    if (headerError) return refuse(431, { error: headerError.code, message: headerError.message });
+    if (this.#closing) return refuse(503, { error: "shutting_down" });
     const upgrade = this.upgradeHandlers.get(path);
-    if (!upgrade) return refuse(404, "Not Found", { error: "not_found", path });
-    if (this.#starting) {
-      void this.#ready.then(() => upgrade(req, socket, head).catch(() => socket.destroy()));
-      return;
-    }
-    upgrade(req, socket, head).catch(() => socket.destroy());
+    if (!upgrade) return refuse(404, { error: "not_found", path });
+    if (this.#starting) return this.#ready.then(() => upgrade(req, socket, head));
+    return upgrade(req, socket, head);
   }
 
   /** WebSocket endpoints by path (Phoenix adds `/mcp/ws/websocket`). */
@@ -278,8 +287,7 @@ export class Gateway {
     await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
     this.#starting = false;
     this.#markReady();
-    this.#expiryTimer = setInterval(() => this.registry.expire(this.config.current.session.ttl), 30_000);
-    this.#expiryTimer.unref();
+    this.#stopExpiry = startSessionExpiry(this.registry, this.config);
     const address = this.server.address() as AddressInfo;
     return { host, port: address.port, url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}` };
   }
@@ -298,7 +306,7 @@ export class Gateway {
     this.#markReady();
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#expiryTimer);
+    this.#stopExpiry?.();
     // Sessions ending below stay in the cluster's directory: their clients resume on other nodes.
     this.cluster?.draining();
     // 1. Stop accepting: no new connections; new requests on open ones get

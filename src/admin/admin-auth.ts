@@ -4,8 +4,8 @@ import type { GatewayConfig } from "../config/schema.js";
 import { GatewayError } from "../errors/index.js";
 import { bearerToken } from "../middleware/auth/token.js";
 
-/** Digest of the configured token, computed once per token value. */
-let cached: { token: string; digest: Buffer } | undefined;
+/** Digests of configured tokens, computed once per token value. */
+const digests = new Map<string, Buffer>();
 
 function digestOf(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
@@ -22,6 +22,29 @@ export function checkAdminToken(req: IncomingMessage, config: GatewayConfig): Ga
   const expected = config.admin.token;
   const presented = bearerToken(req);
   if (!expected || presented === undefined) return new GatewayError("admin_unauthorized");
-  if (cached?.token !== expected) cached = { token: expected, digest: digestOf(expected) };
-  return timingSafeEqual(digestOf(presented), cached.digest) ? null : new GatewayError("admin_unauthorized");
+  return matches(presented, expected) ? null : new GatewayError("admin_unauthorized");
+}
+
+function matches(presented: string, expected: string): boolean {
+  let digest = digests.get(expected);
+  if (!digest) {
+    // Tokens change only with a restart or a test's new gateway: a handful of entries at most.
+    if (digests.size > 16) digests.clear();
+    digests.set(expected, (digest = digestOf(expected)));
+  }
+  return timingSafeEqual(digestOf(presented), digest);
+}
+
+/**
+ * Guards the ops pages that show one client or live figures
+ * (`/mcp/health/client/:id`, `/dashboard`, `/dashboard/stream`): public in
+ * the dev profile (the guide's curl lines carry no token), and outside dev
+ * they need the admin token or the read-only `admin.ops_token` (ADR 0160).
+ */
+export function checkOpsToken(req: IncomingMessage, config: GatewayConfig): GatewayError | null {
+  if (config.profile === "dev") return null;
+  const presented = bearerToken(req);
+  if (presented === undefined) return new GatewayError("admin_unauthorized");
+  for (const t of [config.admin.token, config.admin.ops_token]) if (t && matches(presented, t)) return null;
+  return new GatewayError("admin_unauthorized");
 }

@@ -33,7 +33,8 @@ export function operationsOf(gateway: Gateway): OperationsHandle {
 export function installOperations(gateway: Gateway): OperationsHandle {
   const existing = installed.get(gateway);
   if (existing) return existing;
-  const tracker = new ClientTracker();
+  const diag = gateway.config.current.diagnostics;
+  const tracker = new ClientTracker({ maxString: diag.max_string_length, maxBytes: diag.max_bytes });
   const ops = new Operations(gateway, tracker);
   const hub = new TelemetryHub({ registry: gateway.registry, hasUpstream: (name) => gateway.manager.groups.has(name) });
   const metrics = new GatewayMetrics({

@@ -1,6 +1,6 @@
 import type { Gateway } from "../gateway.js";
 import { GatewayError } from "../errors/index.js";
-import { ConfigError } from "../config/index.js";
+import { ConfigError, redactConfig } from "../config/index.js";
 import type { RateLimitService, ResilienceService } from "./services.js";
 import type { ClientTracker } from "../telemetry/tracker.js";
 import { gatewayHealth, health } from "./health.js";
@@ -189,10 +189,10 @@ export class Operations implements OpsContext {
 
   /** `Config.get(path)`. */
   configGet(path?: string) {
-    if (!path) return { path: null, value: redact(this.gateway.config.current) };
+    if (!path) return { path: null, value: redactConfig(this.gateway.config.current) };
     const value = this.gateway.config.get(path);
     if (value === undefined) throw new GatewayError("config_invalid", { detail: `${path}: unknown key` });
-    return { path, value: path.startsWith("admin") || path.startsWith("auth") ? redact(value) : value };
+    return { path, value: redactConfig(value, path) };
   }
 
   /** `Config.set(path, value)`: validated by ConfigStore.update, applied live; 400 naming the key otherwise. */
@@ -200,7 +200,7 @@ export class Operations implements OpsContext {
     if (typeof path !== "string" || !path) throw new GatewayError("config_invalid", { detail: "path is required (e.g. pool.size)" });
     try {
       const change = this.gateway.config.update(path, coerce(value));
-      return { path, previous: change.previous, value: change.value };
+      return { path, previous: redactConfig(change.previous, path), value: redactConfig(change.value, path) };
     } catch (err) {
       if (err instanceof ConfigError) throw new GatewayError("config_invalid", { detail: err.message });
       throw err;
@@ -245,15 +245,6 @@ export function coerce(value: unknown): unknown {
     } catch {
       return value;
     }
-  }
-  return value;
-}
-
-/** Hides secrets (admin token, JWT secret, api key digests) from config dumps. */
-function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, /token|secret|sha256|password|headers|env/i.test(k) && v !== undefined && typeof v !== "boolean" ? "[redacted]" : redact(v)]));
   }
   return value;
 }

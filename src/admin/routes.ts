@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "../gateway.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import { queryOf, readBody, sendError, sendJson } from "../listeners/http-util.js";
-import { checkAdminToken } from "./admin-auth.js";
+import { checkAdminToken, checkOpsToken } from "./admin-auth.js";
 import type { Operations } from "./operations.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
 
@@ -61,8 +61,13 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
     });
   const q = (req: IncomingMessage) => queryOf(req);
 
+  // Public in dev (the guide's curl lines carry no token); outside dev the admin or ops token (ADR 0160).
+  r.on("GET", "/mcp/health/client/:client_id", (req, res, p) => {
+    const denied = checkOpsToken(req, gateway.config.current);
+    if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-ops"' });
+    return run(res, () => ops.clientInfo(p.client_id!));
+  });
   // Public: the guide's curl lines carry no token for these.
-  open("GET", "/mcp/health/client/:client_id", (_req, p) => ops.clientInfo(p.client_id!));
   open("GET", "/mcp/stats", () => ops.connectionStats());
   r.on("GET", "/metrics", async (_req, res) => {
     const { contentType, body } = await metrics.text();
@@ -113,13 +118,14 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
     const limit = numberParam("limit", b.limit, NaN);
     if (!Number.isInteger(limit) || limit <= 0) throw new GatewayError("invalid_params", { detail: "limit must be a positive integer" });
     const window = b.window === undefined ? undefined : numberParam("window", b.window, 0);
-    await ops.rateLimiter.setLimit(key, limit, window);
-    return { key, limit, window_ms: window ?? gateway.config.current.rate_limiting.window };
+    const stored = await ops.rateLimiter.setLimit(key, limit, window);
+    // Redis down: the override holds on this node and is not shared; say so rather than fail.
+    return { key, limit, window_ms: window ?? gateway.config.current.rate_limiting.window, ...(stored ? {} : { redis_unavailable: true, applied_on: "this node only" }) };
   });
   admin("POST", "/mcp/admin/rate-limit/reset", async (_req, _p, b) => {
     const key = stringParam("key", b.key);
-    await ops.rateLimiter.reset(key);
-    return { key, reset: true };
+    const stored = await ops.rateLimiter.reset(key);
+    return stored ? { key, reset: true } : { key, reset: false, redis_unavailable: true, detail: "the override is cleared on this node; the shared counter could not be reached" };
   });
 
   admin("GET", "/mcp/admin/config", (req) => ops.configGet(q(req).get("path") ?? undefined));

@@ -44,10 +44,44 @@ export interface ResilienceService {
   transportHealth(transport: string): { transport: string; state: BreakerState; accepting: boolean; connections: number; errors: number };
 }
 
-/** Rate limiting (issue #4). Keys look like `user:<client_id>`. */
+
+/** Whether the rate limiter's store is reachable (a Redis outage makes the limiter degraded, not broken). */
+export interface StoreState {
+  store: "memory" | "redis";
+  /** True while the store cannot be reached. */
+  redis_unavailable: boolean;
+  /** Why (redacted), while unavailable. */
+  store_error?: string;
+  /** What requests get meanwhile (`rate_limiting.fail_mode`), while unavailable. */
+  fail_mode?: "open" | "closed";
+}
+
+/** A key's state without consuming; count and remaining are null while the store is down. */
+export interface RateCheck extends StoreState {
+  key: string;
+  allowed: boolean;
+  remaining: number | null;
+  limit: number;
+  window_ms: number;
+  retry_after: number | null;
+  count: number | null;
+}
+
+/** The limiter's figures; with the store down, this node's overrides and a null total. */
+export interface RateStats extends StoreState {
+  default_limit: number;
+  window_ms: number;
+  overrides: Record<string, { limit: number; window_ms: number }>;
+  most_limited: Array<{ key: string; rejected: number }>;
+  total_rejected: number | null;
+}
+
+/** Rate limiting as the admin layer uses it (issue #4). Keys look like `user:<client_id>`. */
 export interface RateLimitService {
-  check(key: string, limit?: number, windowMs?: number): Promise<{ key: string; allowed: boolean; remaining: number; limit: number; window_ms: number; retry_after: number | null; count: number }>;
-  setLimit(key: string, limit: number, windowMs?: number): Promise<void>;
-  reset(key: string): Promise<void>;
-  stats(): Promise<{ default_limit: number; window_ms: number; overrides: Record<string, { limit: number; window_ms: number }>; most_limited: Array<{ key: string; rejected: number }>; total_rejected: number }>;
+  check(key: string, limit?: number, windowMs?: number): Promise<RateCheck>;
+  /** False when the store was unreachable (the override holds on this node only). */
+  setLimit(key: string, limit: number, windowMs?: number): Promise<boolean>;
+  /** False when the store was unreachable. */
+  reset(key: string): Promise<boolean>;
+  stats(): Promise<RateStats>;
 }

@@ -28,6 +28,7 @@ export function buildProgram(state: CliState = { io: processIo, exitCode: 0, env
     .option("-c, --config <file>", "YAML config file (or MCP_GATEWAY_CONFIG)")
     .option("-p, --port <n>", "port to listen on (or PORT)", (v) => parsePort(v))
     .option("-H, --host <host>", "interface to bind (dev default 127.0.0.1)")
+    .option("--allow-dev-token", "dev profile: serve the well-known admin token on a non-loopback --host anyway (not recommended)")
     .action(async (opts: StartOptions) => {
       await runStart(opts);
     });

@@ -1,4 +1,5 @@
-import { loadConfig, ConfigError } from "../config/index.js";
+import { InvalidArgumentError } from "commander";
+import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, type GatewayConfig } from "../config/index.js";
 import { startGateway } from "../gateway.js";
 import { createLogger } from "../telemetry/logger.js";
 
@@ -7,13 +8,27 @@ export interface StartOptions {
   config?: string;
   port?: number;
   host?: string;
+  /** dev only: accept the well-known dev admin token on a non-loopback host. */
+  allowDevToken?: boolean;
 }
 
-/** Parses a `--port` value. */
+/** Parses a `--port` value; commander prints the InvalidArgumentError's message (no stack) and exits 1. */
 export function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: not a port number: ${value}`);
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number (0-65535): ${value}`);
   return n;
+}
+
+/** Start-up warnings about a config that works but is probably not what the operator wants. */
+export function startWarnings(config: GatewayConfig): string[] {
+  const out: string[] = [];
+  if (config.upstreams.length === 0) {
+    out.push("no upstreams configured: every MCP request will be answered 503 upstream_unavailable; add an `upstreams:` list to the config file (docs/configuration.md)");
+  }
+  if (config.profile === "dev" && config.admin.token === DEV_ADMIN_TOKEN && !isLoopbackHost(config.server.host)) {
+    out.push(`the dev admin token "${DEV_ADMIN_TOKEN}" is served on ${config.server.host} (--allow-dev-token): anyone who can reach this port can run admin commands`);
+  }
+  return out;
 }
 
 /**
@@ -23,7 +38,7 @@ export function parsePort(value: string): number {
 export async function runStart(opts: StartOptions): Promise<void> {
   let config;
   try {
-    config = loadConfig({ file: opts.config, overrides: { port: opts.port, host: opts.host } });
+    config = loadConfig({ file: opts.config, overrides: { port: opts.port, host: opts.host, allowDevToken: opts.allowDevToken } });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`mcp-gateway: ${err.message}`);
@@ -32,6 +47,10 @@ export async function runStart(opts: StartOptions): Promise<void> {
     throw err;
   }
   const logging = createLogger(config);
+  for (const w of startWarnings(config)) {
+    logging.logger.warn({ component: "MCP.Gateway" }, w);
+    if (!config.logging.stdout) console.error(`mcp-gateway: warning: ${w}`);
+  }
   let started;
   try {
     started = await startGateway(config);

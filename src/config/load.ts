@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { configSchema, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
@@ -17,7 +18,7 @@ export interface LoadOptions {
   /** YAML file path; falls back to MCP_GATEWAY_CONFIG, then the embedded defaults. */
   file?: string;
   /** Values that win over the file (CLI flags). */
-  overrides?: { port?: number; host?: string };
+  overrides?: { port?: number; host?: string; allowDevToken?: boolean };
   /** Environment (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -51,14 +52,32 @@ export function validateConfig(input: unknown): GatewayConfig {
  * loopback unless told otherwise; every other profile refuses default secrets.
  */
 function applyProfileRules(config: GatewayConfig): void {
+  // Outside dev the log directory must not depend on where the process was started from.
+  config.logging.dir ??= config.profile === "dev" ? "logs" : DEFAULT_LOG_DIR;
+  if (config.logging.dir && !isAbsolute(config.logging.dir)) config.logging.dir = resolve(config.logging.dir);
   if (config.profile === "dev") {
     config.admin.token ??= DEV_ADMIN_TOKEN;
+    if (config.admin.token === DEV_ADMIN_TOKEN && !isLoopbackHost(config.server.host) && !config.admin.allow_dev_token_on_network) {
+      throw new ConfigError(
+        `admin.token: the dev profile's well-known token "${DEV_ADMIN_TOKEN}" would be served on server.host ${config.server.host}, reachable from the network. ` +
+          "Set admin.token (or MCP_GATEWAY_ADMIN_TOKEN) to a secret, bind 127.0.0.1, or opt in with --allow-dev-token (admin.allow_dev_token_on_network: true)",
+      );
+    }
     return;
   }
   if (!config.admin.token) throw new ConfigError(`admin.token: required in the ${config.profile} profile (set MCP_GATEWAY_ADMIN_TOKEN)`);
   if (config.admin.token === DEV_ADMIN_TOKEN) throw new ConfigError(`admin.token: the default "${DEV_ADMIN_TOKEN}" is refused outside the dev profile`);
   if (config.admin.token.length < 16) throw new ConfigError("admin.token: use at least 16 characters outside the dev profile");
   if (config.profile === "prod" && config.auth.mode === "none") throw new ConfigError('auth.mode: "none" is only allowed in the dev and test profiles');
+}
+
+/** The log directory outside dev when neither logging.dir, MCP_GATEWAY_LOG_DIR nor LOGS_DIRECTORY says otherwise. */
+export const DEFAULT_LOG_DIR = "/var/log/mcp-gateway";
+
+/** True for names and addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::ffff:127.0.0.1";
 }
 
 /** Reads file + environment + overrides, validates, freezes. */
@@ -85,6 +104,7 @@ export function loadConfig(options: LoadOptions = {}): GatewayConfig {
   input = applyEnv(structuredClone(input), env);
   if (options.overrides?.port !== undefined) (input.server ??= {}).port = options.overrides.port;
   if (options.overrides?.host !== undefined) (input.server ??= {}).host = options.overrides.host;
+  if (options.overrides?.allowDevToken) (input.admin ??= {}).allow_dev_token_on_network = true;
   return validateConfig(input);
 }
 
@@ -100,6 +120,8 @@ function applyEnv(input: Record<string, any>, env: NodeJS.ProcessEnv): GatewayCo
   if (env.REDIS_URL) (input.cluster ??= {}).redis_url = env.REDIS_URL;
   if (env.LOG_LEVEL) (input.logging ??= {}).level = env.LOG_LEVEL;
   if (env.MCP_GATEWAY_LOG_DIR !== undefined) (input.logging ??= {}).dir = env.MCP_GATEWAY_LOG_DIR;
+  // systemd's LogsDirectory= exports the directory it created; a file's own logging.dir still wins.
+  else if (env.LOGS_DIRECTORY && input.logging?.dir === undefined) (input.logging ??= {}).dir = env.LOGS_DIRECTORY.split(":")[0];
   return input;
 }
 

@@ -93,6 +93,8 @@ export const configSchema = z
       port: z.number().int().min(0).max(65535).default(4000),
       /** Largest HTTP request body accepted (bytes); larger gets 413. */
       body_limit: positive().default(4 * 1024 * 1024),
+      /** Most levels of nested objects/arrays in one client message (400 / -32600 nesting_too_deep past it). */
+      max_json_depth: z.number().int().min(8).max(1000).default(100),
       /** Time allowed to receive the request headers (ms); slow clients are cut off. */
       headers_timeout: ms().default(10_000),
       /** Time allowed to receive a whole request body (ms). */
@@ -112,8 +114,12 @@ export const configSchema = z
     }),
 
     admin: section({
-      /** Bearer token for /mcp/admin/*. The dev default is refused in other profiles. */
+      /** Bearer token for /mcp/admin/*. The dev default is refused in other profiles, and in dev on a non-loopback host. */
       token: z.string().optional(),
+      /** A read-only token for the ops pages outside dev (`/mcp/health/client/:id`, `/dashboard`); the admin token works there too. */
+      ops_token: z.string().optional(),
+      /** dev only: serve the well-known dev token on a non-loopback server.host anyway (`start --allow-dev-token`). */
+      allow_dev_token_on_network: z.boolean().default(false),
     }),
 
     auth: section({
@@ -190,8 +196,12 @@ export const configSchema = z
       replay_buffer_size: positive().default(1000),
       /** Replay buffer per session: most bytes kept for resume. */
       replay_buffer_bytes: positive().default(1024 * 1024),
-      /** A session with no connection for this long is ended (ms). */
+      /** A session with no connection for this long is ended (ms); a Streamable HTTP session counts as unconnected when no request or GET stream of it is open. */
       ttl: ms().default(30 * 60_000),
+      /** Most live sessions on this node (new ones get too_many_sessions past it). */
+      max_sessions: positive().default(10_000),
+      /** Most live sessions of one client_id, attached or not (new ones get too_many_sessions past it). */
+      max_sessions_per_client: positive().default(1000),
     }),
 
     routing: section({
@@ -232,7 +242,9 @@ export const configSchema = z
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),
-      /** A failing store (Redis down) lets requests through; its warning is logged at most once per this interval (ms), the next line counting those not logged. */
+      /** While the store is unreachable (Redis down): `open` lets requests through, `closed` refuses them (`rate_limit_unavailable`, 503). */
+      fail_mode: z.enum(["open", "closed"]).default("open"),
+      /** A failing store's warning is logged at most once per this interval (ms), the next line counting those not logged. */
       store_warning_interval: ms().default(10_000),
     }),
 
@@ -254,10 +266,21 @@ export const configSchema = z
       drain_timeout: ms().default(10_000),
     }),
 
+    diagnostics: section({
+      /** Longest string kept from client input in traces, recorded errors and log fields (characters); longer ones are cut with a marker. Log messages get 8x this. */
+      max_string_length: positive().default(512),
+      /** Estimated bytes of per-client diagnostics (traces, errors) kept in total; past it the oldest clients' records are dropped. */
+      max_bytes: positive().default(32 * 1024 * 1024),
+    }),
+
     logging: section({
       level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-      /** Directory of gateway.log and error.log; empty string: stdout only. */
-      dir: z.string().default("logs"),
+      /**
+       * Directory of gateway.log and error.log; empty string: stdout only. Default: `./logs` in the dev
+       * profile; elsewhere `$LOGS_DIRECTORY` (set by systemd's LogsDirectory=) or `/var/log/mcp-gateway`.
+       * Resolved to an absolute path at load, so the doctor can print it.
+       */
+      dir: z.string().optional(),
       /** text: one grep-able line per event; json: for log shippers. */
       format: z.enum(["text", "json"]).default("text"),
       /** Rotate a log file past this size (bytes). */

@@ -26,6 +26,10 @@ export const CATALOGUE = {
   resource_not_found: { http: 404, jsonrpc: -32002, close: 1008, message: "Resource not found: {uri}" },
   batch_not_supported: { http: 400, jsonrpc: -32600, close: 1008, message: "JSON-RPC batches are not supported (removed in MCP 2025-06-18)" },
   not_initialized: { http: 400, jsonrpc: -32600, close: 1008, message: "Session not initialized: send initialize first" },
+  /** A client message nesting objects/arrays deeper than server.max_json_depth (refused at the edge, before any upstream work). */
+  nesting_too_deep: { http: 400, jsonrpc: -32600, close: 1008, message: "Invalid request: the message nests deeper than {limit} levels (server.max_json_depth)" },
+  /** A request whose id (same JSON type and value) is still in flight on the same session. */
+  duplicate_request_id: { http: 409, jsonrpc: -32600, close: 1008, message: "Invalid request: id {id} is already in flight on this session" },
 
   // The guide's gateway-specific errors
   pool_timeout: { http: 503, jsonrpc: -32001, close: 1011, message: "Connection pool exhausted: no upstream connection for {upstream} within {timeout_ms} ms" },
@@ -65,6 +69,24 @@ export const CATALOGUE = {
   cluster_node_lost: { http: 503, jsonrpc: -32041, close: 1012, message: "The gateway node serving this session ({node}) went away; retry" },
   /** More request headers than server.max_headers_count (size overflows are answered 431 by Node's parser). */
   headers_too_large: { http: 431, jsonrpc: -32040, close: 1008, message: "Request header fields too large: {detail}" },
+
+  // The modern wire (MCP 2026-07-28): codes the revision fixes, plus the gateway's sealed state.
+  /** SEP-2243: an Mcp-Method/Mcp-Name/MCP-Protocol-Version header disagrees with the body (or is missing). */
+  header_mismatch: { http: 400, jsonrpc: -32020, close: 1008, message: "Header mismatch: {detail}" },
+  /** The request needs a client capability the caller did not declare in _meta (data.requiredCapabilities). */
+  missing_client_capability: { http: 400, jsonrpc: -32021, close: 1008, message: "Missing required client capability: {capability}" },
+  /** A modern request names a revision the gateway does not serve (data.supported, data.requested). */
+  unsupported_version: { http: 400, jsonrpc: -32022, close: 1008, message: "Unsupported protocol version: {requested}" },
+  /** A sealed token (requestState, task id) that is tampered, foreign, malformed or expired. */
+  sealed_state_invalid: { http: 400, jsonrpc: -32602, close: 1008, message: "Invalid {purpose}: {reason}" },
+  /** MRTR bridge: the client did not come back with the input a legacy upstream asked for. */
+  input_timeout: { http: 408, jsonrpc: -32042, close: 1008, message: "No input for {method} within {timeout_ms} ms" },
+  /** A feature the other era has no counterpart for (the bridge says so instead of going silent). */
+  no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
+  /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */
+  rate_limit_unavailable: { http: 503, jsonrpc: -32031, close: 1013, message: "Rate limiting is unavailable ({reason}); requests are refused until it is back (rate_limiting.fail_mode: closed)" },
+  /** A new session past session.max_sessions_per_client or session.max_sessions (existing sessions are unaffected). */
+  too_many_sessions: { http: 429, jsonrpc: -32051, close: 1013, message: "Too many sessions: {detail}" },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Every code the catalogue knows. */

@@ -1,4 +1,5 @@
 import { CATALOGUE, type ErrorCode } from "./catalogue.js";
+import { truncate } from "./truncate.js";
 import type { JsonRpcErrorResponse, JsonRpcId } from "../protocol/jsonrpc.js";
 
 /** Details that fill a message template and travel in the error's `data`. */
@@ -10,8 +11,12 @@ export type ErrorDetails = Record<string, string | number | boolean | null | und
  */
 export class GatewayError extends Error {
   override name = "GatewayError";
-  constructor(readonly code: ErrorCode, readonly details: ErrorDetails = {}, options?: { cause?: unknown }) {
-    super(render(code, details), options);
+  readonly details: ErrorDetails;
+  constructor(readonly code: ErrorCode, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    // Details often echo client input (a method name, a tool name): cut long ones, since errors are sent, logged and kept in traces.
+    const capped = capDetails(details);
+    super(render(code, capped), options);
+    this.details = capped;
   }
 
   /** HTTP status for this error. */
@@ -23,6 +28,14 @@ export class GatewayError extends Error {
   get closeCode(): number {
     return CATALOGUE[this.code].close;
   }
+}
+
+function capDetails(details: ErrorDetails): ErrorDetails {
+  let out: ErrorDetails | undefined;
+  for (const [k, v] of Object.entries(details)) {
+    if (typeof v === "string" && v.length > 200) (out ??= { ...details })[k] = truncate(v, 200);
+  }
+  return out ?? details;
 }
 
 function render(code: ErrorCode, details: ErrorDetails): string {

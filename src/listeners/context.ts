@@ -6,6 +6,8 @@ import type { Session } from "../session/session.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { Authenticator, ClientIdentity } from "./identity.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
+import type { CallerContext } from "../protocol/caller-context.js";
+import type { ModernWire } from "../eras/modern/wire.js";
 
 /**
  * What every listener needs from the gateway, injected so listeners stay
@@ -22,6 +24,13 @@ export interface ListenerContext {
    * GatewayError authentication_failed {reason} (installed by src/middleware/chain.ts).
    */
   authenticateToken?(token: string | undefined, req?: IncomingMessage): Promise<ClientIdentity>;
+  /**
+   * Admits one new session of `identity` (session caps, and its cost in the
+   * rate limiter); throws a GatewayError (too_many_sessions,
+   * rate_limit_exceeded) to refuse it. Called before anything is created;
+   * resumes do not call it. Installed by src/middleware/chain.ts.
+   */
+  admit?(identity: ClientIdentity): Promise<void>;
   /** Re-verifies a later request of an existing session; null when fine. */
   verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> | GatewayError | null;
   /** Answers an auth failure the way the auth layer wants (401 + WWW-Authenticate, ...). */
@@ -32,8 +41,8 @@ export interface ListenerContext {
    * undefined for other errors, or when no auth layer is installed.
    */
   challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
-  /** Hands one parsed client message to the middleware chain and the relay. */
-  dispatch(session: Session, message: JsonRpcMessage): void;
+  /** Hands one parsed client message (of a legacy session or a modern request) to the middleware chain and the relay. */
+  dispatch(caller: CallerContext, message: JsonRpcMessage): void;
   /** A client connection opened. */
   onConnected(session: Session, req: IncomingMessage): void;
   /**
@@ -44,6 +53,8 @@ export interface ListenerContext {
   onDisconnected(session: Session, closeCode?: number, reason?: string, transport?: ClientTransportKind): void;
   /** A session resumed from an event id (telemetry, transport switch detection). */
   onResume?(session: Session, lastSeq: number, res?: ServerResponse): void;
+  /** The modern (2026-07-28) wire on /mcp (src/eras/modern/); absent: modern requests are refused. */
+  modern?: ModernWire;
   /** Cluster mode (src/cluster/): finds sessions this node does not hold. Absent on a single node. */
   cluster?: SessionLocator;
 }

@@ -6,6 +6,7 @@ import type { ListenerContext } from "./context.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
+import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 
 /** Path clients POST their messages to (the `endpoint` event names it with the session). */
@@ -85,6 +86,12 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
     // No id named: replay what was recorded since the last connection went away.
     resumeFrom = parseSeq(req.headers["last-event-id"]) ?? parseSeq(query.get("last_event_id")) ?? defaultResumePoint(session);
   } else {
+    // Opening a stream creates a session: it passes the session caps and costs a request of the rate window.
+    try {
+      await ctx.admit?.(identity);
+    } catch (err) {
+      return sendError(res, toGatewayError(err));
+    }
     session = ctx.registry.create(identity.clientId, "http_sse");
     session.identity = identity;
   }
@@ -128,6 +135,9 @@ export async function handleLegacySsePost(req: IncomingMessage, res: ServerRespo
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
+  // The edge check: `null`, `123`, a bad id or too deep a message is refused on this POST (400), never dispatched.
+  const valid = checkMessage(message, ctx.config.current.server.max_json_depth);
+  if (!valid.ok) return sendRpcError(res, valid.error, valid.id);
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
   res.writeHead(202, { "content-type": "text/plain" });
   res.end("Accepted");

@@ -2,7 +2,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { GatewayError, toGatewayError } from "../errors/index.js";
+import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
+import { guarded, guardedHandler } from "./guard.js";
+import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
 import type { ListenerContext } from "./context.js";
@@ -13,6 +15,11 @@ import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
 import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
 import { decodeFrame, encodeFrame, messageFrame, messagePrefix, PHOENIX_TOPIC, PHOENIX_VSN, replyFrame, type PhoenixFrame } from "./phoenix-frames.js";
+
+/** The error reply to a frame that is not a Phoenix frame or carries no JSON-RPC object. */
+function invalidPayload(reason: string): { error: string; code: number; reason: string } {
+  return { error: "invalid_request", code: -32600, reason };
+}
 
 /** Path the `phoenix` client connects to for `new Socket("/mcp/ws")`. */
 export const PHOENIX_PATH = "/mcp/ws/websocket";
@@ -27,7 +34,7 @@ interface PhoenixConnection {
   channel?: PhoenixSink;
   live?: Liveness;
   /** Frames that arrived while a join waited for the cluster to hand over its session (kept in order). */
-  held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean }>;
+  held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean; admitted?: boolean }>;
 }
 
 /**
@@ -112,7 +119,7 @@ export class PhoenixListener {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       conn.ws = ws;
-      this.#serve(conn);
+      guarded("phoenix open", () => this.#serve(conn), () => ws.close(1011, "internal error"));
     });
   }
 
@@ -122,18 +129,29 @@ export class PhoenixListener {
       if (conn.channel) conn.channel.session.closeReason = reason;
       ws.terminate();
     });
-    ws.on("message", (data: RawData, isBinary: boolean) => {
-      conn.live!.seen = true;
-      const frame = isBinary ? undefined : decodeFrame(data.toString());
-      if (!frame) return; // not a vsn 2.0.0 frame: nothing to answer to
-      if (conn.held) return void conn.held.push({ frame, size: isBinary ? 0 : (data as Buffer).length });
-      try {
-        this.#onFrame(conn, frame, isBinary ? 0 : (data as Buffer).length);
-      } catch (err) {
-        log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
-        ws.send(encodeFrame(frame.joinRef, frame.joinRef, frame.topic, "phx_error", {}));
-      }
-    });
+    // The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged.
+    ws.on(
+      "message",
+      guardedHandler(
+        "phoenix message",
+        (data: RawData, isBinary: boolean) => {
+          conn.live!.seen = true;
+          const frame = isBinary ? undefined : decodeFrame(data.toString());
+          // Not a vsn 2.0.0 frame (`null`, `123`, an object...): said on the socket's own topic, the socket stays.
+          if (!frame) return void ws.send(replyFrame(null, null, "phoenix", "error", invalidPayload("a frame must be [join_ref, ref, topic, event, payload]")));
+          if (conn.held) return void conn.held.push({ frame, size: isBinary ? 0 : (data as Buffer).length });
+          try {
+            this.#onFrame(conn, frame, isBinary ? 0 : (data as Buffer).length);
+          } catch (err) {
+            log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+            ws.send(encodeFrame(frame.joinRef, frame.joinRef, frame.topic, "phx_error", {}));
+          }
+        },
+        (e) => {
+          if (ws.readyState === 1) ws.send(replyFrame(null, null, "phoenix", "error", { error: e.code, reason: e.message }));
+        },
+      ),
+    );
     closeOversizeWith1008(ws, () => {
       if (conn.channel) conn.channel.session.closeReason = "message_too_large";
     });
@@ -167,12 +185,16 @@ export class PhoenixListener {
     const payload = (f.payload ?? {}) as Record<string, unknown>;
     switch (f.event) {
       case "message": {
-        if (typeof f.payload !== "object" || f.payload === null || Array.isArray(f.payload)) {
-          ws.send(replyFrame(f.joinRef, f.ref, f.topic, "error", { error: "invalid_request", reason: "payload must be one JSON-RPC object" }));
+        // The edge check (src/protocol/validate.ts): null, 123, [], a bad id or a too-deep payload is refused
+        // in the push's reply and, for JSON-RPC clients, as a -32600 answer on the channel.
+        const check = checkMessage(f.payload, this.ctx.config.current.server.max_json_depth);
+        if (!check.ok) {
+          ws.send(replyFrame(f.joinRef, f.ref, f.topic, "error", { error: check.error.code, code: -32600, reason: check.error.message }));
+          session.send(toJsonRpcError(check.error, check.id), check.id ?? undefined);
           return;
         }
         ws.send(replyFrame(f.joinRef, f.ref, f.topic, "ok", {}));
-        const message = f.payload as JsonRpcMessage;
+        const message = check.message;
         if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "phoenix", method: (message as { method?: string }).method, size });
         this.ctx.dispatch(session, message);
         return;
@@ -200,7 +222,7 @@ export class PhoenixListener {
     }
   }
 
-  #join(conn: PhoenixConnection, f: PhoenixFrame, adopted = false): void {
+  #join(conn: PhoenixConnection, f: PhoenixFrame, adopted = false, admitted = false): void {
     const ws = conn.ws;
     const joinRef = f.joinRef ?? f.ref ?? "0";
     if (f.topic !== PHOENIX_TOPIC) return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { reason: "unmatched topic" }));
@@ -209,6 +231,27 @@ export class PhoenixListener {
       return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: e.code, reason: e.details.reason ?? e.message, retry_after: e.details.retry_after ?? null }));
     }
     const params = (f.payload ?? {}) as { session_id?: unknown; last_seq?: unknown };
+    const admit = this.ctx.admit;
+    if (admit && !admitted && !(typeof params.session_id === "string" && params.session_id)) {
+      // A new session: session caps and the rate window first, later frames held meanwhile (their order is kept).
+      const identity = conn.identity!;
+      conn.held = [];
+      void admit(identity).then(
+        () => {
+          conn.held = [{ frame: f, size: 0, admitted: true }, ...(conn.held ?? [])];
+          this.#release(conn);
+        },
+        (err) => {
+          const e = toGatewayError(err);
+          ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: e.code, reason: e.message, retry_after: e.details.retry_after ?? null }));
+          const held = conn.held ?? [];
+          conn.held = undefined;
+          // Frames sent after the refused join meet a channel that does not exist.
+          for (const h of held) this.#onFrameSafely(conn, h.frame, h.size);
+        },
+      );
+      return;
+    }
     // Cluster mode: the session lives on another node; adopt it first, holding later frames meanwhile.
     const cluster = this.ctx.cluster;
     if (cluster && !adopted && typeof params.session_id === "string" && params.session_id && !this.ctx.registry.get(params.session_id)) {
@@ -255,7 +298,15 @@ export class PhoenixListener {
     this.ctx.onConnected(session, conn.req);
   }
 
-  /** Handles frames held during a cluster adoption, in arrival order. */
+  #onFrameSafely(conn: PhoenixConnection, frame: PhoenixFrame, size: number): void {
+    try {
+      this.#onFrame(conn, frame, size);
+    } catch (err) {
+      log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+    }
+  }
+
+  /** Handles frames held during a cluster adoption or a session admission, in arrival order. */
   #release(conn: PhoenixConnection): void {
     const held = conn.held ?? [];
     conn.held = undefined;
@@ -268,6 +319,7 @@ export class PhoenixListener {
       }
       try {
         if (adopted) this.#join(conn, frame, true);
+        else if (held[i]!.admitted) this.#join(conn, frame, false, true);
         else this.#onFrame(conn, frame, size);
       } catch (err) {
         log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);

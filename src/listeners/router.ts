@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { GatewayError } from "../errors/index.js";
 
 /** A route handler; `params` holds `:name` path segments. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => void | Promise<void>;
@@ -38,8 +39,13 @@ export class Router {
     return this;
   }
 
-  /** Finds the handler for a request; `allowed` lists methods when only the method is wrong. */
-  match(method: string, path: string): { handler?: RouteHandler; params: Record<string, string>; pathKnown: boolean } {
+  /**
+   * Finds the handler for a request; `pathKnown` tells a wrong method (405)
+   * from an unknown path (404). A `:param` segment that is not a valid
+   * percent-encoding (`%E0%A4%A`, a lone `%`) gives `error`
+   * (invalid_request, 400) instead of a handler.
+   */
+  match(method: string, path: string): { handler?: RouteHandler; params: Record<string, string>; pathKnown: boolean; error?: GatewayError } {
     const exact = this.#exact.get(`${method} ${path}`) ?? this.#exact.get(`* ${path}`);
     if (exact) return { handler: exact, params: {}, pathKnown: true };
     let pathKnown = this.#paths.has(path);
@@ -49,9 +55,23 @@ export class Router {
       pathKnown = true;
       if (route.method !== method && route.method !== "*") continue;
       const params: Record<string, string> = {};
-      route.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1]!)));
+      for (let i = 0; i < route.names.length; i++) {
+        const value = decodeParam(m[i + 1]!);
+        if (value === undefined) return { params: {}, pathKnown, error: new GatewayError("invalid_request", { detail: `path parameter ${route.names[i]} is not valid percent-encoding` }) };
+        params[route.names[i]!] = value;
+      }
       return { handler: route.handler, params, pathKnown };
     }
     return { params: {}, pathKnown };
+  }
+}
+
+/** decodeURIComponent without the throw: undefined for a malformed escape (it throws URIError). */
+function decodeParam(raw: string): string | undefined {
+  if (!raw.includes("%")) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
   }
 }

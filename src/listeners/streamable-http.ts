@@ -9,6 +9,7 @@ import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
+import { checkMessage, idKey } from "../protocol/validate.js";
 
 /** One POST waiting for its answer; becomes an SSE stream if anything else comes first. */
 interface Exchange {
@@ -29,19 +30,41 @@ export class StreamableHttpSink implements DownstreamSink {
   #get: ServerResponse | null = null;
   /** Highest seq written to a standalone GET stream. */
   getCursor = 0;
+  /** The session's `initialize` request, until answered: an error answer ends the session (a refused request creates nothing). */
+  #initializeId?: JsonRpcId;
 
   constructor(
     readonly session: Session,
     readonly retryMs: number,
+    /** Ends the session (the registry's `end`), when its initialize was refused. */
+    readonly onRefused?: () => void,
   ) {}
 
   /** Registers the POST that carries request `id`. */
-  open(id: JsonRpcId, res: ServerResponse): void {
-    const key = String(id);
+  open(id: JsonRpcId, res: ServerResponse, initialize = false): void {
+    const key = idKey(id);
+    if (initialize) this.#initializeId = id;
     (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
     res.once("close", () => {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
+      this.#touched();
     });
+  }
+
+  /** True while a POST for request `id` (same JSON type and value) waits for its answer. */
+  hasOpen(id: JsonRpcId): boolean {
+    const ex = this.#exchanges?.get(idKey(id));
+    return ex !== undefined && !ex.res.writableEnded;
+  }
+
+  /** The TTL of a Streamable HTTP session counts from the end of its last exchange. */
+  #touched(): void {
+    this.session.lastActivity = Date.now();
+  }
+
+  /** No POST and no GET stream open: the session is idle and its TTL runs. */
+  idle(): boolean {
+    return (this.#exchanges === undefined || this.#exchanges.size === 0) && (this.#get === null || this.#get.writableEnded);
   }
 
   /** Number of open POST exchanges. */
@@ -64,8 +87,9 @@ export class StreamableHttpSink implements DownstreamSink {
       if (stream === "get") this.getCursor = entry.seq;
       finished = entry.last === true;
     }
-    // Its answer may also have left the buffer already (reported in the gap): nothing more will come.
-    if (!finished && stream !== "get" && plan.entries.length === 0 && this.session.replay.departedEnd(stream)) finished = true;
+    // Its answer may also have left the buffer already (reported in the gap), or be the very event the
+    // client resumed after (it saw the whole stream): nothing more will come.
+    if (!finished && stream !== "get" && plan.entries.length === 0 && (this.session.replay.departedEnd(stream) || this.session.replay.endsStream(afterSeq))) finished = true;
     if (finished) {
       // The request's answer was among the replayed messages: its stream is complete.
       res.end();
@@ -78,11 +102,13 @@ export class StreamableHttpSink implements DownstreamSink {
       if (old && old !== res) old.end();
       res.once("close", () => {
         if (this.#get === res) this.#get = null;
+        this.#touched();
       });
     } else {
       (this.#exchanges ??= new Map()).set(stream, { res, streaming: true });
       res.once("close", () => {
         if (this.#exchanges?.get(stream)?.res === res) this.#exchanges.delete(stream);
+        this.#touched();
       });
     }
   }
@@ -91,9 +117,14 @@ export class StreamableHttpSink implements DownstreamSink {
     const json = JSON.stringify(message);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
     if (relatedId !== undefined) {
-      const key = String(relatedId);
+      const key = idKey(relatedId);
       const ex = this.#exchanges?.get(key);
       const isAnswer = (message as { method?: string }).method === undefined && (message as { id?: JsonRpcId }).id === relatedId;
+      if (isAnswer && this.#initializeId !== undefined && relatedId === this.#initializeId) {
+        this.#initializeId = undefined;
+        // Refused (rate limit, breaker, ...): the answer goes out, and the session it would have opened is gone.
+        if ("error" in message) queueMicrotask(() => this.onRefused?.());
+      }
       if (ex && !ex.res.writableEnded) {
         if (isAnswer && !ex.streaming) {
           this.#exchanges!.delete(key);
@@ -172,16 +203,16 @@ function checkProtocolVersion(req: IncomingMessage): GatewayError | null {
     : new GatewayError("unsupported_protocol_version", { version: String(version) });
 }
 
-/** Finds the session a request names, or answers 400/404 and returns undefined. */
-function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Session | undefined {
+/** Finds the session a request names, or answers 400/404 (under the request's id, when parsed) and returns undefined. */
+function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, requestId: JsonRpcId | null = null): Session | undefined {
   const id = req.headers["mcp-session-id"];
   if (typeof id !== "string" || !id) {
-    sendRpcError(res, new GatewayError("session_required"));
+    sendRpcError(res, new GatewayError("session_required"), requestId);
     return undefined;
   }
   const session = ctx.registry.get(id);
   if (!session || session.transport !== "streamable_http") {
-    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
+    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }), requestId);
     return undefined;
   }
   return session;
@@ -193,7 +224,8 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   if (!contentType || !contentType.includes("application/json")) {
     return sendRpcError(res, new GatewayError("unsupported_media_type", { detail: "Content-Type must be application/json" }));
   }
-  if (!accepts(req, "application/json") && !accepts(req, "text/event-stream")) {
+  // Both, as the spec requires: an answer may turn into an SSE stream (progress, server requests) after the POST.
+  if (!accepts(req, "application/json") || !accepts(req, "text/event-stream")) {
     return sendRpcError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }));
   }
   let body: string;
@@ -204,7 +236,9 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
-  if (typeof message !== "object" || message === null) return sendRpcError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC object" }));
+  // The edge check: a bad envelope or id, or too deep a message, is answered on this POST at once (never a hang).
+  const check = checkMessage(message, config.server.max_json_depth);
+  if (!check.ok) return sendRpcError(res, check.error, check.id);
 
   const isInitialize = (message as { method?: string }).method === "initialize";
   let session: Session | undefined;
@@ -218,14 +252,22 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     } catch (err) {
       return ctx.refuse(res, toGatewayError(err));
     }
-    session = ctx.registry.create(identity.clientId, "streamable_http");
+    try {
+      await ctx.admit?.(identity);
+    } catch (err) {
+      return sendRpcError(res, toGatewayError(err), (message as { id?: JsonRpcId }).id ?? null);
+    }
+    const created = ctx.registry.create(identity.clientId, "streamable_http");
+    session = created;
     session.identity = identity;
-    session.attach(new StreamableHttpSink(session, config.http_sse.retry));
+    session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
     ctx.onConnected(session, req);
   } else {
+    // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
+    const requestId = parsedId(message);
     const versionError = checkProtocolVersion(req);
-    if (versionError) return sendRpcError(res, versionError);
-    session = sessionOf(req, res, ctx);
+    if (versionError) return sendRpcError(res, versionError, requestId);
+    session = sessionOf(req, res, ctx, requestId);
     if (!session) return;
     // Every request is verified; a session id is not a credential.
     const check = await ctx.verify(req, session);
@@ -234,7 +276,10 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
-    (session.sink as StreamableHttpSink).open(m.id, res);
+    const sink = session.sink as StreamableHttpSink;
+    // Two requests with one id in flight would share one answer: the second is refused on its own POST.
+    if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return sendRpcError(res, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), m.id);
+    sink.open(m.id, res, isInitialize);
     ctx.dispatch(session, message);
     return;
   }
@@ -244,6 +289,12 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     res.writeHead(202, { "mcp-session-id": session.id });
     res.end();
   }
+}
+
+/** The id of a parsed request (null for notifications, responses and anything without a valid id). */
+function parsedId(message: JsonRpcMessage): JsonRpcId | null {
+  const m = message as { id?: unknown; method?: unknown };
+  return m.method !== undefined && (typeof m.id === "string" || typeof m.id === "number") ? m.id : null;
 }
 
 async function handleGet(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {

@@ -6,12 +6,21 @@ import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { queryOf } from "./http-util.js";
-import { channels, log } from "../telemetry/channels.js";
+import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
 import { HeartbeatSweeper } from "./ws-heartbeat.js";
 import { closeOversizeWith1008 } from "./ws-policy.js";
 import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
+import { guarded, guardedHandler } from "./guard.js";
+import { checkMessage } from "../protocol/validate.js";
+import type { ClientIdentity } from "./identity.js";
+
+/** Closes a socket with a catalogue error's close code (1011 for internal_error). */
+function closeWith(ws: WebSocket, e: GatewayError): void {
+  const { code, reason } = toClose(e);
+  ws.close(code, reason);
+}
 
 /**
  * The WebSocket side of a session: one message per text frame, bare
@@ -84,27 +93,39 @@ export class WebSocketListener {
     }
     const query = queryOf(req);
     const resumeId = query.get("session_id");
-    // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
-    if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const envelope = ws.protocol === WS_SUBPROTOCOL_ENVELOPE;
-      if (resumeId) {
-        const session = this.ctx.registry.get(resumeId);
-        // Another client's session is reported exactly like a missing one (no probing for ids).
-        if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "websocket")) {
-          const err = new GatewayError("session_not_found", { session_id: resumeId });
-          if (envelope) ws.send(errorFrame(err));
-          const { code, reason } = toClose(err);
-          ws.close(code, reason);
-          return;
-        }
-        this.#serve(ws, session, req, envelope, parseSeq(query.get("last_seq")) ?? defaultResumePoint(session));
+    if (!resumeId) {
+      // A new session: session caps and the rate window, before the upgrade completes (refused: nothing is created).
+      try {
+        await this.ctx.admit?.(identity);
+      } catch (err) {
+        const e = toGatewayError(err);
+        refuseUpgrade(socket, e.status, { error: e.code, message: e.message, retry_after: e.details.retry_after ?? null }, e.details.retry_after !== undefined ? { "retry-after": String(e.details.retry_after) } : undefined);
         return;
       }
-      const session = this.ctx.registry.create(identity.clientId, "websocket");
-      session.identity = identity;
-      this.#serve(ws, session, req, envelope, undefined);
-    });
+    }
+    // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
+    if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
+    this.wss.handleUpgrade(req, socket, head, (ws) => guarded("websocket open", () => this.#open(ws, req, query, resumeId, identity), (e) => closeWith(ws, e)));
+  }
+
+  #open(ws: WebSocket, req: IncomingMessage, query: URLSearchParams, resumeId: string | null, identity: ClientIdentity): void {
+    const envelope = ws.protocol === WS_SUBPROTOCOL_ENVELOPE;
+    if (resumeId) {
+      const session = this.ctx.registry.get(resumeId);
+      // Another client's session is reported exactly like a missing one (no probing for ids).
+      if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "websocket")) {
+        const err = new GatewayError("session_not_found", { session_id: resumeId });
+        if (envelope) ws.send(errorFrame(err));
+        const { code, reason } = toClose(err);
+        ws.close(code, reason);
+        return;
+      }
+      this.#serve(ws, session, req, envelope, parseSeq(query.get("last_seq")) ?? defaultResumePoint(session));
+      return;
+    }
+    const session = this.ctx.registry.create(identity.clientId, "websocket");
+    session.identity = identity;
+    this.#serve(ws, session, req, envelope, undefined);
   }
 
   #serve(ws: WebSocket, session: Session, req: IncomingMessage, envelope: boolean, resumeFrom: number | undefined): void {
@@ -123,45 +144,20 @@ export class WebSocketListener {
       session.closeReason = reason;
       ws.terminate();
     });
-    ws.on("message", (data: RawData, isBinary: boolean) => {
-      live.seen = true;
-      const text = isBinary ? null : data.toString();
-      let message: JsonRpcMessage;
-      try {
-        if (text === null) throw new Error("binary frames are not JSON-RPC");
-        message = JSON.parse(text);
-      } catch (err) {
-        session.send(toJsonRpcError(new GatewayError("parse_error", { detail: (err as Error).message }), null));
-        return;
-      }
-      if (Array.isArray(message)) {
-        session.send(toJsonRpcError(new GatewayError("batch_not_supported"), null));
-        return;
-      }
-      if (envelope && (message as { jsonrpc?: unknown }).jsonrpc === undefined) {
-        const frame = classifyClientFrame(message);
-        if (frame.kind === "ack") return session.ack(frame.seq);
-        if (frame.kind === "end") {
-          ctx.registry.end(session);
-          ws.close(1000, "session ended");
-          return;
-        }
-        if (frame.kind === "invalid") {
-          ws.send(errorFrame(new GatewayError("invalid_request", { detail: frame.detail })));
-          return;
-        }
-        message = frame.message;
-      }
-      if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", method: (message as { method?: string }).method, size: text!.length });
-      try {
-        ctx.dispatch(session, message);
-      } catch (err) {
-        // dispatch answers every expected failure itself; anything else is a bug: 1011.
-        log("error", "MCP.WebSocket", `message handling failed: ${(err as Error)?.stack ?? err}`, { clientId: session.clientId });
-        session.closeReason = "internal_error";
-        ws.close(1011, "internal error");
-      }
-    });
+    // The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged.
+    ws.on(
+      "message",
+      guardedHandler(
+        "websocket message",
+        (data: RawData, isBinary: boolean) => {
+          live.seen = true;
+          this.#onMessage(ws, session, envelope, data, isBinary);
+        },
+        (e) => {
+          if (ws.readyState === 1) ws.send(JSON.stringify(toJsonRpcError(e, null)));
+        },
+      ),
+    );
     // Too large: 1008 policy violation (the guide), not ws's 1009.
     closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
     ws.on("error", () => {});
@@ -174,6 +170,43 @@ export class WebSocketListener {
       // A bare session without resume support ends with its socket (unless it already moved on).
       if (attached && !resumable) ctx.registry.end(session);
     });
+  }
+
+  /** One client frame: parse, envelope frames (ack/end), the edge check, then dispatch. */
+  #onMessage(ws: WebSocket, session: Session, envelope: boolean, data: RawData, isBinary: boolean): void {
+    const ctx = this.ctx;
+    let parsed: unknown;
+    try {
+      if (isBinary) throw new Error("binary frames are not JSON-RPC");
+      parsed = JSON.parse(data.toString());
+    } catch (err) {
+      session.send(toJsonRpcError(new GatewayError("parse_error", { detail: (err as Error).message }), null));
+      return;
+    }
+    const size = (data as Buffer).length;
+    // Envelope frames are objects without `jsonrpc`; anything else (null, 123, [], a JSON-RPC object) is checked as JSON-RPC.
+    if (envelope && typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && (parsed as { jsonrpc?: unknown }).jsonrpc === undefined) {
+      const frame = classifyClientFrame(parsed);
+      if (frame.kind === "ack") return session.ack(frame.seq);
+      if (frame.kind === "end") {
+        ctx.registry.end(session);
+        ws.close(1000, "session ended");
+        return;
+      }
+      if (frame.kind === "invalid") {
+        ws.send(errorFrame(new GatewayError("invalid_request", { detail: frame.detail })));
+        return;
+      }
+      parsed = frame.message;
+    }
+    const check = checkMessage(parsed, ctx.config.current.server.max_json_depth);
+    if (!check.ok) {
+      session.send(toJsonRpcError(check.error, check.id), check.id ?? undefined);
+      return;
+    }
+    const message = check.message;
+    if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", method: (message as { method?: string }).method, size });
+    ctx.dispatch(session, message);
   }
 
   /** Closes every socket with a code (1001 on shutdown); peers that do not answer the close are cut after `graceMs`. */

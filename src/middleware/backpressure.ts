@@ -4,6 +4,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { DownstreamSink, OutboundGate, Session } from "../session/session.js";
 import { GatewayError, toClose } from "../errors/index.js";
 import { channels, log } from "../telemetry/channels.js";
+import { idKey } from "../protocol/validate.js";
 
 /**
  * Backpressure levels of the operator's guide, mildest first:
@@ -176,7 +177,7 @@ export class BackpressureController implements OutboundGate {
       const sink = session.sink;
       if (!sink) {
         // Detached meanwhile: keep it for the client's resume, as Session.send does.
-        session.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
+        session.record(JSON.stringify(message), relatedId === undefined ? "get" : idKey(relatedId));
         continue;
       }
       const buffered = sink.bufferedBytes?.() ?? 0;
@@ -224,7 +225,7 @@ export class BackpressureController implements OutboundGate {
  */
 function withhold(session: Session, sink: DownstreamSink, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): void {
   let stream: string;
-  if (sink.kind === "streamable_http") stream = relatedId === undefined ? "get" : String(relatedId);
+  if (sink.kind === "streamable_http") stream = relatedId === undefined ? "get" : idKey(relatedId);
   else stream = sink.kind === "websocket" ? "ws" : sink.kind === "http_sse" ? "sse" : "phx";
   session.record(JSON.stringify(message), stream);
 }

@@ -8,6 +8,7 @@ import { RateLimiter, createRateStore } from "./rate-limit/service.js";
 import { rateLimitMiddleware } from "./rate-limit/middleware.js";
 import { BackpressureController } from "./backpressure.js";
 import { admitClient, capConnections } from "./connection-limits.js";
+import { sessionAdmission } from "./session-admission.js";
 import { GatewayError, toClose } from "../errors/index.js";
 import type { Session } from "../session/session.js";
 
@@ -123,6 +124,8 @@ export function installProtection(gateway: Gateway): ProtectionHandle {
   const rateLimiter = new RateLimiter(createRateStore(config.current.cluster.redis_url, `${config.current.cluster.key_prefix}:rl`), config);
   gateway.rateLimiter = rateLimiter;
   gateway.use(rateLimitMiddleware(rateLimiter, config, (s, id, err) => gateway.relay.reject(s, id, err)));
+  // Session caps and the cost of a new session in the same window, before a listener creates it.
+  ctx.admit = sessionAdmission(gateway.registry, config, rateLimiter);
 
   // 5. Tool authorization.
   const filter = createToolFilter(config.current.auth);

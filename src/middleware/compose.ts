@@ -1,8 +1,8 @@
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import type { Session } from "../session/session.js";
+import type { CallerContext } from "../protocol/caller-context.js";
 
 /** Handles one parsed client message for a session. */
-export type MessageHandler = (session: Session, message: JsonRpcMessage) => void;
+export type MessageHandler = (session: CallerContext, message: JsonRpcMessage) => void;
 
 /** Wraps the next handler: `(next) => handler`, like undici interceptors. */
 export type Middleware = (next: MessageHandler) => MessageHandler;

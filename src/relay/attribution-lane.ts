@@ -1,20 +1,20 @@
-import type { Session } from "../session/session.js";
+import type { CallerContext } from "../protocol/caller-context.js";
 import type { UpstreamConnection } from "../upstream/connection.js";
 
 /** Methods during which an upstream may ask the client something (sampling, elicitation, roots). */
 const MAY_ASK_CLIENT = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete"]);
 
 /** True when a call needs the lane: the client can be asked, and the wire cannot say who is asked. */
-export function needsLane(session: Session, method: string, connection: UpstreamConnection): boolean {
+export function needsLane(session: CallerContext, method: string, connection: UpstreamConnection): boolean {
   if (connection.attributesRelated || !MAY_ASK_CLIENT.has(method)) return false;
   const caps = session.clientCapabilities;
   return caps.sampling !== undefined || caps.elicitation !== undefined || caps.roots !== undefined;
 }
 
 interface Lane {
-  owner: Session | null;
+  owner: CallerContext | null;
   active: number;
-  queue: Array<{ session: Session; run: () => void }>;
+  queue: Array<{ session: CallerContext; run: () => void }>;
 }
 
 /**
@@ -28,7 +28,7 @@ export class AttributionLanes {
   readonly #lanes = new WeakMap<UpstreamConnection, Lane>();
 
   /** Runs `run` now if the lane is free or already this session's; otherwise queues it. */
-  enter(connection: UpstreamConnection, session: Session, run: () => void): void {
+  enter(connection: UpstreamConnection, session: CallerContext, run: () => void): void {
     let lane = this.#lanes.get(connection);
     if (!lane) this.#lanes.set(connection, (lane = { owner: null, active: 0, queue: [] }));
     if (lane.owner === null || lane.owner === session || lane.active === 0) {
@@ -63,7 +63,7 @@ export class AttributionLanes {
   }
 
   /** Drops queued work of an ended session. */
-  forget(connection: UpstreamConnection, session: Session): void {
+  forget(connection: UpstreamConnection, session: CallerContext): void {
     const lane = this.#lanes.get(connection);
     if (lane) lane.queue = lane.queue.filter((q) => q.session !== session);
   }

@@ -2,7 +2,8 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import { JSONRPC_INVALID_REQUEST, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
 import type { MessageExtra } from "../protocol/transport.js";
 import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
-import type { Session } from "../session/session.js";
+// The relay works on callers (a legacy Session, or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../protocol/caller-context.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { CallSink, PendingCall, UpstreamConnection } from "../upstream/connection.js";
 import type { UpstreamManager } from "../upstream/manager.js";
@@ -13,6 +14,7 @@ import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
 import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-sessions.js";
+import { isValidRequestId } from "../protocol/validate.js";
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -64,7 +66,9 @@ export class Relay implements CallSink {
     if (m.method !== undefined) {
       if (typeof m.method !== "string") return this.#reject(session, m.id ?? null, new GatewayError("invalid_request", { detail: "method must be a string" }));
       if (m.id === undefined) return this.#onNotification(session, message as JsonRpcNotification);
-      if (typeof m.id !== "string" && typeof m.id !== "number") return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or number" }));
+      if (!isValidRequestId(m.id)) return this.#reject(session, null, new GatewayError("invalid_request", { detail: "id must be a string or an integer" }));
+      // Two calls with one id in flight: the client could not tell their answers apart (ids are compared by JSON type and value).
+      if (session.inflight?.has(m.id)) return this.#reject(session, m.id, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }));
       try {
         this.#onRequest(session, m);
       } catch (err) {
@@ -199,13 +203,13 @@ export class Relay implements CallSink {
       const first = set.size === 0;
       set.add(session);
       // One upstream subscription serves every client subscribed to the URI; a per_client session subscribes for itself.
-      if (first || this.#perClient(owner)) return this.#forward(session, request, owner);
+      if (first || this.#perClient(owner, session)) return this.#forward(session, request, owner);
     } else {
       session.subscriptions?.delete(key);
       if (set) {
         set.delete(session);
         if (set.size === 0) this.#subscribers.delete(key);
-        if (set.size === 0 || this.#perClient(owner)) return this.#forward(session, request, owner);
+        if (set.size === 0 || this.#perClient(owner, session)) return this.#forward(session, request, owner);
       }
     }
     this.#reply(session, request.id, {});
@@ -235,12 +239,16 @@ export class Relay implements CallSink {
     return group?.config.request_timeout ?? this.config.current.routing.request_timeout;
   }
 
-  #perClient(upstream: string): boolean {
-    return this.manager.groups.get(upstream)?.config.session_mode === "per_client";
+  /**
+   * The call goes on the caller's own upstream session. Legacy sessions only: a modern caller is one
+   * request (no session to own an upstream session), so it takes the shared path.
+   */
+  #perClient(upstream: string, caller: Session): boolean {
+    return caller.era === "legacy" && this.manager.groups.get(upstream)?.config.session_mode === "per_client";
   }
 
   #forward(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs = this.#timeoutFor(upstream)): void {
-    if (this.#perClient(upstream)) return this.#forwardOwn(session, request, upstream, timeoutMs);
+    if (this.#perClient(upstream, session)) return this.#forwardOwn(session, request, upstream, timeoutMs);
     const connection = this.manager.tryConnectionFor(upstream, session.clientId);
     const now = Date.now();
     const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
@@ -411,8 +419,14 @@ export class Relay implements CallSink {
         const level = LOG_LEVELS.indexOf(String(params.level));
         // A client's call: that client alone. The gateway's own requests (tools/list while merging) have no
         // owner: their logs go to every client that asked for logs, like unrelated ones.
-        if (related?.owner) return void (related.owner as Session).send(message, related.originalId);
-        if (owner) return void (!owner.closed && owner.send(message));
+        // A client that set logging/setLevel gets nothing below it, from its own calls too (one that never set it gets them all).
+        const wants = (s: Session) => !s.closed && (s.logLevel === undefined || level >= LOG_LEVELS.indexOf(s.logLevel));
+        if (related?.owner) {
+          const caller = related.owner as Session;
+          if (wants(caller)) caller.send(message, related.originalId);
+          return;
+        }
+        if (owner) return void (wants(owner) && owner.send(message));
         for (const s of this.registry.all()) {
           if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
         }

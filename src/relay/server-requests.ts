@@ -1,6 +1,6 @@
 import type { JsonRpcRequest } from "../protocol/jsonrpc.js";
 import type { MessageExtra } from "../protocol/transport.js";
-import type { Session } from "../session/session.js";
+import type { CallerContext } from "../protocol/caller-context.js";
 import type { UpstreamConnection, PendingCall } from "../upstream/connection.js";
 
 /** The client capability a server->client request needs. */
@@ -22,8 +22,8 @@ export function attributeServerRequest(
   request: JsonRpcRequest,
   extra: MessageExtra | undefined,
   connection: UpstreamConnection,
-  owner?: Session,
-): { session: Session; call?: PendingCall } | undefined {
+  owner?: CallerContext,
+): { session: CallerContext; call?: PendingCall } | undefined {
   const capability = NEEDED_CAPABILITY[request.method];
   // A per_client session belongs to one client: everything it asks is that client's.
   if (owner) {
@@ -35,16 +35,16 @@ export function attributeServerRequest(
     const call = connection.findCall(extra.relatedRequestId);
     if (call?.owner) {
       // The caller is known exactly; a client that did not declare the capability is never asked.
-      const session = call.owner as Session;
+      const session = call.owner as CallerContext;
       return capability && !session.clientCapabilities[capability] ? undefined : { session, call };
     }
   }
   let best: PendingCall | undefined;
   for (const call of connection.pendingCalls()) {
-    const session = call.owner as Session | undefined;
+    const session = call.owner as CallerContext | undefined;
     if (!session || session.closed) continue;
     if (capability && !session.clientCapabilities[capability]) continue;
     if (!best || call.startedAt >= best.startedAt) best = call;
   }
-  return best ? { session: best.owner as Session, call: best } : undefined;
+  return best ? { session: best.owner as CallerContext, call: best } : undefined;
 }

@@ -45,6 +45,11 @@ export class SessionRegistry {
     return [...(this.#byClient.get(clientId) ?? [])];
   }
 
+  /** How many live sessions a client has (no copy, for admission checks). */
+  countOf(clientId: string): number {
+    return this.#byClient.get(clientId)?.size ?? 0;
+  }
+
   /** Every client id with a live session. */
   clientIds(): string[] {
     return [...this.#byClient.keys()];
@@ -80,11 +85,17 @@ export class SessionRegistry {
     for (const hook of this.#endHooks) hook(session);
   }
 
-  /** Ends sessions with no connection attached for longer than `ttlMs`. */
+  /**
+   * Ends sessions with no connection for longer than `ttlMs`. A sink that
+   * stays attached without holding a connection (Streamable HTTP: no POST or
+   * GET open) says so through `idle()`, so those sessions expire too.
+   */
   expire(ttlMs: number, now = Date.now()): number {
     let n = 0;
-    for (const s of this.#byId.values()) {
-      if (!s.sink && now - s.lastActivity > ttlMs) {
+    for (const s of [...this.#byId.values()]) {
+      const sink = s.sink;
+      if ((sink === null || sink.idle?.() === true) && now - s.lastActivity > ttlMs) {
+        sink?.close();
         this.end(s);
         n++;
       }

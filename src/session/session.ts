@@ -1,8 +1,12 @@
 import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
-import type { PendingCall, UpstreamConnection } from "../upstream/connection.js";
+import type { PendingCall } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
+import { idKey } from "../protocol/validate.js";
 import type { ClientIdentity } from "../listeners/identity.js";
+import type { CallerContext, ForwardedServerRequest } from "../protocol/caller-context.js";
+
+export type { ForwardedServerRequest } from "../protocol/caller-context.js";
 
 /**
  * Where a session's outbound messages go: the client connection currently
@@ -20,6 +24,12 @@ export interface DownstreamSink {
   close(code?: number, reason?: string): void;
   /** Bytes queued in the socket (for memory/queue diagnostics). */
   bufferedBytes?(): number;
+  /**
+   * True when the sink holds no client connection although it stays attached
+   * (Streamable HTTP between requests): the session TTL runs. Absent: the
+   * sink is a connection, and the TTL runs only once it is detached.
+   */
+  idle?(): boolean;
 }
 
 /**
@@ -40,18 +50,14 @@ export interface SessionEventLog {
   append(session: Session, seq: number, stream: string, json: string, last: boolean): void;
 }
 
-/** A server->client request forwarded to this session, awaiting the client's answer. */
-export interface ForwardedServerRequest {
-  connection: UpstreamConnection;
-  upstreamId: JsonRpcId;
-}
-
 /**
  * One client's MCP session with the gateway. Small by design (an idle session
  * should cost a few KB): maps are created lazily, and the session holds no
  * upstream connection of its own; upstream connections are shared.
  */
-export class Session {
+export class Session implements CallerContext {
+  /** Sessions are the legacy wire's callers. */
+  readonly era = "legacy" as const;
   readonly createdAt = Date.now();
   lastActivity = this.createdAt;
   protocolVersion = "2025-03-26";
@@ -162,7 +168,7 @@ export class Session {
     const sink = this.#sink;
     if (sink) return this.gate === undefined ? sink.deliver(message, relatedId, this) : this.gate.send(this, sink, message, relatedId);
     // Nobody attached: keep it for the client's resume.
-    this.record(JSON.stringify(message), relatedId === undefined ? "get" : String(relatedId));
+    this.record(JSON.stringify(message), relatedId === undefined ? "get" : idKey(relatedId));
     return false;
   }
 

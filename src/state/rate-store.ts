@@ -22,6 +22,10 @@ export interface RateOverride {
  */
 export interface RateStore {
   readonly kind: "memory" | "redis";
+  /** False while the store cannot be reached (always true in memory). */
+  readonly available: boolean;
+  /** The last connection error, if any. */
+  readonly lastError?: string;
   /** Counts one request for `key` and returns the window after counting it. */
   hit(key: string, windowMs: number): Promise<RateWindow>;
   /** The window of `key` without counting anything. */
@@ -35,6 +39,11 @@ export interface RateStore {
   /** Rejection counts per key, highest first. */
   rejections(): Promise<Array<{ key: string; rejected: number }>>;
   close(): Promise<void>;
+}
+
+/** The store cannot be reached (Redis down): the limiter applies `rate_limiting.fail_mode`, admin answers say `redis_unavailable`. */
+export class StoreUnavailableError extends Error {
+  override name = "StoreUnavailableError";
 }
 
 /** Whole seconds (at least 1): rate-limiter-flexible windows are in seconds. */

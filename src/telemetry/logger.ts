@@ -6,6 +6,8 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, type CallEvent, type ClientEvent, type ConnectionEvent, type ErrorEvent, type LogEvent, type MessageEvent, type UpstreamEvent } from "./channels.js";
 import { RotatingFile } from "./rotating-file.js";
 import { TextLines } from "./log-format.js";
+import { redactConfig, redactText } from "../config/redact.js";
+import { truncate, truncateFields } from "../errors/truncate.js";
 
 /** The running logger: the pino instance, a way to follow runtime config, and close. */
 export interface LoggingHandle {
@@ -44,8 +46,30 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
     files.push(all, errors);
     streams.push({ level: "trace", stream: wrap(all) }, { level: "warn", stream: wrap(errors) });
   }
+  // Log lines often carry client input (methods, reasons, error texts): cut long strings before they are written.
+  const maxField = config.diagnostics?.max_string_length ?? 512;
   const logger = streams.length
-    ? pino({ level: levelOf(config), base: text ? undefined : { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, pino.multistream(streams))
+    ? pino(
+        {
+          level: levelOf(config),
+          base: text ? undefined : { pid: process.pid },
+          timestamp: pino.stdTimeFunctions.epochTime,
+          // Error texts can carry a URL with its password or a Bearer token: every line passes the one redaction list.
+          formatters: { log: (fields) => redactConfig(fields) as Record<string, unknown> },
+          hooks: {
+            logMethod(args, method) {
+              // Cut long client-supplied strings first (bounded log lines), then redact what is left.
+              const [fields, msg, ...more] = args as unknown[];
+              const cut =
+                fields !== null && typeof fields === "object"
+                  ? [truncateFields(fields as Record<string, unknown>, maxField), typeof msg === "string" ? truncate(msg, 8 * maxField) : msg, ...more]
+                  : [typeof fields === "string" ? truncate(fields, 8 * maxField) : fields, msg, ...more];
+              method.apply(this, cut.map((a) => (typeof a === "string" ? redactText(a) : a)) as Parameters<typeof method>);
+            },
+          },
+        },
+        pino.multistream(streams),
+      )
     : pino({ level: "silent" });
 
   const onLog = (e: unknown) => {
@@ -137,7 +161,7 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
   let store: ConfigStore | undefined;
   const onChange = ({ config: c, path, previous, value }: { config: GatewayConfig; path: string; previous: unknown; value: unknown }) => {
     apply(c);
-    logger.info({ component: "MCP.Gateway", key: path, previous, value }, "config changed");
+    logger.info({ component: "MCP.Gateway", key: path, previous: redactConfig(previous, path), value: redactConfig(value, path) }, "config changed");
   };
   const handle: LoggingHandle = {
     logger,

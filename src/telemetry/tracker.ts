@@ -1,5 +1,6 @@
 import type { CallEvent, ClientEvent, ClientTransportKind, ConnectionEvent, ErrorEvent, MessageEvent } from "./channels.js";
 import type { TelemetrySink } from "./hub.js";
+import { MAX_RETAINED_STRING, truncate, truncateFields } from "../errors/truncate.js";
 
 /** One entry of a client's trace (the guide's Gateway.trace_client output). */
 export interface TraceEntry {
@@ -40,21 +41,42 @@ export interface TrackerLimits {
   connectTimes: number;
   closeRecords: number;
   clients: number;
+  /** Longest string kept in any entry (characters); longer ones are cut (`diagnostics.max_string_length`). */
+  maxString: number;
+  /** Estimated bytes of every client's entries together; past it the least recently added clients are forgotten (`diagnostics.max_bytes`). */
+  maxBytes: number;
 }
 
-const DEFAULT_LIMITS: TrackerLimits = { traceEntries: 100, messageEntries: 50, errorEntries: 50, connectTimes: 20, closeRecords: 10_000, clients: 10_000 };
+const DEFAULT_LIMITS: TrackerLimits = { traceEntries: 100, messageEntries: 50, errorEntries: 50, connectTimes: 20, closeRecords: 10_000, clients: 10_000, maxString: MAX_RETAINED_STRING, maxBytes: 32 * 1024 * 1024 };
+
+/** Fixed cost of one stored entry besides its strings (object, slots, numbers), for the byte budget. */
+const ENTRY_OVERHEAD = 96;
+
+/** Estimated bytes of an entry: its strings (UTF-16, 2 bytes a char) plus a fixed overhead. */
+function sizeOf(entry: object): number {
+  let n = ENTRY_OVERHEAD;
+  for (const v of Object.values(entry)) {
+    if (typeof v === "string") n += 2 * v.length;
+    else if (v !== null && typeof v === "object") n += sizeOf(v);
+  }
+  return n;
+}
 
 /** A fixed-size ring: push is O(1), oldest entries fall out. */
 class Ring<T> {
   #items: T[] = [];
   #start = 0;
   constructor(readonly cap: number) {}
-  push(item: T): void {
-    if (this.#items.length < this.cap) this.#items.push(item);
-    else {
-      this.#items[this.#start] = item;
-      this.#start = (this.#start + 1) % this.cap;
+  /** Adds an item; returns the one it pushed out, if the ring was full. */
+  push(item: T): T | undefined {
+    if (this.#items.length < this.cap) {
+      this.#items.push(item);
+      return undefined;
     }
+    const out = this.#items[this.#start];
+    this.#items[this.#start] = item;
+    this.#start = (this.#start + 1) % this.cap;
+    return out;
   }
   toArray(): T[] {
     return [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
@@ -80,6 +102,8 @@ interface ClientRecord {
   rateLimited: number;
   throttled: number;
   lastSeen: number;
+  /** Estimated bytes of this client's entries (for the tracker's byte budget). */
+  bytes: number;
 }
 
 const MINUTE = 60_000;
@@ -97,6 +121,8 @@ export class ClientTracker implements TelemetrySink {
   readonly #clients = new Map<string, ClientRecord>();
   readonly #closes: Ring<CloseRecord>;
   #n = 0;
+  /** Estimated bytes of every client record (see TrackerLimits.maxBytes). */
+  #bytes = 0;
   readonly #connectedAt = new Map<string, number>();
   readonly #minute = new Float64Array(BUCKETS);
   readonly #inbound = new Float64Array(BUCKETS);
@@ -113,17 +139,45 @@ export class ClientTracker implements TelemetrySink {
     let c = this.#clients.get(id);
     if (!c) {
       if (this.#clients.size >= this.#limits.clients) this.#evictOldest();
-      c = { trace: new Ring(this.#limits.traceEntries), messages: new Ring(this.#limits.messageEntries), errors: new Ring(this.#limits.errorEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now };
+      c = { trace: new Ring(this.#limits.traceEntries), messages: new Ring(this.#limits.messageEntries), errors: new Ring(this.#limits.errorEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now, bytes: 2 * id.length + ENTRY_OVERHEAD };
       this.#clients.set(id, c);
+      this.#bytes += c.bytes;
     }
     c.lastSeen = now;
     return c;
   }
 
-  #evictOldest(): void {
+  #evictOldest(except?: ClientRecord): boolean {
     // Map iteration order is insertion order; re-inserting on use is not worth it: drop the first.
-    const first = this.#clients.keys().next();
-    if (!first.done) this.#clients.delete(first.value);
+    for (const [id, c] of this.#clients) {
+      if (c === except) continue;
+      this.#clients.delete(id);
+      this.#bytes -= c.bytes;
+      return true;
+    }
+    return false;
+  }
+
+  /** Pushes an entry into one of a client's rings, keeping the byte count and the budget. */
+  #keep<T extends object>(c: ClientRecord, ring: Ring<T>, entry: T): void {
+    const added = sizeOf(entry);
+    const out = ring.push(entry);
+    const delta = added - (out === undefined ? 0 : sizeOf(out));
+    c.bytes += delta;
+    this.#bytes += delta;
+    while (this.#bytes > this.#limits.maxBytes && this.#evictOldest(c)) {}
+  }
+
+  /** Strings from client input (methods, reasons, error texts) are cut before they are kept. */
+  #cut(s: string): string;
+  #cut(s: string | undefined): string | undefined;
+  #cut(s: string | undefined): string | undefined {
+    return s === undefined ? undefined : truncate(s, this.#limits.maxString);
+  }
+
+  /** Estimated bytes kept by the tracker (client records; the close ring is bounded by count and cut strings). */
+  get retainedBytes(): number {
+    return this.#bytes;
   }
 
   #bucket(arr: Float64Array, now: number, n = 1): void {
@@ -139,7 +193,8 @@ export class ClientTracker implements TelemetrySink {
   }
 
   #trace(clientId: string, entry: Omit<TraceEntry, "timestamp">, now = Date.now()): void {
-    this.#client(clientId, now).trace.push({ at: now, n: this.#n++, entry });
+    const c = this.#client(clientId, now);
+    this.#keep(c, c.trace, { at: now, n: this.#n++, entry: truncateFields(entry, this.#limits.maxString) });
   }
 
   connection(e: ConnectionEvent): void {
@@ -154,13 +209,14 @@ export class ClientTracker implements TelemetrySink {
     this.totals.disconnections++;
     const started = this.#connectedAt.get(e.sessionId);
     this.#connectedAt.delete(e.sessionId);
-    this.#closes.push({ at: now, clientId: e.clientId, transport: e.transport, code: e.closeCode, reason: e.reason, age_ms: started === undefined ? undefined : now - started });
+    this.#closes.push({ at: now, clientId: e.clientId, transport: e.transport, code: e.closeCode, reason: this.#cut(e.reason), age_ms: started === undefined ? undefined : now - started });
     this.#trace(e.clientId, { event: "disconnected", transport: e.transport, close_code: e.closeCode ?? null, reason: e.reason ?? null }, now);
     if (e.closeCode !== undefined && e.closeCode !== 1000 && e.closeCode !== 1001 && e.closeCode !== 1005) {
       // An abnormal close is an error (as in gateway_errors_total{type="connection"}).
       this.totals.errors++;
       this.#bucket(this.#errors, now);
-      this.#client(e.clientId, now).errors.push({ timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: e.reason || closeMeaning(e.closeCode), close_code: e.closeCode });
+      const c = this.#client(e.clientId, now);
+      this.#keep(c, c.errors, { timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: this.#cut(e.reason || closeMeaning(e.closeCode)), close_code: e.closeCode });
     }
   }
 
@@ -169,11 +225,13 @@ export class ClientTracker implements TelemetrySink {
     if (e.direction === "inbound") {
       this.totals.inbound++;
       this.#bucket(this.#inbound, now);
-      this.#client(e.clientId, now).messages.push({ at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: e.method } : {}) } });
+      const c = this.#client(e.clientId, now);
+      this.#keep(c, c.messages, { at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: this.#cut(e.method) } : {}) } });
     } else {
       this.totals.outbound++;
       this.#bucket(this.#outbound, now);
-      this.#client(e.clientId, now).messages.push({ at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
+      const c = this.#client(e.clientId, now);
+      this.#keep(c, c.messages, { at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
     }
   }
 
@@ -185,8 +243,9 @@ export class ClientTracker implements TelemetrySink {
     this.#bucket(this.#errors, now);
     if (e.clientId === undefined) return;
     const c = this.#client(e.clientId, now);
-    c.errors.push({ timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message: e.message });
-    this.#trace(e.clientId, { event: "error", transport: e.transport, code: e.code, message: e.message }, now);
+    const message = this.#cut(e.message);
+    this.#keep(c, c.errors, { timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message });
+    this.#trace(e.clientId, { event: "error", transport: e.transport, code: e.code, message }, now);
   }
 
   client(e: ClientEvent): void {

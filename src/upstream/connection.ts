@@ -149,6 +149,9 @@ export class UpstreamConnection {
       this.#transport.send(request);
     } catch (err) {
       this.#drop(call);
+      // JSON.stringify failing (RangeError: too deep for the stack) is the request's fault, not the upstream's:
+      // it must not count against the upstream's breaker (the resilience layer counts only upstream codes).
+      if (err instanceof RangeError || err instanceof TypeError) throw new GatewayError("invalid_request", { detail: `the request cannot be serialized: ${err.message}` }, { cause: err });
       throw new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: (err as Error).message }, { cause: err });
     }
   }

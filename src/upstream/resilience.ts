@@ -219,8 +219,14 @@ export class ResilienceCore implements CallSink, LeaseHandler<RoutedCall> {
       this.#release(route);
       if (route.probe) h.breaker.release();
       route.probe = false;
-      this.monitor.failure(h, (err as Error).message, false);
       const e = toGatewayError(err);
+      // A request the gateway refused before sending (invalid_request: it cannot be serialized) says
+      // nothing about the replica: only upstream failures count against its breaker.
+      if (e.code === "invalid_request") {
+        if (sync) throw e;
+        return this.#fail(call, route, e);
+      }
+      this.monitor.failure(h, (err as Error).message, false);
       if (this.#retry(call, route, true, false, toJsonRpcError(e, call.originalId))) return;
       if (sync) throw e;
       this.#fail(call, route, e);

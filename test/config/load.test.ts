@@ -38,7 +38,7 @@ test("PORT, MCP_GATEWAY_CONFIG and CLI overrides", () => {
   const f = file("server:\n  port: 5000\n");
   assert.equal(loadConfig({ env: { MCP_GATEWAY_CONFIG: f } }).server.port, 5000);
   assert.equal(loadConfig({ env: { MCP_GATEWAY_CONFIG: f, PORT: "5001" } }).server.port, 5001);
-  assert.equal(loadConfig({ file: f, env: { PORT: "5001" }, overrides: { port: 5002, host: "0.0.0.0" } }).server.port, 5002);
+  assert.equal(loadConfig({ file: f, env: { PORT: "5001" }, overrides: { port: 5002, host: "127.0.0.2" } }).server.port, 5002);
 });
 
 test("profiles other than dev refuse default or missing admin tokens", () => {
@@ -64,4 +64,29 @@ test("ConfigStore.update validates, applies and emits; static keys are refused",
   assert.equal(store.current.pool.size, 200, "a rejected update changes nothing");
   assert.throws(() => store.update("server.port", 1), /not changeable at runtime/);
   assert.throws(() => store.update("pool.nope", 1), /unknown key/);
+});
+
+test("dev on a non-loopback host refuses the well-known admin token, naming admin.token and MCP_GATEWAY_ADMIN_TOKEN", () => {
+  for (const host of ["0.0.0.0", "::", "192.168.1.10"]) {
+    assert.throws(
+      () => loadConfig({ env: {}, overrides: { host } }),
+      (e: ConfigError) => e instanceof ConfigError && /admin\.token/.test(e.message) && /MCP_GATEWAY_ADMIN_TOKEN/.test(e.message) && /--allow-dev-token/.test(e.message),
+    );
+  }
+  assert.throws(() => validateConfig({ server: { host: "0.0.0.0" }, admin: { token: "admin-token" } }), /admin\.token/);
+  // Loopback, a real secret, or the explicit opt-in start.
+  for (const host of ["127.0.0.1", "localhost", "::1", "[::1]"]) assert.equal(loadConfig({ env: {}, overrides: { host } }).admin.token, "admin-token");
+  assert.equal(loadConfig({ env: { MCP_GATEWAY_ADMIN_TOKEN: "s3cret-s3cret-s3cret" }, overrides: { host: "0.0.0.0" } }).server.host, "0.0.0.0");
+  assert.equal(loadConfig({ env: {}, overrides: { host: "0.0.0.0", allowDevToken: true } }).admin.allow_dev_token_on_network, true);
+});
+
+test("log directory: ./logs (absolute) in dev; outside dev LOGS_DIRECTORY or /var/log/mcp-gateway, never the cwd", () => {
+  const prod = { profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt", jwt: { secret: "s" } } };
+  assert.equal(loadConfig({ env: {} }).logging.dir, join(process.cwd(), "logs"));
+  const f = file(JSON.stringify(prod));
+  assert.equal(loadConfig({ file: f, env: {} }).logging.dir, "/var/log/mcp-gateway");
+  assert.equal(loadConfig({ file: f, env: { LOGS_DIRECTORY: "/var/log/mcp-gateway-unit" } }).logging.dir, "/var/log/mcp-gateway-unit");
+  assert.equal(loadConfig({ file: f, env: { LOGS_DIRECTORY: "/x", MCP_GATEWAY_LOG_DIR: "/y" } }).logging.dir, "/y");
+  assert.equal(loadConfig({ file: file(JSON.stringify({ ...prod, logging: { dir: "/srv/logs" } })), env: { LOGS_DIRECTORY: "/x" } }).logging.dir, "/srv/logs");
+  assert.equal(loadConfig({ file: f, env: { MCP_GATEWAY_LOG_DIR: "" } }).logging.dir, "");
 });

@@ -201,6 +201,35 @@ describe("StreamableHttpUpstreamTransport", () => {
     await t.close();
   });
 
+  it("knows a reply arrived even when the receiver rewrites its id in place (no resume, no extra GET)", async () => {
+    const t = new StreamableHttpUpstreamTransport({ url: up.url, reconnectInitialDelayMs: 10 });
+    const inbox = new Inbox().attach(t);
+    const deliver = t.onmessage!;
+    // What the relay does: map the upstream id back to the caller's id on the same object.
+    t.onmessage = (msg, extra) => {
+      const m = msg as { id?: unknown; method?: string };
+      if (m.method === undefined && typeof m.id === "number") m.id = `caller-${m.id}`;
+      deliver(msg, extra);
+    };
+    await t.start();
+    const firstGet = once(up.events, "get-open");
+    t.send({ jsonrpc: "2.0", id: 1, method: "initialize", params: INIT_PARAMS });
+    await inbox.reply("caller-1");
+    t.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await firstGet;
+    const sid = t.sessionId!;
+    for (let i = 2; i < 22; i++) {
+      t.send({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "echo", arguments: { text: `m${i}` } } });
+      assert.deepEqual((await inbox.reply(`caller-${i}`)).msg.result.content, [{ type: "text", text: `m${i}` }]);
+    }
+    const gets = up.requests.filter((r) => r.method === "GET" && r.headers["mcp-session-id"] === sid);
+    assert.equal(gets.length, 1, "only the standalone GET stream");
+    assert.equal(gets.filter((r) => r.headers["last-event-id"] !== undefined).length, 0, "no resume");
+    assert.equal(inbox.items.filter((r) => r.msg.error !== undefined).length, 0, "no stand-in error replies");
+    assert.deepEqual(inbox.errors, []);
+    await t.close();
+  });
+
   it("reconnects the GET stream with Last-Event-ID and loses no notification", async () => {
     const t = new StreamableHttpUpstreamTransport({ url: up.url, reconnectInitialDelayMs: 10 });
     const inbox = new Inbox().attach(t);

@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "../../config/schema.js";
-import type { Session } from "../../session/session.js";
+import type { CallerContext } from "../../protocol/caller-context.js";
 import type { ToolFilter } from "../../relay/relay.js";
 
 type RuleConfig = GatewayConfig["auth"]["tool_rules"][number];
@@ -49,7 +49,7 @@ export function createToolFilter(auth: GatewayConfig["auth"]): ToolFilter | unde
     allowClaims: r.allow_claims ? Object.entries(r.allow_claims).map(([k, v]) => [k, typeof v === "string" ? [v] : v] as [string, string[]]) : undefined,
   }));
   const defaultAllow = auth.default_tool_policy === "allow";
-  return (session: Session, tool: string): boolean => {
+  return (session: CallerContext, tool: string): boolean => {
     const scopes = session.identity?.scopes ?? [];
     const claims = session.identity?.claims;
     for (const rule of rules) {

@@ -1,11 +1,13 @@
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import { GatewayError } from "../../errors/index.js";
-import type { Session } from "../../session/session.js";
+// Rate limits key on the caller (a legacy session or one modern request): docs/adr/0140-caller-context-and-eras.md.
+import type { CallerContext as Session } from "../../protocol/caller-context.js";
 import type { ConfigStore } from "../../config/store.js";
 import type { Middleware, MessageHandler } from "../compose.js";
 import { channels } from "../../telemetry/channels.js";
 import { ThrottledLog } from "../../telemetry/throttled-log.js";
 import type { RateLimiter, RateVerdict } from "./service.js";
+import { redactText } from "../../config/redact.js";
 
 /** Answers a refused request (the relay's reject). */
 export type Rejecter = (session: Session, id: JsonRpcId | null, err: GatewayError) => void;
@@ -16,6 +18,16 @@ const MAX_BACKLOG = 1000;
 function isRequest(m: JsonRpcMessage): boolean {
   const r = m as { method?: unknown; id?: unknown };
   return typeof r.method === "string" && r.id !== undefined && r.id !== null;
+}
+
+/**
+ * A request this middleware counts: any request but the `initialize` that
+ * opens a session, whose cost was taken when the session was admitted
+ * (src/middleware/session-admission.ts).
+ */
+function counts(session: Session, m: JsonRpcMessage): boolean {
+  if (!isRequest(m)) return false;
+  return !((m as { method: string }).method === "initialize" && session.messagesIn === 0 && !session.initialized);
 }
 
 /** The rate-limit key of a session's client. */
@@ -61,7 +73,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
       while (backlog.length > 0) {
         if (session.closed) break;
         const m = backlog[0]!;
-        if (!config.current.rate_limiting.enabled || !isRequest(m)) {
+        if (!config.current.rate_limiting.enabled || !counts(session, m)) {
           backlog.shift();
           pass(session, m);
           continue;
@@ -73,9 +85,12 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
             pump(session, backlog);
           },
           (err: Error) => {
-            storeWarning.log(`rate-limit store failed, allowing the request: ${err.message}`, { clientId: session.clientId });
+            // Degraded, not broken: the store failed fast (no offline queue); rate_limiting.fail_mode decides.
+            const open = config.current.rate_limiting.fail_mode === "open";
+            storeWarning.log(`rate-limit store failed, ${open ? "allowing" : "refusing"} the request (fail_mode ${open ? "open" : "closed"}): ${err.message}`, { clientId: session.clientId });
             backlog.shift();
-            decide(session, m, null);
+            if (open) decide(session, m, null);
+            else reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_unavailable", { reason: redactText(err.message) }));
             pump(session, backlog);
           },
         );
@@ -91,7 +106,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
         else if (isRequest(message)) reject(session, (message as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: 1 }));
         return;
       }
-      if (!config.current.rate_limiting.enabled || !isRequest(message)) return next(session, message);
+      if (!config.current.rate_limiting.enabled || !counts(session, message)) return next(session, message);
       const fresh = [message];
       backlogs.set(session, fresh);
       pump(session, fresh);

@@ -4,6 +4,8 @@ import type { RateOverride, RateStore } from "../../state/rate-store.js";
 import { MemoryRateStore } from "../../state/memory/rate-store.js";
 import { RedisRateStore } from "../../state/redis/rate-store.js";
 import { log } from "../../telemetry/channels.js";
+import { redactText } from "../../config/redact.js";
+import type { RateCheck, RateStats, StoreState } from "../../admin/services.js";
 
 /** The verdict on one counted request. */
 export interface RateVerdict {
@@ -55,12 +57,29 @@ export class RateLimiter implements RateLimitService {
     return { allowed: false, count: w.count, limit, retryAfter: Math.max(1, Math.ceil(w.resetMs / 1000)) };
   }
 
-  /** The guide's `check_rate(key, limit, window)`: reports without consuming. */
-  async check(key: string, limit?: number, windowMs?: number) {
+  /** What the admin answers say about the store: its kind, whether it is reachable, and why not. */
+  storeState(err?: unknown): StoreState {
+    const down = err !== undefined || !this.store.available;
+    const reason = err instanceof Error ? err.message : this.store.lastError;
+    return { store: this.store.kind, redis_unavailable: down, ...(down ? { store_error: redactText(reason ?? "unreachable"), fail_mode: this.config.current.rate_limiting.fail_mode } : {}) };
+  }
+
+  /**
+   * The guide's `check_rate(key, limit, window)`: reports without consuming.
+   * With the store down the count is unknown (null) and `allowed` is what
+   * `rate_limiting.fail_mode` does with the key's next request.
+   */
+  async check(key: string, limit?: number, windowMs?: number): Promise<RateCheck> {
     const applied = this.limitFor(key);
     const l = limit ?? applied.limit;
     const window = windowMs ?? applied.window_ms;
-    const w = await this.store.peek(key, window);
+    let w;
+    try {
+      w = await this.store.peek(key, window);
+    } catch (err) {
+      const allowed = this.config.current.rate_limiting.fail_mode === "open";
+      return { key, allowed, remaining: null, limit: l, window_ms: window, retry_after: null, count: null, ...this.storeState(err) };
+    }
     const allowed = w.count < l;
     return {
       key,
@@ -70,35 +89,49 @@ export class RateLimiter implements RateLimitService {
       window_ms: window,
       retry_after: allowed ? null : Math.max(1, Math.ceil(w.resetMs / 1000)),
       count: w.count,
+      ...this.storeState(),
     };
   }
 
-  /** The guide's `set_limit(key, limit, window)`: applies at once on this node, within 5 s on the others. */
-  async setLimit(key: string, limit: number, windowMs?: number): Promise<void> {
+  /**
+   * The guide's `set_limit(key, limit, window)`: applies at once on this node, within 5 s on the others.
+   * Returns false when the store could not be written (Redis down): the override then holds on this node only.
+   */
+  async setLimit(key: string, limit: number, windowMs?: number): Promise<boolean> {
     if (!Number.isInteger(limit) || limit <= 0) throw new RangeError("limit must be a positive integer");
     const o: RateOverride = { limit, window_ms: windowMs ?? this.config.current.rate_limiting.window };
     this.#overrides.set(key, o);
-    await this.store.setOverride(key, o);
+    return this.store.setOverride(key, o).then(() => true, () => false);
   }
 
-  /** The guide's `RateLimiter.reset(key)`: clears the key's counters and its override. */
-  async reset(key: string): Promise<void> {
+  /** The guide's `RateLimiter.reset(key)`: clears the key's counters and its override. False when the store was unreachable. */
+  async reset(key: string): Promise<boolean> {
     this.#overrides.delete(key);
-    await this.store.deleteOverride(key);
-    await this.store.reset(key);
+    try {
+      await this.store.deleteOverride(key);
+      await this.store.reset(key);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
-  /** The guide's `get_rate_limit_stats()`. */
-  async stats() {
+  /** The guide's `get_rate_limit_stats()`; with the store down, what this node knows plus `redis_unavailable: true`. */
+  async stats(): Promise<RateStats> {
     const c = this.config.current.rate_limiting;
-    const rejections = await this.store.rejections();
-    return {
-      default_limit: c.default_limit,
-      window_ms: c.window,
-      overrides: await this.store.overrides(),
-      most_limited: rejections.slice(0, 10),
-      total_rejected: rejections.reduce((n, r) => n + r.rejected, 0),
-    };
+    const known = { default_limit: c.default_limit, window_ms: c.window, fail_mode: c.fail_mode };
+    try {
+      const rejections = await this.store.rejections();
+      return {
+        ...known,
+        overrides: await this.store.overrides(),
+        most_limited: rejections.slice(0, 10),
+        total_rejected: rejections.reduce((n, r) => n + r.rejected, 0),
+        ...this.storeState(),
+      };
+    } catch (err) {
+      return { ...known, overrides: Object.fromEntries(this.#overrides), most_limited: [], total_rejected: null, ...this.storeState(err) };
+    }
   }
 
   /** Re-reads overrides from the store (other nodes' changes). */

@@ -4,6 +4,7 @@ import { CountingStore, UNLIMITED_POINTS, type RateOverride, type RateStore } fr
 /** Single-node rate-limit state (RateLimiterMemory counters, maps for the rest). */
 export class MemoryRateStore extends CountingStore implements RateStore {
   readonly kind = "memory" as const;
+  readonly available = true;
   readonly #overrides = new Map<string, RateOverride>();
   readonly #rejections = new Map<string, number>();
 

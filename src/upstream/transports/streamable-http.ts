@@ -452,8 +452,13 @@ export class StreamableHttpUpstreamTransport implements Transport {
         this.#postHeaders = undefined;
       }
     }
+    // Decided before delivery: the receiver may rewrite `msg.id` in place (the
+    // relay maps upstream ids back to the caller's), and comparing afterwards
+    // took every reply for a stranger, so each call "lost" its reply and
+    // resumed the stream with Last-Event-ID (issue 16's reconnect storm).
+    const answers = isReply && awaitedId !== undefined && msg.id === awaitedId;
     this.onmessage?.(msg as JsonRpcMessage, extra);
-    return isReply && awaitedId !== undefined && msg.id === awaitedId;
+    return answers;
   }
 
   /** POST headers with the current session id and protocol version (cached). */
