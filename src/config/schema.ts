@@ -238,7 +238,7 @@ export const configSchema = z
 
     rate_limiting: section({
       enabled: z.boolean().default(true),
-      /** Requests per window per client (key `user:<client_id>`). */
+      /** Requests per window per client (key `user:<client_id>`; anonymous dev-profile sessions: `session:<id>`). */
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),

@@ -6,6 +6,8 @@ export interface ClientIdentity {
   clientId: string;
   scopes: readonly string[];
   claims?: Record<string, unknown>;
+  /** Nobody named this client (dev profile, no client_id): its id is only its address, shared by every local app. */
+  anonymous?: boolean;
 }
 
 /**
@@ -23,6 +25,6 @@ const CLIENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
  */
 export const selfNamedIdentity: Authenticator = (req) => {
   const named = queryOf(req).get("client_id") ?? (req.headers["x-client-id"] as string | undefined);
-  const clientId = named && CLIENT_ID.test(named) ? named : `anon-${req.socket.remoteAddress ?? "unknown"}`;
-  return { clientId, scopes: [] };
+  if (named && CLIENT_ID.test(named)) return { clientId: named, scopes: [] };
+  return { clientId: `anon-${req.socket.remoteAddress ?? "unknown"}`, scopes: [], anonymous: true };
 };

@@ -30,8 +30,16 @@ function counts(session: Session, m: JsonRpcMessage): boolean {
   return !((m as { method: string }).method === "initialize" && session.messagesIn === 0 && !session.initialized);
 }
 
-/** The rate-limit key of a session's client. */
+/**
+ * The rate-limit key of a caller: `user:<client_id>` for a client with a name
+ * (authenticated, or self-declared `client_id` in the dev profile); for an
+ * anonymous dev-profile session, `session:<id>`, because its client id is only
+ * its address, which every local app shares (one busy app must not lock out
+ * the others). Anonymous modern-era callers have no session: they keep the
+ * address key.
+ */
 export function rateKey(session: Session): string {
+  if (session.identity?.anonymous && session.era === "legacy") return `session:${session.id}`;
   return `user:${session.clientId}`;
 }
 
@@ -64,7 +72,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
     const decide = (session: Session, m: JsonRpcMessage, verdict: RateVerdict | null) => {
       if (verdict && !verdict.allowed) {
         if (channels.client.hasSubscribers) channels.client.publish({ type: "rate_limited", clientId: session.clientId, sessionId: session.id, key: rateKey(session), retry_after: verdict.retryAfter });
-        reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit }));
+        reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit, key: rateKey(session) }));
       } else pass(session, m);
     };
 
