@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BenchError, bump, callTail, checkCallReply, errKind, openSessions, probe, sleep, unrefSleep, WsSession } from './session.js';
+import { BenchError, bump, callTail, checkCallReply, checkEcho, errKind, openSessions, probe, sleep, StreamSession, unrefSleep } from './session.js';
 import type { Session, Transport } from './session.js';
 
 export { openSessions, probe } from './session.js';
@@ -74,7 +74,10 @@ export class Histogram {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const warmupMs = o.warmupMs ?? 1000;
   const callTimeoutMs = o.callTimeoutMs ?? 10_000;
-  const tail = callTail(o.tool ?? 'echo', o.args ?? { message: 'hello' });
+  // Every echo call carries its own text (`<id>`, ids unique per session and across sessions), and the
+  // reply must bring that text back: a proxy that hands one session's answer to another is caught.
+  const fixedTail = o.args === undefined ? undefined : callTail(o.tool ?? 'echo', o.args);
+  const head = `,"method":"tools/call","params":{"name":${JSON.stringify(o.tool ?? 'echo')},"arguments":{"message":"<`;
   const set = await openSessions(o.url, o.transport, o.concurrency, { timeoutMs: callTimeoutMs });
   if (set.sessions.length === 0) {
     await set.close();
@@ -104,11 +107,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     genCpuUs = d.user + d.system;
     o.onMeasureEnd?.();
   }, warmupMs + o.durationMs);
-  // Shared watchdog for ws calls (http calls are bounded by undici headers/body timeouts).
+  // Shared watchdog for stream-borne replies (http calls are bounded by undici headers/body timeouts).
   const watchdog = setInterval(() => {
     const now = performance.now();
     for (const s of set.sessions)
-      if (s instanceof WsSession && s.pendingSince > 0 && now - s.pendingSince > callTimeoutMs) s.fail(new BenchError('timeout'));
+      if (s instanceof StreamSession && s.pendingSince > 0 && now - s.pendingSince > callTimeoutMs) s.fail(new BenchError('timeout'));
   }, 250);
 
   async function worker(s: Session, seed: number): Promise<void> {
@@ -116,7 +119,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     while (!stopped) {
       const t = performance.now();
       try {
-        checkCallReply(await s.rpc(++id, tail));
+        ++id;
+        if (fixedTail !== undefined) checkCallReply(await s.rpc(id, fixedTail));
+        else checkEcho(await s.rpc(id, `${head}${id}>"}}}`), `<${id}>`);
         if (measuring) hist.record(performance.now() - t);
       } catch (e) {
         if (measuring) {
@@ -170,11 +175,11 @@ async function cli(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('usage: node --import tsx bench/load.ts --url http://127.0.0.1:P/mcp [--transport http|ws] [--concurrency 10] [--duration 5] [--warmup 1] [--tool echo]');
+    console.log('usage: node --import tsx bench/load.ts --url http://127.0.0.1:P/mcp [--transport http|sse|ws] [--concurrency 10] [--duration 5] [--warmup 1] [--tool echo]');
     return;
   }
   const transport = values.transport as Transport;
-  if (transport !== 'http' && transport !== 'ws') throw new Error('--transport must be http or ws');
+  if (transport !== 'http' && transport !== 'sse' && transport !== 'ws') throw new Error('--transport must be http, sse or ws');
   const concurrency = Math.min(1000, Math.max(1, Number(values.concurrency)));
   const durationMs = Math.min(600, Math.max(0.1, Number(values.duration))) * 1000;
   const warmupMs = Math.min(60, Math.max(0, Number(values.warmup))) * 1000;

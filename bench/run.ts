@@ -1,38 +1,42 @@
-// Comparison runner: gateway vs direct (no proxy) vs mcp-proxy, same stdio upstream (server-everything).
-//   node --import tsx bench/run.ts [--duration 5] [--warmup 1] [--concurrency 1,10,50]
-//     [--targets gateway,direct,mcp-proxy] [--transport http|ws|http,ws] [--idle-sessions 500] [--repeat 1] [--json out.json]
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { cpus } from 'node:os';
+// The cross-gateway benchmark, one command: the gateway on each client transport, the upstream
+// reached directly, mcp-proxy, supergateway (SSE and stateful Streamable HTTP), and nginx as a plain
+// L7 proxy when installed, all against the same upstream (server-everything) and load generator.
+//   node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50]
+//     [--targets id|proc,...] [--idle-sessions 500] [--payload-mb 5] [--repeat 1] [--json out.json] [--doc docs/benchmarks.md]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
-import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc, type ProcSample } from './procstat.js';
-import { openSessions, probe, sleep, type SessionSet, type Transport } from './session.js';
-import { GC_DIR, killAllNow, startTarget, supports, TARGETS, type Running, type TargetName } from './targets.js';
+import { runPayload, type PayloadRow } from './payload.js';
+import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc } from './procstat.js';
+import { fmt as f, mdTable, svgLineChart, textTable } from './report.js';
+import { openSessions, probe, sleep, type SessionSet } from './session.js';
+import { GC_DIR, killAllNow, nginxBinary, ROOT, startShttpUpstream, startTarget, TARGET_DEFS, type Running, type TargetDef } from './targets.js';
 
 interface Row extends Partial<LoadResult> {
-  target: TargetName;
-  transport: Transport;
+  id: string;
+  def: TargetDef;
   concurrency: number;
-  tool?: string;
   cpuMsPerCall?: number;
   /** Proxy process CPU over the window, % of one core. */
   cpuPct?: number;
   upstreamCpuMsPerCall?: number;
-  upstreamPids?: number;
   rssMB?: number;
   peakRssMB?: number;
   error?: string;
 }
 
 interface IdleRow {
-  target: TargetName;
-  transport: Transport;
+  id: string;
+  def: TargetDef;
   sessions: number;
   rssBeforeMB?: number;
   rssAfterMB?: number;
   bytesPerSession?: number;
-  upstreamBytesPerSession?: number;
+  /** RSS growth of the proxy's children (e.g. one stdio server per session) per session. */
+  childBytesPerSession?: number;
   /** Slope of V8 heapUsed after a forced full GC (bench/gc-preload.cjs): the retained cost. */
   heapBytesPerSession?: number;
   error?: string;
@@ -40,43 +44,53 @@ interface IdleRow {
 
 const { values: flags } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
-    concurrency: { type: 'string', default: '1,10,50' },
-    targets: { type: 'string', default: TARGETS.join(',') },
-    transport: { type: 'string', default: 'http' },
-    'idle-sessions': { type: 'string', default: '500' },
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    concurrency: { type: 'string' },
+    targets: { type: 'string' },
+    'idle-sessions': { type: 'string' },
+    'payload-mb': { type: 'string' },
     tool: { type: 'string', default: 'echo' },
     'call-timeout': { type: 'string', default: '10' },
     repeat: { type: 'string', default: '1' },
     'gateway-src': { type: 'boolean', default: false },
     json: { type: 'string' },
+    doc: { type: 'string' },
+    'no-doc': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(
-    'usage: node --import tsx bench/run.ts [--duration 5] [--warmup 1] [--concurrency 1,10,50] [--targets gateway,direct,mcp-proxy]\n' +
-      '         [--transport http|ws|http,ws] [--idle-sessions 500 (0 = skip)] [--tool echo] [--call-timeout 10] [--repeat 1] [--gateway-src] [--json out.json]',
+    'usage: node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50] [--targets id|proc,...]\n' +
+      '         [--idle-sessions 500 (0 = skip)] [--payload-mb 5 (0 = skip)] [--tool echo] [--call-timeout 10] [--repeat 1]\n' +
+      '         [--gateway-src] [--json out.json] [--doc docs/benchmarks.md | --no-doc]\n' +
+      `targets: ${TARGET_DEFS.map((d) => d.id).join(', ')}`,
   );
   process.exit(0);
 }
 
+const quick = flags.quick!;
 const clamp = (v: number, lo: number, hi: number, name: string): number => {
   if (!Number.isFinite(v)) throw new Error(`bad --${name}`);
   return Math.min(hi, Math.max(lo, v));
 };
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const durationMs = clamp(Number(flags.duration), 0.5, 120, 'duration') * 1000;
-const warmupMs = clamp(Number(flags.warmup), 0, 30, 'warmup') * 1000;
+const durationMs = clamp(Number(flags.duration ?? (quick ? 1 : 5)), 0.5, 120, 'duration') * 1000;
+const warmupMs = clamp(Number(flags.warmup ?? (quick ? 0.3 : 1)), 0, 30, 'warmup') * 1000;
 const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout') * 1000;
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
-const idleK = Math.round(clamp(Number(flags['idle-sessions']), 0, 5000, 'idle-sessions'));
-const concurrencies = list(flags.concurrency!).map((c) => Math.round(clamp(Number(c), 1, 1000, 'concurrency')));
-const targets = list(flags.targets!) as TargetName[];
-const transports = list(flags.transport!) as Transport[];
-for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`unknown target ${t} (known: ${TARGETS.join(', ')})`);
-for (const t of transports) if (t !== 'http' && t !== 'ws') throw new Error(`unknown transport ${t}`);
+const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));
+const payloadMB = clamp(Number(flags['payload-mb'] ?? 5), 0, 64, 'payload-mb');
+const concurrencies = list(flags.concurrency ?? (quick ? '1,10' : '1,10,50')).map((c) => Math.round(clamp(Number(c), 1, 1000, 'concurrency')));
+const hasNginx = nginxBinary() !== undefined;
+const wanted = flags.targets ? list(flags.targets) : undefined;
+for (const w of wanted ?? []) if (!TARGET_DEFS.some((d) => d.id === w || d.proc === w)) throw new Error(`unknown target ${w} (known: ${TARGET_DEFS.map((d) => d.id).join(', ')})`);
+const defs = TARGET_DEFS.filter((d) => (wanted ? wanted.includes(d.id) || wanted.includes(d.proc) : d.proc !== 'nginx' || hasNginx));
+const docPath = flags['no-doc'] ? undefined : join(ROOT, flags.doc ?? 'docs/benchmarks.md');
+/** Stateful supergateway spawns a whole stdio server per session: fewer idle sessions keep the run short. */
+const idleCount = (d: TargetDef) => (d.proc === 'supergateway-shttp' ? Math.min(idleK, 20) : idleK);
 
 // Never leave children behind: on exit, on signals, and after a global time budget.
 process.on('exit', killAllNow);
@@ -86,8 +100,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     killAllNow();
     process.exit(130);
   });
-const scenarios = transports.length * concurrencies.length * targets.length;
-const budgetMs = repeat * (scenarios * (warmupMs + durationMs + callTimeoutMs + 40_000) + (idleK ? transports.length * targets.length * 60_000 : 0));
+const budgetMs = repeat * defs.length * (concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000;
 setTimeout(() => {
   console.error(`bench: global time budget (${Math.round(budgetMs / 1000)} s) exceeded, aborting`);
   killAllNow();
@@ -95,7 +108,7 @@ setTimeout(() => {
 }, budgetMs).unref();
 
 const MB = 1024 * 1024;
-const IDLE_STEPS = 4;
+const IDLE_STEPS = quick ? 2 : 4;
 const slope = (xs: number[], ys: number[]): number => {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
@@ -104,21 +117,37 @@ const slope = (xs: number[], ys: number[]): number => {
   for (let i = 0; i < n; i++) (num += (xs[i]! - mx) * (ys[i]! - my)), (den += (xs[i]! - mx) ** 2);
   return den ? num / den : Number.NaN;
 };
-const unavailable = new Map<TargetName, string>();
 
-/** The stdio upstream(s) below a proxy (not e.g. the esbuild helper of tsx under --gateway-src). */
-const upstreamPids = (pid: number): number[] => descendantPids(pid).filter((p) => cmdline(p).includes('server-everything'));
+const isUpstreamProc = (p: number): boolean => cmdline(p).includes('server-everything');
+/** The measured proxy: the process and its helpers (nginx workers), not the stdio upstream(s) below it. */
+const proxyPids = (pid: number): number[] => [pid, ...descendantPids(pid).filter((p) => !isUpstreamProc(p))];
+const childUpstreamPids = (pid: number): number[] => descendantPids(pid).filter(isUpstreamProc);
 
-/** Start a target and find the tool; retried briefly since an upstream may connect lazily. */
-async function bringUp(name: TargetName, t: Transport): Promise<{ r: Running; tool: string }> {
-  const r = await startTarget(name, { gatewaySrc: flags['gateway-src'] });
+interface Up {
+  r: Running;
+  tool: string;
+  /** The shared Streamable HTTP upstream behind it, if any (not for `direct`, which is that server). */
+  upstream?: Running;
+}
+
+/** Start a target (and its Streamable HTTP upstream) and find the tool; retried briefly since an upstream may connect lazily. */
+async function bringUp(def: TargetDef): Promise<Up> {
+  const upstream = def.upstream === 'shttp' && def.proc !== 'direct' ? await startShttpUpstream() : undefined;
+  let r: Running;
+  try {
+    r = await startTarget(def.proc, { gatewaySrc: flags['gateway-src'], upstreamUrl: upstream?.url('http') });
+  } catch (e) {
+    await upstream?.stop();
+    throw e;
+  }
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
-      return { r, tool: await probe(r.url(t), t, flags.tool) };
+      return { r, upstream, tool: await probe(r.url(def.transport), def.transport, flags.tool) };
     } catch (e) {
       if (Date.now() > deadline) {
         await r.stop();
+        await upstream?.stop();
         throw new Error(`probe failed: ${(e as Error).message}\n--- output tail ---\n${r.logTail()}`);
       }
       await sleep(250);
@@ -126,39 +155,39 @@ async function bringUp(name: TargetName, t: Transport): Promise<{ r: Running; to
   }
 }
 
-async function loadScenario(name: TargetName, t: Transport, concurrency: number): Promise<Row> {
-  const { r, tool } = await bringUp(name, t);
-  try {
-    const ups = upstreamPids(r.pid);
-    let p0: ProcSample | undefined, p1: ProcSample | undefined;
-    let u0 = 0, u1 = 0, peak = 0;
-    let rssTimer: NodeJS.Timeout | undefined;
-    const load = await runLoad({
-      url: r.url(t), transport: t, concurrency, durationMs, warmupMs, tool, callTimeoutMs,
-      onMeasureStart: () => {
-        p0 = sampleProc(r.pid);
-        u0 = sampleMany(ups).cpuMs;
-        rssTimer = setInterval(() => (peak = Math.max(peak, sampleProc(r.pid)?.rssBytes ?? 0)), 200);
-      },
-      onMeasureEnd: () => {
-        clearInterval(rssTimer);
-        p1 = sampleProc(r.pid);
-        u1 = sampleMany(ups).cpuMs;
-      },
-    });
-    const row: Row = { target: name, tool, ...load, upstreamPids: ups.length };
-    if (p0 && p1) {
-      const cpu = p1.cpuMs - p0.cpuMs;
-      row.cpuMsPerCall = load.calls ? cpu / load.calls : undefined;
-      row.cpuPct = (cpu / load.windowMs) * 100;
-      row.rssMB = p1.rssBytes / MB;
-      row.peakRssMB = Math.max(peak, p1.rssBytes) / MB;
-    }
-    if (ups.length && load.calls) row.upstreamCpuMsPerCall = (u1 - u0) / load.calls;
-    return row;
-  } finally {
-    await r.stop();
+async function loadScenario(def: TargetDef, up: Up, concurrency: number): Promise<Row> {
+  const { r, tool } = up;
+  let mine: number[] = [], ups: number[] = [];
+  let p0 = 0, p1 = 0, u0 = 0, u1 = 0, peak = 0, rss = 0;
+  let rssTimer: NodeJS.Timeout | undefined;
+  const load = await runLoad({
+    url: r.url(def.transport), transport: def.transport, concurrency, durationMs, warmupMs, tool, callTimeoutMs,
+    onMeasureStart: () => {
+      // After the warm-up: stateful proxies have spawned their per-session children by now.
+      mine = proxyPids(r.pid);
+      ups = up.upstream ? [up.upstream.pid] : childUpstreamPids(r.pid);
+      p0 = sampleMany(mine).cpuMs;
+      u0 = sampleMany(ups).cpuMs;
+      rssTimer = setInterval(() => (peak = Math.max(peak, sampleMany(mine).rssBytes)), 200);
+    },
+    onMeasureEnd: () => {
+      clearInterval(rssTimer);
+      const s = sampleMany(mine);
+      p1 = s.cpuMs;
+      rss = s.rssBytes;
+      u1 = sampleMany(ups).cpuMs;
+    },
+  });
+  const row: Row = { id: def.id, def, ...load };
+  if (mine.length) {
+    const cpu = p1 - p0;
+    row.cpuMsPerCall = load.calls ? cpu / load.calls : undefined;
+    row.cpuPct = (cpu / load.windowMs) * 100;
+    row.rssMB = rss / MB;
+    row.peakRssMB = Math.max(peak, rss) / MB;
   }
+  if (ups.length && load.calls) row.upstreamCpuMsPerCall = (u1 - u0) / load.calls;
+  return row;
 }
 
 /** Forces a full GC in `pid` (SIGUSR2, see bench/gc-preload.cjs) and returns its heapUsed after it. */
@@ -182,46 +211,43 @@ async function heapAfterGc(pid: number): Promise<number | undefined> {
   return undefined;
 }
 
-async function idleScenario(name: TargetName, t: Transport, k: number): Promise<IdleRow> {
-  const { r, tool } = await bringUp(name, t);
+/** Idle sessions on a warmed-up process: least-squares slope of RSS (and heap after GC) over open sessions. */
+async function idleScenario(def: TargetDef, up: Up, k: number): Promise<IdleRow> {
+  const { r } = up;
+  const url = r.url(def.transport);
+  const settle = quick ? 200 : 500;
+  await sleep(settle);
+  const xs: number[] = [0];
+  // nginx has no V8 heap; its workers count with the master.
+  const heapOf = async () => (def.proc === 'nginx' ? undefined : heapAfterGc(r.pid));
+  const rssOf = async () => (def.proc === 'nginx' ? sampleMany(proxyPids(r.pid)).rssBytes : medianRss(r.pid, 5, 60));
+  const heaps: Array<number | undefined> = [await heapOf()];
+  const ys: number[] = [await rssOf()];
+  const kids0 = sampleMany(childUpstreamPids(r.pid)).rssBytes;
+  const sets: SessionSet[] = [];
   try {
-    // Warm the code paths (lazy imports, JIT) so that the baseline is not artificially low.
-    await runLoad({ url: r.url(t), transport: t, concurrency: 4, durationMs: 500, warmupMs: 0, tool, callTimeoutMs });
-    await sleep(500);
-    const ups = upstreamPids(r.pid);
-    // Open the sessions in IDLE_STEPS batches; RSS (median of 5 samples) after each settle; the
-    // least-squares slope of RSS over session count is less noisy than one before/after delta.
-    const xs: number[] = [0];
-    const heaps: Array<number | undefined> = [await heapAfterGc(r.pid)];
-    const ys: number[] = [await medianRss(r.pid, 5, 100)];
-    const upBefore = sampleMany(ups).rssBytes;
-    const sets: SessionSet[] = [];
-    try {
-      let n = 0;
-      for (let step = 1; step <= IDLE_STEPS; step++) {
-        const want = Math.round((k * step) / IDLE_STEPS) - Math.round((k * (step - 1)) / IDLE_STEPS);
-        const set = await openSessions(r.url(t), t, want, { connections: 16, timeoutMs: callTimeoutMs });
-        sets.push(set);
-        n += set.sessions.length;
-        if (set.sessions.length < want) throw new Error(`idle sessions failed to open: ${JSON.stringify(set.initErrors)}`);
-        await sleep(500);
-        xs.push(n);
-        heaps.push(await heapAfterGc(r.pid));
-        ys.push(await medianRss(r.pid, 5, 100));
-      }
-      const upAfter = sampleMany(ups).rssBytes;
-      return {
-        target: name, transport: t, sessions: n,
-        rssBeforeMB: ys[0]! / MB, rssAfterMB: ys[ys.length - 1]! / MB,
-        bytesPerSession: slope(xs, ys),
-        heapBytesPerSession: heaps.every((h) => h !== undefined) ? slope(xs, heaps as number[]) : undefined,
-        upstreamBytesPerSession: ups.length ? (upAfter - upBefore) / n : undefined,
-      };
-    } finally {
-      await Promise.race([Promise.all(sets.map((s) => s.close())), sleep(5000)]);
+    let n = 0;
+    for (let step = 1; step <= IDLE_STEPS; step++) {
+      const want = Math.round((k * step) / IDLE_STEPS) - Math.round((k * (step - 1)) / IDLE_STEPS);
+      const set = await openSessions(url, def.transport, want, { connections: 16, timeoutMs: callTimeoutMs });
+      sets.push(set);
+      n += set.sessions.length;
+      if (set.sessions.length < want) throw new Error(`idle sessions failed to open: ${JSON.stringify(set.initErrors)}`);
+      await sleep(settle);
+      xs.push(n);
+      heaps.push(await heapOf());
+      ys.push(await rssOf());
     }
+    const kids1 = sampleMany(childUpstreamPids(r.pid)).rssBytes;
+    return {
+      id: def.id, def, sessions: n,
+      rssBeforeMB: ys[0]! / MB, rssAfterMB: ys[ys.length - 1]! / MB,
+      bytesPerSession: slope(xs, ys),
+      heapBytesPerSession: heaps.every((h) => h !== undefined) ? slope(xs, heaps as number[]) : undefined,
+      childBytesPerSession: def.upstream === 'stdio' ? (kids1 - kids0) / n : undefined,
+    };
   } finally {
-    await r.stop();
+    await Promise.race([Promise.all(sets.map((s) => s.close())), sleep(5000)]);
   }
 }
 
@@ -251,116 +277,308 @@ function aggregate<R extends { error?: string; errors?: number; errorKinds?: Rec
   });
 }
 
-async function guarded<R extends { error?: string }>(name: TargetName, fallback: R, fn: () => Promise<R>): Promise<R> {
-  const why = unavailable.get(name);
-  if (why) return { ...fallback, error: why };
-  try {
-    return await fn();
-  } catch (e) {
-    const msg = (e as Error).message;
-    console.error(`  ! ${name}: ${msg}`);
-    // A target that cannot start is skipped for the rest of the run.
-    if (/not ready|probe failed/.test(msg)) unavailable.set(name, msg.split('\n')[0]!);
-    return { ...fallback, error: msg.split('\n')[0] };
-  }
+const errMsg = (e: unknown) => (e as Error).message.split('\n')[0]!;
+
+// ------------------------------------------------------------------ comparisons
+
+interface Latency {
+  kind: string;
+  c: number;
+  proxy: Row;
+  direct: Row;
+  dP50?: number;
+  dP99?: number;
+  ratio?: number;
+  met?: boolean;
 }
 
-const f = (v: number | undefined, d: number) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
-const table = (head: string[], rows: string[][]) => {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
-};
+/** The gateway vs the same upstream reached directly (stdio: the load generator on its stdin). */
+function addedLatency(rows: Row[]): Latency[] {
+  const pairs: Array<[string, string, string]> = [
+    ['stdio', 'gateway/http', 'direct-stdio'],
+    ['Streamable HTTP', 'gateway-shttp/http', 'direct'],
+    ['Streamable HTTP (nginx, no MCP)', 'nginx', 'direct'],
+  ];
+  const out: Latency[] = [];
+  for (const [kind, p, d] of pairs)
+    for (const c of concurrencies) {
+      const proxy = rows.find((r) => r.id === p && r.concurrency === c);
+      const direct = rows.find((r) => r.id === d && r.concurrency === c);
+      if (!proxy || !direct || proxy.error || direct.error) continue;
+      const l: Latency = { kind, c, proxy, direct, dP50: proxy.p50Ms! - direct.p50Ms!, dP99: proxy.p99Ms! - direct.p99Ms!, ratio: proxy.callsPerSec! / direct.callsPerSec! };
+      if (p.startsWith('gateway') && c <= 10) l.met = l.dP50! <= 0.3 && l.dP99! <= 2 && l.ratio! >= 0.9;
+      out.push(l);
+    }
+  return out;
+}
 
-/** Returns false when some scenario failed (exit code 1). */
+interface CpuRatio {
+  id: string;
+  c: number;
+  cpu?: number;
+  base?: number;
+  ratio?: number;
+}
+
+/** CPU ms per relayed call against mcp-proxy's (same stdio upstream, same c); target <= 0.25. */
+function cpuRatios(rows: Row[]): CpuRatio[] {
+  const out: CpuRatio[] = [];
+  for (const r of rows) {
+    if (r.def.proc === 'mcp-proxy' || r.def.proc.startsWith('direct') || r.error) continue;
+    const base = rows.find((x) => x.def.proc === 'mcp-proxy' && x.concurrency === r.concurrency && !x.error);
+    out.push({ id: r.id, c: r.concurrency, cpu: r.cpuMsPerCall, base: base?.cpuMsPerCall, ratio: base?.cpuMsPerCall && r.cpuMsPerCall !== undefined ? r.cpuMsPerCall / base.cpuMsPerCall : undefined });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------ report
+
+function machine(): { nproc: number; memGB: number; node: string; cpu: string; load: string } {
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim()) || nproc;
+  } catch {
+    /* cpus() then */
+  }
+  let load = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    /* not Linux */
+  }
+  return { nproc, memGB: totalmem() / 1024 ** 3, node: process.version, cpu: cpus()[0]?.model ?? '?', load };
+}
+
+function loadRowCells(r: Row): string[] {
+  const wrong = r.errorKinds?.wrong_answer ?? 0;
+  return [
+    r.id, r.def.transport, r.def.upstream, String(r.concurrency), f(r.callsPerSec, 0), f(r.p50Ms, 2), f(r.p99Ms, 2),
+    r.error ? 'FAILED' : String(r.errors ?? '-'), r.error ? '-' : String(wrong), f(r.cpuMsPerCall, 3), f(r.upstreamCpuMsPerCall, 3), f(r.peakRssMB, 1),
+  ];
+}
+const LOAD_HEAD = ['target', 'transport', 'upstream', 'c', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'wrong answers', 'CPU ms/call', 'upstream CPU ms/call', 'peak RSS MB'];
+
+function idleCells(r: IdleRow): string[] {
+  return [
+    r.id, r.def.transport, String(r.sessions), f(r.rssBeforeMB, 1), f(r.rssAfterMB, 1), r.error ? 'FAILED' : f(r.bytesPerSession! / 1024, 1),
+    r.heapBytesPerSession === undefined ? '-' : f(r.heapBytesPerSession / 1024, 1), r.childBytesPerSession === undefined ? '-' : f(r.childBytesPerSession / 1024, 1),
+  ];
+}
+const IDLE_HEAD = ['target', 'transport', 'sessions', 'RSS before MB', 'RSS after MB', 'RSS KiB/session', 'heap KiB/session (after GC)', 'children KiB/session'];
+
+function latencyCells(l: Latency): string[] {
+  return [
+    l.kind, String(l.c), f(l.direct.callsPerSec, 0), f(l.proxy.callsPerSec, 0), `${f(l.ratio, 2)}x`, f(l.direct.p50Ms, 2), f(l.proxy.p50Ms, 2), `${l.dP50! >= 0 ? '+' : ''}${f(l.dP50, 2)}`,
+    f(l.direct.p99Ms, 2), f(l.proxy.p99Ms, 2), `${l.dP99! >= 0 ? '+' : ''}${f(l.dP99, 2)}`, l.met === undefined ? '' : l.met ? 'met' : 'missed',
+  ];
+}
+const LATENCY_HEAD = ['upstream kind', 'c', 'direct calls/s', 'proxied calls/s', 'ratio', 'direct p50', 'proxied p50', 'added p50 ms', 'direct p99', 'proxied p99', 'added p99 ms', 'target (c<=10)'];
+
+function cpuCells(x: CpuRatio): string[] {
+  return [x.id, String(x.c), f(x.cpu, 3), f(x.base, 3), x.ratio === undefined ? '-' : `${f(x.ratio, 2)}x`, x.id.startsWith('gateway') && x.ratio !== undefined ? (x.ratio <= 0.25 ? 'met' : 'missed') : ''];
+}
+const CPU_HEAD = ['target', 'c', 'CPU ms/call', 'mcp-proxy CPU ms/call', 'ratio', 'target <= 0.25x'];
+
+function payloadCells(p: PayloadRow): string[] {
+  return [
+    p.transport, f(p.payloadMB, 1), p.error ? 'FAILED' : f(p.relayMs, 0), f(p.cpuMsPerMB, 1), f(p.rssGrowthMB, 1), f(p.rssGrowthMB === undefined ? undefined : p.rssGrowthMB / p.payloadMB, 2),
+    f(p.otherMaxMs, 1), f(p.otherBaselineP50Ms, 2), String(p.otherCalls ?? '-'), p.error ? p.error : p.met ? 'met' : 'missed',
+  ];
+}
+const PAYLOAD_HEAD = ['client transport', 'payload MB', 'relay ms', 'gateway CPU ms/MB', 'peak RSS growth MB', 'growth / payload', 'other client max ms', 'other client p50 ms (idle)', 'other calls', 'target (<= 3x, <= 50 ms)'];
+
+function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number): void {
+  const m = machine();
+  const chartDir = join(dirname(path), 'benchmarks');
+  mkdirSync(chartDir, { recursive: true });
+  const ids = [...new Set(rows.map((r) => r.id))];
+  const series = (get: (r: Row) => number | undefined) =>
+    ids.map((id) => ({ label: id, values: concurrencies.map((c) => { const r = rows.find((x) => x.id === id && x.concurrency === c); return r && !r.error ? get(r) : undefined; }) }));
+  writeFileSync(join(chartDir, 'calls-per-sec.svg'), svgLineChart({ title: 'calls/s vs concurrency', xLabel: 'concurrent sessions', yLabel: 'calls/s', xs: concurrencies.map(String), series: series((r) => r.callsPerSec) }));
+  writeFileSync(join(chartDir, 'p99.svg'), svgLineChart({ title: 'p99 latency vs concurrency', xLabel: 'concurrent sessions', yLabel: 'p99 ms (log)', xs: concurrencies.map(String), series: series((r) => r.p99Ms), logY: true }));
+  writeFileSync(join(chartDir, 'cpu-per-call.svg'), svgLineChart({ title: 'proxy CPU ms per call vs concurrency', xLabel: 'concurrent sessions', yLabel: 'CPU ms/call (log)', xs: concurrencies.map(String), series: series((r) => r.cpuMsPerCall), logY: true }));
+  const rel = (p: string) => relative(dirname(path), p);
+  const cmd = quick ? 'npm run bench -- --quick' : 'npm run bench';
+  const doc = `# Benchmarks
+
+Generated by \`${cmd}\` (bench/run.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(wallS)} s. Do not edit by hand: re-run the bench.
+
+**Machine:** ${m.nproc} CPU(s) (\`nproc\`; ${m.cpu}), ${m.memGB.toFixed(1)} GB memory, Node ${m.node}, load average at the end ${m.load || '?'}.
+The machine is shared and was noisy during this run (other builds and test suites on the same cores), so absolute
+figures move between runs; **ratios within one run are what count** (every target ran in the same period,
+back to back, against the same upstream and load generator).
+
+## Method
+
+- **Upstream:** \`@modelcontextprotocol/server-everything\`, tool \`echo\`. Behind the gateway's stdio path, mcp-proxy and
+  supergateway it is a stdio child of the proxy; behind \`gateway-shttp\` and nginx it is one separate
+  \`server-everything streamableHttp\` process, which is also the \`direct\` target. \`direct-stdio\` is the load generator
+  writing to a server-everything's stdin itself (no proxy at all): the baseline of the stdio kind.
+- **Load generator** (bench/load.ts, same process for every target): N sessions (N = concurrency), each initialized, each
+  calling \`echo\` back to back for ${warmupMs / 1000} s of warm-up and ${durationMs / 1000} s measured, one call in flight per session. Client
+  transports: Streamable HTTP (\`http\`), legacy HTTP+SSE (\`sse\`), WebSocket (\`ws\`), stdio.
+- **Every answer is checked:** each call sends its own text (\`<id>\`, unique across sessions) and the reply must bring it
+  back; anything else (another session's answer, a JSON-RPC error, \`isError\`) is an error, and a mismatched text is also
+  counted under *wrong answers*. The bench exits non-zero when a scenario failed, or when the gateway or a baseline
+  (direct, nginx) answered wrong; a peer's (mcp-proxy, supergateway) errors and wrong answers are reported here.
+- **CPU ms/call:** CPU time (utime+stime from /proc) of the proxy process and its helpers (nginx workers), not of the
+  upstream, over the window / completed calls. For \`direct\` targets it is the server itself. *upstream CPU ms/call* is the
+  upstream's (stdio children, or the separate Streamable HTTP server).
+- **RSS per idle session:** on the warmed-up process, ${idleK} initialized sessions (${Math.min(idleK, 20)} for stateful supergateway, which spawns
+  a stdio server per session) opened in ${IDLE_STEPS} batches and left idle; least-squares slope of RSS over sessions. *children* is
+  the RSS growth of the proxy's child processes per session.
+- **Large payloads:** one ${payloadMB || 5} MB \`tools/call\` result relayed by the gateway on each client transport while another
+  client keeps calling \`echo\`; peak RSS growth of the gateway (sampled every 10 ms), its CPU per MB, and the other
+  client's slowest call during the transfer (an event-loop stall shows there).
+
+## Results
+
+![calls/s vs concurrency](${rel(join(chartDir, 'calls-per-sec.svg'))})
+![p99 vs concurrency](${rel(join(chartDir, 'p99.svg'))})
+![CPU per call](${rel(join(chartDir, 'cpu-per-call.svg'))})
+
+### Load
+
+${mdTable(LOAD_HEAD, rows.map(loadRowCells))}
+${rows.filter((r) => r.error || (r.errors ?? 0) > 0).map((r) => `\n- ${r.id} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`).join('')}
+
+### Added latency: the gateway vs the same upstream direct
+
+Targets (c = 1 and 10): at most +0.3 ms p50, +2 ms p99, and at least 0.9x the direct calls/s.
+
+${mdTable(LATENCY_HEAD, lat.map(latencyCells))}
+
+### CPU per relayed call vs mcp-proxy (target at most 0.25x), beside nginx
+
+${mdTable(CPU_HEAD, cpu.map(cpuCells))}
+
+nginx (a plain L7 proxy with no MCP semantics, in front of the Streamable HTTP upstream) is the floor for a proxy's CPU;
+compare it with \`gateway-shttp/http\`, which relays the same upstream.
+
+### RSS per idle session
+
+${idle.length ? mdTable(IDLE_HEAD, idle.map(idleCells)) : '(skipped: --idle-sessions 0)'}
+
+### Large payloads
+
+${payload.length ? mdTable(PAYLOAD_HEAD, payload.map(payloadCells)) : '(skipped: --payload-mb 0)'}
+`;
+  writeFileSync(path, doc);
+  console.log(`\nwrote ${relative(ROOT, path)} and ${relative(ROOT, chartDir)}/*.svg`);
+}
+
+/** Newest mtime under a directory (ms). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** The gateway runs from dist/: rebuild it only when src/ changed since (a build takes minutes on a busy box). */
+function ensureBuild(): void {
+  if (flags['gateway-src'] || !defs.some((d) => d.proc === 'gateway')) return;
+  const bin = join(ROOT, 'dist', 'cli', 'main.js');
+  if (existsSync(bin) && statSync(bin).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  console.log('bench: dist/ is older than src/, building (npm run build) ...');
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** Returns false when the run must exit non-zero. */
 async function main(): Promise<boolean> {
+  const t0 = Date.now();
+  ensureBuild();
+  const m = machine();
   console.log(
-    `bench: node ${process.version}, ${cpus().length} cpu(s), CLK_TCK ${clockTicks()}, ${durationMs / 1000}s + ${warmupMs / 1000}s warmup per scenario`,
+    `bench: node ${m.node}, ${m.nproc} cpu(s), load ${m.load}, CLK_TCK ${clockTicks()}, ${durationMs / 1000}s + ${warmupMs / 1000}s warmup per scenario, c=${concurrencies.join(',')}${hasNginx ? '' : ' (nginx not installed: skipped)'}`,
   );
-  // Repeats are interleaved (round robin over all scenarios) so that a noisy period hits every target.
   const rawRows: Row[] = [];
   const rawIdle: IdleRow[] = [];
+  // One process per target and repeat: every concurrency, then the idle sessions. Repeats are
+  // interleaved (round robin over the targets) so that a noisy period hits every target.
   for (let rep = 1; rep <= repeat; rep++) {
     const tag = repeat > 1 ? ` [${rep}/${repeat}]` : '';
-    for (const t of transports)
-      for (const c of concurrencies)
-        for (const name of targets) {
-          if (!supports(name, t)) continue;
-          process.stdout.write(`  ${name} ${t} c=${c}${tag} ... `);
-          const row = await guarded(name, { target: name, transport: t, concurrency: c } as Row, () => loadScenario(name, t, c));
+    for (const def of defs) {
+      let up: Up;
+      try {
+        up = await bringUp(def);
+      } catch (e) {
+        console.error(`  ! ${def.id}: ${errMsg(e)}`);
+        for (const c of concurrencies) rawRows.push({ id: def.id, def, concurrency: c, error: errMsg(e) });
+        continue;
+      }
+      try {
+        for (const c of concurrencies) {
+          process.stdout.write(`  ${def.id} c=${c}${tag} ... `);
+          let row: Row;
+          try {
+            row = await loadScenario(def, up, c);
+          } catch (e) {
+            row = { id: def.id, def, concurrency: c, error: errMsg(e) };
+          }
           rawRows.push(row);
-          console.log(row.error ? 'failed' : `${f(row.callsPerSec, 0)} calls/s, ${f(row.cpuMsPerCall, 3)} cpu ms/call`);
+          console.log(row.error ? `failed: ${row.error}` : `${f(row.callsPerSec, 0)} calls/s, p99 ${f(row.p99Ms, 1)} ms, ${f(row.cpuMsPerCall, 3)} cpu ms/call${row.errors ? `, ${row.errors} errors` : ''}`);
         }
-    if (idleK > 0)
-      for (const t of transports)
-        for (const name of targets) {
-          if (!supports(name, t)) continue;
-          process.stdout.write(`  idle ${name} ${t} x${idleK}${tag} ... `);
-          const row = await guarded(name, { target: name, transport: t, sessions: 0 } as IdleRow, () => idleScenario(name, t, idleK));
+        if (idleK > 0 && def.transport !== 'stdio') {
+          process.stdout.write(`  idle ${def.id} x${idleCount(def)}${tag} ... `);
+          let row: IdleRow;
+          try {
+            row = await idleScenario(def, up, idleCount(def));
+          } catch (e) {
+            row = { id: def.id, def, sessions: 0, error: errMsg(e) };
+          }
           rawIdle.push(row);
-          console.log(row.error ? 'failed' : `${f(row.bytesPerSession! / 1024, 1)} KiB/session`);
+          console.log(row.error ? `failed: ${row.error}` : `${f(row.bytesPerSession! / 1024, 1)} KiB/session`);
         }
+      } finally {
+        await up.r.stop();
+        await up.upstream?.stop();
+      }
+    }
   }
-  const rows = aggregate(rawRows, (r) => `${r.target}|${r.transport}|${r.concurrency}`);
-  const idle = aggregate(rawIdle, (r) => `${r.target}|${r.transport}`);
+  const rows = aggregate(rawRows, (r) => `${r.id}|${r.concurrency}`);
+  const idle = aggregate(rawIdle, (r) => r.id);
+  const payload: PayloadRow[] = [];
+  if (payloadMB > 0 && defs.some((d) => d.proc === 'gateway')) {
+    // --quick: the Streamable HTTP client transport only (one more gateway start instead of three).
+    for (const t of quick ? (['http'] as const) : (['http', 'sse', 'ws'] as const)) {
+      process.stdout.write(`  payload ${payloadMB} MB over ${t} ... `);
+      const p = await runPayload({ transport: t, payloadMB, gatewaySrc: flags['gateway-src'] }).catch((e: unknown) => ({ transport: t, payloadMB, error: errMsg(e) }) as PayloadRow);
+      payload.push(p);
+      console.log(p.error ? `failed: ${p.error}` : `${f(p.relayMs, 0)} ms, RSS +${f(p.rssGrowthMB, 1)} MB, ${f(p.cpuMsPerMB, 1)} CPU ms/MB, other client max ${f(p.otherMaxMs, 1)} ms`);
+    }
+  }
   if (repeat > 1) console.log(`\nmedians of ${repeat} runs (errors: sum)`);
+  console.log('\n' + textTable(LOAD_HEAD, rows.map(loadRowCells)));
+  for (const r of rows) if (r.error || (r.errors ?? 0) > 0) console.log(`  ${r.id} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`);
+  const lat = addedLatency(rows);
+  if (lat.length) console.log('\nadded latency (proxied vs direct)\n' + textTable(LATENCY_HEAD, lat.map(latencyCells)));
+  const cpu = cpuRatios(rows);
+  if (cpu.some((x) => x.base !== undefined)) console.log('\nCPU per call vs mcp-proxy\n' + textTable(CPU_HEAD, cpu.map(cpuCells)));
+  if (idle.length) console.log('\n' + textTable(IDLE_HEAD, idle.map(idleCells)));
+  if (payload.length) console.log('\n' + textTable(PAYLOAD_HEAD, payload.map(payloadCells)));
+  if (rows.some((r) => (r.genCpuPct ?? 0) > 85)) console.log('\nnote: the load generator used > 85% of a core in some scenario; calls/s there is generator-bound.');
 
-  console.log('\n' + table(
-    ['target', 'transport', 'conc', 'calls/s', 'p50 ms', 'p99 ms', 'errors', 'CPU ms/call', 'CPU %', 'upstream ms/call', 'RSS MB', 'peak MB', 'gen CPU %'],
-    rows.map((r) => [
-      r.target, r.transport, String(r.concurrency), f(r.callsPerSec, 0), f(r.p50Ms, 2), f(r.p99Ms, 2),
-      r.error ? 'FAILED' : String(r.errors ?? '-'), f(r.cpuMsPerCall, 3), f(r.cpuPct, 0), f(r.upstreamCpuMsPerCall, 3),
-      f(r.rssMB, 1), f(r.peakRssMB, 1), f(r.genCpuPct, 0),
-    ]),
-  ));
-  for (const r of rows)
-    if (r.error || (r.errors ?? 0) > 0) console.log(`  ${r.target} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`);
-  if (idle.length) {
-    console.log('\n' + table(
-      ['target', 'transport', 'sessions', 'RSS before MB', 'RSS after MB', 'RSS KiB/session', 'heap KiB/session (after GC)', 'upstream KiB/session'],
-      idle.map((r) => [
-        r.target, r.transport, String(r.sessions), f(r.rssBeforeMB, 1), f(r.rssAfterMB, 1),
-        r.error ? 'FAILED' : f(r.bytesPerSession! / 1024, 1),
-        r.error || r.heapBytesPerSession === undefined ? '-' : f(r.heapBytesPerSession / 1024, 1), f(r.upstreamBytesPerSession === undefined ? undefined : r.upstreamBytesPerSession / 1024, 1),
-      ]),
-    ));
-    for (const r of idle) if (r.error) console.log(`  ${r.target}: ${r.error}`);
-  }
-
-  // Ratios against mcp-proxy (over HTTP, its only transport here).
-  const ratios: { what: string; target: TargetName; transport: Transport; concurrency?: number; ratio?: number }[] = [];
-  for (const name of targets.filter((n) => n !== 'mcp-proxy')) {
-    for (const r of rows.filter((x) => x.target === name)) {
-      const base = rows.find((x) => x.target === 'mcp-proxy' && x.transport === 'http' && x.concurrency === r.concurrency);
-      if (base?.cpuMsPerCall && r.cpuMsPerCall !== undefined)
-        ratios.push({ what: 'cpu_ms_per_call', target: name, transport: r.transport, concurrency: r.concurrency, ratio: r.cpuMsPerCall / base.cpuMsPerCall });
-    }
-    for (const r of idle.filter((x) => x.target === name)) {
-      const base = idle.find((x) => x.target === 'mcp-proxy' && x.transport === 'http');
-      if (base?.bytesPerSession && r.bytesPerSession !== undefined)
-        ratios.push({ what: 'rss_bytes_per_idle_session', target: name, transport: r.transport, ratio: r.bytesPerSession / base.bytesPerSession });
-      if (base?.heapBytesPerSession && r.heapBytesPerSession !== undefined)
-        ratios.push({ what: 'heap_bytes_per_idle_session', target: name, transport: r.transport, ratio: r.heapBytesPerSession / base.heapBytesPerSession });
-    }
-  }
-  if (targets.includes('mcp-proxy')) {
-    console.log('\nratios vs mcp-proxy (http)  (< 1 means cheaper than mcp-proxy)');
-    for (const name of targets.filter((n) => n !== 'mcp-proxy')) {
-      const mine = ratios.filter((x) => x.target === name);
-      if (mine.length === 0) console.log(`  ${name}/mcp-proxy: n/a${unavailable.has(name) ? ` (${name} unavailable)` : ''}`);
-      for (const x of mine)
-        console.log(`  ${name}(${x.transport})/mcp-proxy ${x.what}${x.concurrency ? ` c=${x.concurrency}` : ''}: ${f(x.ratio, 2)}`);
-    }
-  }
-  if (rows.some((r) => (r.genCpuPct ?? 0) > 85))
-    console.log('\nnote: the load generator used > 85% of a core in some scenario; calls/s there is generator-bound.');
-
+  const wallS = (Date.now() - t0) / 1000;
+  console.log(`\nbench: ${Math.round(wallS)} s`);
+  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS);
   if (flags.json) {
-    const meta = { node: process.version, cpus: cpus().length, clkTck: clockTicks(), date: new Date().toISOString(), durationMs, warmupMs, concurrencies, targets, transports, idleSessions: idleK, repeat };
-    writeFileSync(flags.json, JSON.stringify({ meta, results: rows, idle, ratios, runs: { results: rawRows, idle: rawIdle } }, null, 2));
-    console.log(`\nwrote ${flags.json}`);
+    const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
+    const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });
+    writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
+    console.log(`wrote ${flags.json}`);
   }
-  return !rawRows.some((r) => r.error) && !rawIdle.some((r) => r.error);
+  // Ours (gateway and baselines) must not fail or answer wrong; a peer's failures are data.
+  const ours = (d: TargetDef) => !d.peer;
+  const bad = [
+    ...rawRows.filter((r) => ours(r.def) && (r.error || (r.errors ?? 0) > 0)).map((r) => `${r.id} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`),
+    ...rawIdle.filter((r) => ours(r.def) && r.error).map((r) => `idle ${r.id}: ${r.error}`),
+    ...payload.filter((p) => p.error).map((p) => `payload ${p.transport}: ${p.error}`),
+  ];
+  if (bad.length) console.error(`\nbench: FAILED\n  ${bad.join('\n  ')}`);
+  return bad.length === 0;
 }
 
 main().then(

@@ -1,10 +1,17 @@
 // MCP client sessions for the load generator, without the SDK client: raw Streamable HTTP over an
-// undici Pool (keep-alive; JSON or SSE replies), or WebSocket (`ws`, subprotocol "mcp", one message per text frame).
+// undici Pool (keep-alive; JSON or SSE replies), legacy HTTP+SSE (GET stream + POSTs to its endpoint),
+// WebSocket (`ws`, subprotocol "mcp", one message per text frame), or stdio (one child shared by all sessions).
+import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 
-export type Transport = 'http' | 'ws';
+/** http = Streamable HTTP, sse = legacy HTTP+SSE (2024-11-05), ws = WebSocket, stdio = a child's stdin/stdout. */
+export type Transport = 'http' | 'sse' | 'ws' | 'stdio';
+export const TRANSPORTS: readonly Transport[] = ['http', 'sse', 'ws', 'stdio'];
+
+/** stdio children the runner started, by the pseudo URL `stdio://<pid>` that names them. */
+export const stdioChildren = new Map<string, ChildProcess>();
 export const PROTOCOL_VERSION = '2025-11-25';
 
 export class BenchError extends Error {
@@ -22,6 +29,7 @@ interface RpcMessage {
 
 function assertLoopback(url: string): void {
   const h = new URL(url).hostname;
+  if (url.startsWith('stdio://')) return;
   if (h !== '127.0.0.1' && h !== 'localhost' && h !== '[::1]') throw new Error(`refusing non-loopback target ${url}`);
 }
 
@@ -38,6 +46,17 @@ export function checkCallReply(msg: RpcMessage): RpcMessage {
   return msg;
 }
 
+/**
+ * The reply to a call that echoed `expect` must carry it back: a reply with another session's
+ * text (a proxy mixing sessions up) is a wrong answer, counted as an error.
+ */
+export function checkEcho(msg: RpcMessage, expect: string): RpcMessage {
+  checkCallReply(msg);
+  const first = (msg.result!.content as Array<{ text?: unknown }>)[0];
+  if (typeof first?.text !== 'string' || !first.text.includes(expect)) throw new BenchError('wrong_answer');
+  return msg;
+}
+
 /** Incremental SSE parser; returns the JSON-RPC response whose id matches. */
 class SseScanner {
   private buf = '';
@@ -49,6 +68,11 @@ class SseScanner {
     this.hasData = false;
   }
   feed(chunk: string, id: number): RpcMessage | undefined {
+    // Only the new chunk is searched for a newline (a multi-MB event must not be re-scanned per chunk).
+    if (chunk.indexOf('\n') === -1) {
+      this.buf += chunk;
+      return undefined;
+    }
     const buf = this.buf + chunk;
     let found: RpcMessage | undefined;
     let pos = 0;
@@ -169,14 +193,85 @@ class HttpSession implements Session {
   }
 }
 
-export class WsSession implements Session {
-  private ws?: WebSocket;
-  private pendingId = -1;
-  private resolve?: (m: RpcMessage) => void;
-  private reject?: (e: Error) => void;
+/**
+ * A session whose replies arrive on a stream (WebSocket, SSE, stdio) rather than as the answer to
+ * the request: one pending call at a time, failed by the load generator's shared watchdog.
+ */
+export abstract class StreamSession implements Session {
+  protected pendingId = -1;
+  protected resolve?: (m: RpcMessage) => void;
+  protected reject?: (e: Error) => void;
   /** performance.now() when the pending request was sent; checked by a shared watchdog. */
   pendingSince = 0;
-  constructor(private readonly url: string, private readonly timeoutMs: number) {}
+  abstract init(): Promise<void>;
+  abstract close(): Promise<void>;
+  /** Puts one serialized message on the wire. */
+  protected abstract write(line: string): void;
+  /** False when the stream is gone (the call fails with a re-init). */
+  protected abstract isOpen(): boolean;
+
+  rpc(id: number, tail: string): Promise<RpcMessage> {
+    if (!this.isOpen()) return Promise.reject(new BenchError('stream_not_open', undefined, true));
+    const p = new Promise<RpcMessage>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.pendingId = id;
+    this.pendingSince = performance.now();
+    this.write(`{"jsonrpc":"2.0","id":${id}${tail}`);
+    return p;
+  }
+
+  fail(err: Error): void {
+    const rej = this.reject;
+    this.pendingId = -1;
+    this.pendingSince = 0;
+    this.resolve = this.reject = undefined;
+    rej?.(err);
+  }
+
+  /** Delivers one parsed message: answers server pings, resolves the pending call. */
+  protected deliver(msg: RpcMessage): void {
+    if (msg.method !== undefined) {
+      // Server-to-client request: answer ping, refuse anything else. Notifications are ignored.
+      if (msg.id !== undefined) {
+        const reply = msg.method === 'ping' ? { result: {} } : { error: { code: -32601, message: 'not supported' } };
+        this.write(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...reply }));
+      }
+      return;
+    }
+    if (msg.id === this.pendingId && this.resolve) {
+      const res = this.resolve;
+      this.pendingId = -1;
+      this.pendingSince = 0;
+      this.resolve = this.reject = undefined;
+      res(msg);
+    }
+  }
+
+  /** initialize with a deadline, then notifications/initialized. */
+  protected async handshake(timeoutMs: number): Promise<void> {
+    const t = setTimeout(() => this.fail(new BenchError('init_timeout')), timeoutMs);
+    try {
+      checkReply(await this.rpc(0, INIT_TAIL));
+    } finally {
+      clearTimeout(t);
+    }
+    this.write(INITIALIZED);
+  }
+}
+
+export class WsSession extends StreamSession {
+  private ws?: WebSocket;
+  constructor(private readonly url: string, private readonly timeoutMs: number) {
+    super();
+  }
+  protected write(line: string): void {
+    this.ws?.send(line);
+  }
+  protected isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
 
   async init(): Promise<void> {
     this.ws?.terminate();
@@ -193,34 +288,7 @@ export class WsSession implements Session {
     ws.on('error', () => this.fail(new BenchError('ws_error', undefined, true)));
     ws.on('close', () => this.fail(new BenchError('ws_closed', undefined, true)));
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    const t = setTimeout(() => this.fail(new BenchError('init_timeout')), this.timeoutMs);
-    try {
-      checkReply(await this.rpc(0, INIT_TAIL));
-    } finally {
-      clearTimeout(t);
-    }
-    ws.send(INITIALIZED);
-  }
-
-  rpc(id: number, tail: string): Promise<RpcMessage> {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new BenchError('ws_not_open', undefined, true));
-    const p = new Promise<RpcMessage>((res, rej) => {
-      this.resolve = res;
-      this.reject = rej;
-    });
-    this.pendingId = id;
-    this.pendingSince = performance.now();
-    ws.send(`{"jsonrpc":"2.0","id":${id}${tail}`);
-    return p;
-  }
-
-  fail(err: Error): void {
-    const rej = this.reject;
-    this.pendingId = -1;
-    this.pendingSince = 0;
-    this.resolve = this.reject = undefined;
-    rej?.(err);
+    await this.handshake(this.timeoutMs);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -230,21 +298,7 @@ export class WsSession implements Session {
     } catch {
       return this.fail(new BenchError('ws_bad_json'));
     }
-    if (msg.method !== undefined) {
-      // Server-to-client request: answer ping, refuse anything else. Notifications are ignored.
-      if (msg.id !== undefined) {
-        const reply = msg.method === 'ping' ? { result: {} } : { error: { code: -32601, message: 'not supported' } };
-        this.ws?.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, ...reply }));
-      }
-      return;
-    }
-    if (msg.id === this.pendingId && this.resolve) {
-      const res = this.resolve;
-      this.pendingId = -1;
-      this.pendingSince = 0;
-      this.resolve = this.reject = undefined;
-      res(msg);
-    }
+    this.deliver(msg);
   }
 
   async close(): Promise<void> {
@@ -261,6 +315,172 @@ export class WsSession implements Session {
     }
     ws.terminate();
   }
+}
+
+/** Legacy HTTP+SSE: a GET stream whose first event names the POST endpoint; replies come on the stream. */
+export class SseSession extends StreamSession {
+  private endpoint?: string;
+  private stream?: AbortController;
+  private open = false;
+  private gotEndpoint?: (path: string) => void;
+  constructor(private readonly pool: Pool, private readonly ssePath: string, private readonly timeoutMs: number) {
+    super();
+  }
+
+  async init(): Promise<void> {
+    this.stream?.abort();
+    this.open = false;
+    const ac = new AbortController();
+    this.stream = ac;
+    const res = await this.pool.request({ path: this.ssePath, method: 'GET', headers: { accept: 'text/event-stream' }, signal: ac.signal, bodyTimeout: 0 });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new BenchError(`sse_http_${res.statusCode}`);
+    }
+    res.body.setEncoding('utf8');
+    const endpoint = new Promise<string>((resolve, reject) => {
+      this.gotEndpoint = resolve;
+      setTimeout(() => reject(new BenchError('sse_no_endpoint')), this.timeoutMs).unref();
+    });
+    void this.read(res.body as AsyncIterable<string>, ac);
+    this.endpoint = await endpoint;
+    this.open = true;
+    await this.handshake(this.timeoutMs);
+  }
+
+  private async read(body: AsyncIterable<string>, ac: AbortController): Promise<void> {
+    let buf = '';
+    let event = '';
+    let data = '';
+    let has = false;
+    try {
+      for await (const chunk of body) {
+        // Scan only new text for newlines: a multi-MB event arrives in many chunks.
+        if (chunk.indexOf('\n') === -1) {
+          buf += chunk;
+          continue;
+        }
+        buf += chunk;
+        let pos = 0;
+        let nl: number;
+        while ((nl = buf.indexOf('\n', pos)) !== -1) {
+          let line = buf.slice(pos, nl);
+          pos = nl + 1;
+          if (line.endsWith('\r')) line = line.slice(0, -1);
+          if (line === '') {
+            if (event === 'endpoint') {
+              const u = new URL(data.trim(), 'http://127.0.0.1');
+              this.gotEndpoint?.(u.pathname + u.search);
+            } else if (has && data !== '') this.deliver(JSON.parse(data) as RpcMessage);
+            event = data = '';
+            has = false;
+          } else if (line.startsWith('data:')) {
+            const v = line.slice(line.charCodeAt(5) === 32 ? 6 : 5);
+            data = has ? `${data}\n${v}` : v;
+            has = true;
+          } else if (line.startsWith('event:')) event = line.slice(6).trim();
+        }
+        buf = buf.slice(pos);
+      }
+    } catch {
+      /* aborted or reset */
+    }
+    if (this.stream === ac) {
+      this.open = false;
+      this.fail(new BenchError('sse_closed', undefined, true));
+    }
+  }
+
+  protected write(line: string): void {
+    this.pool
+      .request({ path: this.endpoint!, method: 'POST', headers: { 'content-type': 'application/json' }, body: line })
+      .then(
+        async (r) => {
+          await r.body.dump();
+          if (r.statusCode < 200 || r.statusCode >= 300) this.fail(new BenchError(`post_http_${r.statusCode}`, undefined, r.statusCode === 404));
+        },
+        () => this.fail(new BenchError('post_failed', undefined, true)),
+      );
+  }
+
+  protected isOpen(): boolean {
+    return this.open;
+  }
+
+  async close(): Promise<void> {
+    this.open = false;
+    const ac = this.stream;
+    this.stream = undefined;
+    ac?.abort();
+  }
+}
+
+/** One stdio child shared by every session of a run: one MCP session, replies routed by id. */
+class StdioHub {
+  private readonly route = new Map<number, StdioSession>();
+  private initP?: Promise<void>;
+  private buf = '';
+  constructor(private readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
+  }
+  private onData(chunk: string): void {
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) !== -1) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (line.trim() === '') continue;
+      const msg = JSON.parse(line) as RpcMessage;
+      if (msg.method !== undefined) {
+        if (msg.id !== undefined) this.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: {} }));
+        continue;
+      }
+      const s = this.route.get(msg.id as number);
+      this.route.delete(msg.id as number);
+      s?.receive(msg);
+    }
+  }
+  send(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+  expect(id: number, s: StdioSession): void {
+    this.route.set(id, s);
+  }
+  /** The first session's handshake initializes the child; the others wait for it. */
+  initialize(first: () => Promise<void>): Promise<void> {
+    this.initP ??= first();
+    return this.initP;
+  }
+}
+const hubs = new WeakMap<ChildProcess, StdioHub>();
+
+/** A session over a shared stdio child (the "direct" baseline of a stdio upstream). */
+export class StdioSession extends StreamSession {
+  private readonly hub: StdioHub;
+  constructor(child: ChildProcess, private readonly timeoutMs: number) {
+    super();
+    let hub = hubs.get(child);
+    if (!hub) hubs.set(child, (hub = new StdioHub(child)));
+    this.hub = hub;
+  }
+  init(): Promise<void> {
+    return this.hub.initialize(() => this.handshake(this.timeoutMs));
+  }
+  override rpc(id: number, tail: string): Promise<RpcMessage> {
+    this.hub.expect(id, this);
+    return super.rpc(id, tail);
+  }
+  receive(msg: RpcMessage): void {
+    this.deliver(msg);
+  }
+  protected write(line: string): void {
+    this.hub.send(line);
+  }
+  protected isOpen(): boolean {
+    return true;
+  }
+  async close(): Promise<void> {}
 }
 
 export interface SessionSet {
@@ -294,7 +514,15 @@ export async function openSessions(
   const sessions: Session[] = [];
   const u = new URL(url);
   for (let i = 0; i < count; i++) {
-    if (transport === 'http') {
+    if (transport === 'stdio') {
+      const child = stdioChildren.get(url);
+      if (!child) throw new Error(`no stdio child for ${url}`);
+      sessions.push(new StdioSession(child, timeoutMs));
+    } else if (transport === 'sse') {
+      // Each session holds its GET stream on one connection and POSTs on another.
+      pool ??= new Pool(u.origin, { connections: 2 * count, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, keepAliveTimeout: 30_000 });
+      sessions.push(new SseSession(pool, u.pathname + u.search, timeoutMs));
+    } else if (transport === 'http') {
       pool ??= new Pool(u.origin, {
         connections: Math.max(1, opts.connections ?? count),
         pipelining: 1,

@@ -1,34 +1,64 @@
 // The benchmarked servers: how to start each one as a child process, wait until it is ready, and stop it.
 // Every child gets its own process group so that stopping it also stops the stdio upstream it spawned.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import type { Transport } from './session.js';
+import { stdioChildren, type Transport } from './session.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 const MCP_PROXY = 'node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs';
+const SUPERGATEWAY = 'node_modules/supergateway/dist/index.js';
 const GATEWAY_BIN = 'bin/mcp-gateway.js';
 const GATEWAY_SRC = 'src/cli/main.ts';
 
-export type TargetName = 'gateway' | 'direct' | 'mcp-proxy';
-export const TARGETS: readonly TargetName[] = ['gateway', 'direct', 'mcp-proxy'];
+/** The processes the bench can start. */
+export type ProcName = 'gateway' | 'direct' | 'direct-stdio' | 'mcp-proxy' | 'supergateway-sse' | 'supergateway-shttp' | 'nginx';
+/** What sits behind a proxy: a stdio child it spawns, or a shared Streamable HTTP server-everything. */
+export type UpstreamKind = 'stdio' | 'shttp';
+
+/** One measured target: a process, the client transport the load generator speaks to it, its upstream. */
+export interface TargetDef {
+  /** Unique label in tables and charts. */
+  id: string;
+  proc: ProcName;
+  transport: Transport;
+  upstream: UpstreamKind;
+  /** Another project's proxy: its wrong answers are reported, ours fail the run. */
+  peer?: boolean;
+}
+
+/** Everything `npm run bench` compares (nginx only where the binary is installed). */
+export const TARGET_DEFS: readonly TargetDef[] = [
+  { id: 'direct-stdio', proc: 'direct-stdio', transport: 'stdio', upstream: 'stdio' },
+  { id: 'gateway/http', proc: 'gateway', transport: 'http', upstream: 'stdio' },
+  { id: 'gateway/sse', proc: 'gateway', transport: 'sse', upstream: 'stdio' },
+  { id: 'gateway/ws', proc: 'gateway', transport: 'ws', upstream: 'stdio' },
+  { id: 'mcp-proxy', proc: 'mcp-proxy', transport: 'http', upstream: 'stdio', peer: true },
+  { id: 'supergateway-sse', proc: 'supergateway-sse', transport: 'sse', upstream: 'stdio', peer: true },
+  { id: 'supergateway-shttp', proc: 'supergateway-shttp', transport: 'http', upstream: 'stdio', peer: true },
+  { id: 'direct', proc: 'direct', transport: 'http', upstream: 'shttp' },
+  { id: 'nginx', proc: 'nginx', transport: 'http', upstream: 'shttp' },
+  { id: 'gateway-shttp/http', proc: 'gateway', transport: 'http', upstream: 'shttp' },
+];
+
+/** The nginx binary, if installed. */
+export function nginxBinary(): string | undefined {
+  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx', '/usr/local/nginx/sbin/nginx']) if (existsSync(p)) return p;
+  return undefined;
+}
 
 export interface Running {
-  name: TargetName;
+  name: ProcName;
   pid: number;
   /** Endpoint for a transport (ws: without client_id; load.ts appends one per session). */
   url(t: Transport): string;
   stop(): Promise<void>;
   logTail(): string;
-}
-
-export function supports(name: TargetName, t: Transport): boolean {
-  return t === 'http' || name === 'gateway';
 }
 
 const live = new Set<ChildProcess>();
@@ -74,12 +104,18 @@ class Tail {
 }
 
 interface Spec {
+  /** Executable (default: this Node). */
+  command?: string;
   args: string[];
   env?: Record<string, string>;
-  /** GET this URL until `ready(status)`. */
-  readyUrl: string;
-  ready(status: number): boolean;
+  /** GET this URL until `ready(status)`; absent for a stdio child (ready once spawned). */
+  readyUrl?: string;
+  ready?(status: number): boolean;
   captureStdout: boolean;
+  /** Keep stdin/stdout as pipes for the load generator (a stdio server). */
+  stdioServer?: boolean;
+  /** The client endpoint of each transport. */
+  url(t: Transport): string;
   cleanup?: () => void;
 }
 
@@ -90,16 +126,16 @@ const GC_ENV = {
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --require ${join(ROOT, 'bench', 'gc-preload.cjs')}`.trim(),
 };
 
-async function launch(name: TargetName, port: number, spec: Spec, timeoutMs: number): Promise<Running> {
-  const child = spawn(process.execPath, spec.args, {
+async function launch(name: ProcName, spec: Spec, timeoutMs: number): Promise<Running> {
+  const child = spawn(spec.command ?? process.execPath, spec.args, {
     cwd: ROOT,
-    env: { ...process.env, ...GC_ENV, ...spec.env },
-    stdio: ['ignore', spec.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    env: { ...process.env, ...(spec.command ? {} : GC_ENV), ...spec.env },
+    stdio: [spec.stdioServer ? 'pipe' : 'ignore', spec.captureStdout || spec.stdioServer ? 'pipe' : 'ignore', 'pipe'],
     detached: true, // own process group: -pid reaches the upstream grandchild too
   });
   live.add(child);
   const tail = new Tail();
-  child.stdout?.on('data', (b: Buffer) => tail.push(b));
+  if (!spec.stdioServer) child.stdout?.on('data', (b: Buffer) => tail.push(b));
   child.stderr?.on('data', (b: Buffer) => tail.push(b));
   let exited = false;
   const exitP = new Promise<void>((r) =>
@@ -117,24 +153,23 @@ async function launch(name: TargetName, port: number, spec: Spec, timeoutMs: num
     await Promise.race([exitP, new Promise((r) => setTimeout(r, 5000).unref())]);
     clearTimeout(t);
     killGroup(child, 'SIGKILL'); // stragglers in the group (e.g. the upstream) if the leader exited first
+    if (spec.stdioServer) stdioChildren.delete(`stdio://${child.pid}`);
     spec.cleanup?.();
   };
+  const running: Running = { name, pid: child.pid!, url: spec.url, stop, logTail: () => tail.toString() };
+  if (spec.stdioServer) {
+    if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
+    stdioChildren.set(`stdio://${child.pid}`, child);
+    return running;
+  }
 
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline && !exited) {
     try {
-      const r = await request(spec.readyUrl, { method: 'GET', headersTimeout: 1000, bodyTimeout: 1000 });
+      const r = await request(spec.readyUrl!, { method: 'GET', headersTimeout: 1000, bodyTimeout: 1000 });
       await r.body.dump();
-      if (spec.ready(r.statusCode)) {
-        return {
-          name,
-          pid: child.pid!,
-          url: (t) => (t === 'ws' ? `ws://127.0.0.1:${port}/mcp/ws` : `http://127.0.0.1:${port}/mcp`),
-          stop,
-          logTail: () => tail.toString(),
-        };
-      }
+      if (spec.ready!(r.statusCode)) return running;
       last = `HTTP ${r.statusCode}`;
     } catch (e) {
       last = (e as Error).message;
@@ -148,39 +183,93 @@ async function launch(name: TargetName, port: number, spec: Spec, timeoutMs: num
 }
 
 // The brief's config, plus: no rate limiting (its default, 100 requests/min per client, would throttle the
-// load; mcp-proxy has none) and room for the idle-session scenario; log files go to the temp dir.
-const gatewayYaml = (logDir: string) => `profile: dev
+// load; the peers have none) and room for the idle-session scenario; log files go to the temp dir.
+const gatewayYaml = (logDir: string, upstreamUrl?: string, stdioArgs: string[] = [EVERYTHING, 'stdio'], extraStdioArgs?: string[]) => `profile: dev
 logging: { level: warn, dir: ${JSON.stringify(logDir)} }
 rate_limiting: { enabled: false }
 server: { max_connections_per_client: 100000 }
+session: { max_sessions_per_client: 100000 }
 upstreams:
   - name: everything
+${
+  upstreamUrl
+    ? `    transport: streamable_http
+    url: ${JSON.stringify(upstreamUrl)}`
+    : `    transport: stdio
+    command: node
+    args: ${JSON.stringify(stdioArgs)}`
+}${
+  extraStdioArgs
+    ? `
+  - name: second
     transport: stdio
     command: node
-    args: ["${EVERYTHING}", "stdio"]
+    args: ${JSON.stringify(extraStdioArgs)}`
+    : ''
+}
 `;
 
+// A plain L7 reverse proxy with keep-alive to the upstream and no buffering (SSE replies stream through).
+const nginxConf = (dir: string, port: number, upstreamPort: number) => `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream mcp { server 127.0.0.1:${upstreamPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://mcp;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 3600s;
+    }
+  }
+}
+`;
+
+const httpUrl = (port: number, path = '/mcp') => (t: Transport) =>
+  t === 'ws' ? `ws://127.0.0.1:${port}/mcp/ws` : t === 'sse' ? `http://127.0.0.1:${port}${path}` : `http://127.0.0.1:${port}/mcp`;
+
+/** The shared Streamable HTTP upstream (server-everything `streamableHttp`): also the `direct` target. */
+export function startShttpUpstream(timeoutMs = 60_000): Promise<Running> {
+  return startTarget('direct', { timeoutMs });
+}
+
 /**
- * Start a target on a free loopback port and wait until it answers. `gatewaySrc` runs the gateway from
+ * Start a process on a free loopback port and wait until it answers. `gatewaySrc` runs the gateway from
  * src/ through tsx (no build needed; slower startup, same steady state apart from tsx's loader hooks).
+ * `upstreamUrl`: the Streamable HTTP upstream of a gateway or nginx.
  */
-export async function startTarget(name: TargetName, opts: { gatewaySrc?: boolean; timeoutMs?: number } = {}): Promise<Running> {
-  const timeoutMs = opts.timeoutMs ?? 20_000;
+export async function startTarget(
+  name: ProcName,
+  opts: { gatewaySrc?: boolean; timeoutMs?: number; upstreamUrl?: string; /** node arguments of the gateway's stdio upstream */ stdioArgs?: string[]; /** a second stdio upstream */ secondStdioArgs?: string[] } = {},
+): Promise<Running> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   switch (name) {
     case 'gateway': {
       const dir = mkdtempSync(join(tmpdir(), 'mcp-bench-'));
       const config = join(dir, 'gateway.yaml');
-      writeFileSync(config, gatewayYaml(dir));
+      writeFileSync(config, gatewayYaml(dir, opts.upstreamUrl, opts.stdioArgs, opts.secondStdioArgs));
       return launch(
         name,
-        port,
         {
           args: [...(opts.gatewaySrc ? ['--import', 'tsx', GATEWAY_SRC] : [GATEWAY_BIN]), 'start', '--config', config, '--port', String(port), '--host', '127.0.0.1'],
           readyUrl: `${base}/health`,
           ready: (s) => s === 200,
           captureStdout: true,
+          url: httpUrl(port, '/mcp/sse'),
           cleanup: () => rmSync(dir, { recursive: true, force: true }),
         },
         timeoutMs,
@@ -191,22 +280,64 @@ export async function startTarget(name: TargetName, opts: { gatewaySrc?: boolean
       // request with console.log, so stdout is discarded. No health route: any HTTP answer on /mcp is ready.
       return launch(
         name,
-        port,
-        { args: [EVERYTHING, 'streamableHttp'], env: { PORT: String(port) }, readyUrl: `${base}/mcp`, ready: (s) => s > 0, captureStdout: false },
+        { args: [EVERYTHING, 'streamableHttp'], env: { PORT: String(port) }, readyUrl: `${base}/mcp`, ready: (s) => s > 0, captureStdout: false, url: httpUrl(port) },
         timeoutMs,
       );
+    case 'direct-stdio':
+      // The load generator writes to its stdin itself (session.ts StdioSession): no proxy at all.
+      return launch(name, { args: [EVERYTHING, 'stdio'], captureStdout: false, stdioServer: true, url: () => '' }, timeoutMs).then((r) => ({
+        ...r,
+        url: () => `stdio://${r.pid}`,
+      }));
     case 'mcp-proxy':
       // mcp-proxy listens only after its stdio upstream is connected; GET /ping answers "pong".
       return launch(
         name,
-        port,
         {
           args: [MCP_PROXY, '--port', String(port), '--host', '127.0.0.1', '--', 'node', EVERYTHING, 'stdio'],
           readyUrl: `${base}/ping`,
           ready: (s) => s === 200,
           captureStdout: true,
+          url: httpUrl(port),
         },
         timeoutMs,
       );
+    case 'supergateway-sse':
+    case 'supergateway-shttp': {
+      // One stdio child shared by all SSE clients; stateful Streamable HTTP spawns one child per session.
+      const out = name === 'supergateway-sse' ? ['--outputTransport', 'sse'] : ['--outputTransport', 'streamableHttp', '--stateful'];
+      return launch(
+        name,
+        {
+          args: [SUPERGATEWAY, '--stdio', `node ${EVERYTHING} stdio`, ...out, '--port', String(port), '--logLevel', 'none', '--healthEndpoint', '/healthz'],
+          readyUrl: `${base}/healthz`,
+          ready: (s) => s === 200,
+          captureStdout: true,
+          url: httpUrl(port, '/sse'),
+        },
+        timeoutMs,
+      );
+    }
+    case 'nginx': {
+      const bin = nginxBinary();
+      if (!bin) throw new Error('nginx not ready: not installed');
+      if (!opts.upstreamUrl) throw new Error('nginx needs an upstream URL');
+      const dir = mkdtempSync(join(tmpdir(), 'nginx-bench-'));
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(conf, nginxConf(dir, port, Number(new URL(opts.upstreamUrl).port)));
+      return launch(
+        name,
+        {
+          command: bin,
+          args: ['-p', dir, '-c', conf, '-e', join(dir, 'error.log')],
+          readyUrl: `${base}/mcp`,
+          ready: (s) => s > 0 && s !== 502,
+          captureStdout: true,
+          url: httpUrl(port),
+          cleanup: () => rmSync(dir, { recursive: true, force: true }),
+        },
+        timeoutMs,
+      );
+    }
   }
 }

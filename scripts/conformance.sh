@@ -41,6 +41,12 @@
 # sends MCP-Protocol-Version 2025-03-26 on that request, for which the SDK sends no SSE priming
 # event; warnings do not count as failures).
 # A scenario counts as failed when any of its checks has status FAILURE (or it produced no result).
+#
+# Then @modelcontextprotocol/conformance-next (0.2.0-alpha.12) runs twice against the same endpoint,
+# `--requirements 2025-11-25` (legacy wire) and `--requirements 2026-07-28` (modern wire: the
+# gateway's MRTR bridge answers the input-required scenarios in front of the legacy fixture).
+# Every scored scenario must pass; unscored ones (tasks extension, pending) are listed only.
+# CONFORMANCE_NEXT=0 skips these two runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,6 +74,7 @@ READY_TIMEOUT="${CONFORMANCE_READY_TIMEOUT:-60}"
 GATEWAY_PATH="${CONFORMANCE_GATEWAY_PATH:-/mcp}"
 CACHE="$ROOT/.conformance"
 CLI="$ROOT/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+NEXT_CLI="$ROOT/node_modules/@modelcontextprotocol/conformance-next/dist/index.js"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/mcp-conformance.XXXXXX")"
 GW_PID=""
@@ -174,6 +181,9 @@ upstreams:
     args: ["--import", "tsx", "test/fixtures/conformance-server.ts", "--stdio"]
 routing:
   prefix: conditional
+# Three suites in a row send a few hundred requests from one client within a minute.
+rate_limiting:
+  enabled: false
 YAML
   echo "conformance: starting the gateway on 127.0.0.1:$PORT (log: $TMP/gateway.log)" >&2
   if command -v setsid >/dev/null; then
@@ -241,4 +251,31 @@ process.exit(failed > 0 ? 1 : 0);
 JS
 summary_rc=$?
 set -e
-exit "$summary_rc"
+
+# ---- conformance 0.2.0-alpha (conformance-next): each revision on its own wire -----------------
+# `--requirements <rev>` runs exactly what that revision requires (frozen at its release); the
+# CLI exits non-zero when a scored scenario fails. Unscored ones (the tasks extension, pending
+# scenarios) are run and listed but do not count. Skipped with a single CONFORMANCE_SCENARIO.
+next_rc=0
+if [[ -z "$SCENARIO" && "${CONFORMANCE_NEXT:-1}" != "0" ]]; then
+  [[ -f "$NEXT_CLI" ]] || die "missing $NEXT_CLI (run npm install)"
+  for rev in 2025-11-25 2026-07-28; do
+    out="$CACHE/results-next-$rev"
+    rm -rf "$out"
+    echo "conformance: running conformance-next --requirements $rev against $TARGET_URL" >&2
+    set +e
+    timeout -k 10 "$SUITE_TIMEOUT" "$NODE22" "$NEXT_CLI" server --url "$TARGET_URL" --requirements "$rev" -o "$out" >"$TMP/next-$rev.log" 2>&1
+    rc=$?
+    set -e
+    # The CLI's own summary: one line per scenario, then the unscored ones.
+    sed -n '/^=== SUMMARY ===/,$p' "$TMP/next-$rev.log"
+    if [[ $rc -ne 0 ]]; then
+      echo "conformance: conformance-next --requirements $rev failed (exit $rc)"
+      next_rc=1
+    else
+      echo "conformance: conformance-next --requirements $rev: every scored scenario passed"
+    fi
+  done
+fi
+[[ $summary_rc -ne 0 ]] && exit "$summary_rc"
+exit "$next_rc"

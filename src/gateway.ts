@@ -35,6 +35,7 @@ import { installResilience } from "./upstream/resilience-service.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
 import type { CallerContext } from "./protocol/caller-context.js";
+import { ModernService } from "./eras/modern/service.js";
 
 /** Package version, reported in serverInfo and health. */
 export const VERSION = "0.1.0";
@@ -86,7 +87,7 @@ export class Gateway {
   constructor(config: GatewayConfig, readonly options: GatewayOptions = {}) {
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
     this.config = new ConfigStore(config);
-    this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes });
+    this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes }, config.backpressure.max_total_buffered_bytes);
     this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
     this.catalog = new Catalog(this.manager, config.routing.prefix);
     this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
@@ -106,6 +107,7 @@ export class Gateway {
     this.config.on("change", ({ config: c }: { config: GatewayConfig }) => {
       this.catalog.prefixMode = c.routing.prefix;
       this.registry.setReplayLimits({ size: c.session.replay_buffer_size, bytes: c.session.replay_buffer_bytes });
+      this.registry.budget.limit = c.backpressure.max_total_buffered_bytes;
     });
     this.context = {
       config: this.config,
@@ -125,6 +127,8 @@ export class Gateway {
         }
       },
     };
+    // The modern (2026-07-28) wire on /mcp: the listener classifies each request once and hands modern ones over.
+    this.context.modern = new ModernService({ config: this.config, context: this.context, catalog: this.catalog, relay: this.relay, version: VERSION });
     this.websocket = new WebSocketListener(this.context);
     this.phoenix = new PhoenixListener(this.context);
     this.upgradeHandlers.set(PHOENIX_PATH, (req, socket, head) => this.phoenix.upgrade(req, socket, head));

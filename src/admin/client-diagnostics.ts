@@ -104,6 +104,24 @@ export function clientInfo(ctx: OpsContext, clientId: string, now = Date.now()) 
   };
 }
 
+/**
+ * `GET /mcp/health/client/:id`, which is public (no admin token): the same
+ * figures as {@link clientInfo} without what would let a reader act as the
+ * client or learn its input. No session ids (with one, anyone could read the
+ * replay, post on the session or delete it) and no error texts (they echo
+ * client input and upstream internals): errors show their code, time and
+ * transport only. The full view is `GET /mcp/admin/clients/:id`.
+ */
+export function publicClientInfo(ctx: OpsContext, clientId: string, now = Date.now()) {
+  const info = clientInfo(ctx, clientId, now);
+  const last = info.errors.last;
+  return {
+    ...info,
+    errors: { count: info.errors.count, last: last ? { timestamp: last.timestamp, transport: last.transport ?? null, code: last.code, ...(last.close_code !== undefined ? { close_code: last.close_code } : {}) } : null },
+    details: info.details.map(({ session_id: _hidden, ...rest }) => rest),
+  };
+}
+
 /** `Gateway.trace_client(id)`: the bounded timeline, oldest first. */
 export function traceClient(ctx: OpsContext, clientId: string): TraceEntry[] {
   if (!ctx.tracker.knows(clientId) && ctx.gateway.registry.byClient(clientId).length === 0) {

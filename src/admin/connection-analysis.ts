@@ -46,7 +46,10 @@ export function analyzeConnections(ctx: OpsContext, thresholds: Partial<PatternT
   const suspicious_patterns: Array<{ pattern: "rapid_reconnect" | "connection_hoarding"; client_ids: string[]; threshold: string }> = [];
   if (rapid.length) suspicious_patterns.push({ pattern: "rapid_reconnect", client_ids: rapid, threshold: `>= ${t.rapid_reconnect_count} connects in ${t.rapid_reconnect_window_s} s` });
   if (hoarding.length) suspicious_patterns.push({ pattern: "connection_hoarding", client_ids: hoarding, threshold: `> ${t.hoarding_sessions} sessions` });
-  return { total, clients: perClient.size, connection_distribution: distribution, suspicious_patterns, thresholds: t };
+  // Closes per transport within the reconnect window: tells an SSE reconnect storm from a WebSocket one.
+  const recent_closes_by_transport: Record<string, number> = {};
+  for (const c of ctx.tracker.closes(t.rapid_reconnect_window_s * 1000)) recent_closes_by_transport[c.transport] = (recent_closes_by_transport[c.transport] ?? 0) + 1;
+  return { total, clients: perClient.size, connection_distribution: distribution, suspicious_patterns, recent_closes_by_transport, thresholds: t };
 }
 
 /** Sessions older than `hours`, oldest first. */
@@ -135,8 +138,11 @@ export function analyze1006(ctx: OpsContext, hours: number, now = Date.now()) {
   const ratio = closes.length ? abnormal.length / closes.length : 0;
   const ws = ctx.gateway.config.current.websocket;
   const hints: string[] = [];
-  if (clustered) hints.push(`most connections died after ~${Math.round(median! / 1000)} s: a proxy/load balancer idle timeout; raise proxy_read_timeout or lower websocket.ping_interval (now ${ws.ping_interval} ms)`);
-  if (abnormal.length && !clustered) hints.push("drops at varying ages: network interruptions; make clients reconnect with backoff and resume");
+  // Dying within a few seconds of opening is not an idle timeout (those are tens of seconds): the first frames fail.
+  const diesAtOnce = median !== null && median < Math.min(5000, ws.ping_interval);
+  if (diesAtOnce) hints.push(`connections die ~${median} ms after opening: not an idle timeout; the upgrade or the first frames fail (a proxy not passing Upgrade/Connection, a TLS or Origin refusal, a client crashing on connect): trace one client`);
+  else if (clustered) hints.push(`most connections died after ~${Math.round(median! / 1000)} s: a proxy/load balancer idle timeout; raise proxy_read_timeout or lower websocket.ping_interval (now ${ws.ping_interval} ms)`);
+  if (abnormal.length && !clustered && !diesAtOnce) hints.push("drops at varying ages: network interruptions; make clients reconnect with backoff and resume");
   if (ratio > 0.2 && abnormal.length >= 5) hints.push("1006 spike: more than 20% of closes were abnormal");
   const codes: Record<string, number> = {};
   for (const c of closes) {
@@ -154,6 +160,9 @@ export function analyze1006(ctx: OpsContext, hours: number, now = Date.now()) {
     top_clients: [...byClient].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([client_id, count]) => ({ client_id, count })),
     by_hour: byHour,
     median_age_s: median === null ? null : Math.round(median / 1000),
+    median_age_ms: median,
+    dies_at_once: diesAtOnce,
+    idle_timeout_pattern: clustered && !diesAtOnce,
     websocket: { idle_timeout: ws.idle_timeout, ping_interval: ws.ping_interval, pong_timeout: ws.pong_timeout },
     hints,
   };

@@ -40,6 +40,8 @@ export function gatewayHealth(src: HealthSources): { status: number; body: Recor
       restarts: r.restarts,
       last_error: r.lastError ?? null,
       server: r.connection?.identity?.serverInfo ?? null,
+      /** Era negotiated with this replica: `legacy` (initialize) or `modern` (2026-07-28, server/discover). */
+      protocol: r.connection?.identity?.era ?? null,
     }));
     const ready = replicas.filter((r) => r.state === "ready").length;
     upstreams[group.name] = { status: ready === replicas.length ? "ok" : ready > 0 ? "degraded" : "down", transport: group.config.transport, replicas };

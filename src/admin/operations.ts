@@ -4,9 +4,10 @@ import { ConfigError, redactConfig } from "../config/index.js";
 import type { RateLimitService, ResilienceService } from "./services.js";
 import type { ClientTracker } from "../telemetry/tracker.js";
 import { gatewayHealth, health } from "./health.js";
-import { clientErrors, clientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
+import { clientErrors, clientInfo, publicClientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
 import { analyze1006, analyzeConnections, cleanupIdleConnections, closeSessions, findOldConnections, gcOldConnections, type PatternThresholds } from "./connection-analysis.js";
 import { memoryReport, queuesReport } from "./memory.js";
+import { eventLoopReport, startEventLoopMonitor } from "./event-loop.js";
 
 /** Client transports an operator can name (Phoenix clients ride the WebSocket breaker). */
 const CLIENT_TRANSPORTS = ["websocket", "http_sse", "streamable_http", "phoenix"];
@@ -23,7 +24,9 @@ export class Operations implements OpsContext {
   constructor(
     readonly gateway: Gateway,
     readonly tracker: ClientTracker,
-  ) {}
+  ) {
+    startEventLoopMonitor();
+  }
 
   /** The resilience service, or `not_implemented`. */
   get resilience(): ResilienceService {
@@ -93,7 +96,20 @@ export class Operations implements OpsContext {
       rate_limiting: { enabled: c.rate_limiting.enabled, default_limit: c.rate_limiting.default_limit, window: c.rate_limiting.window, installed: this.gateway.rateLimiter !== undefined },
       services: { resilience: this.gateway.resilience !== undefined, rate_limiter: this.gateway.rateLimiter !== undefined },
       logging: this.loggingSwitches(),
+      // Where the log files are (absolute; "" = stdout only): the doctor's fix lines name them.
+      log_dir: c.logging.dir ?? "",
+      profile: c.profile,
+      upstreams_configured: c.upstreams.length,
+      // The guide's "High CPU?": since the previous status call.
+      event_loop: eventLoopReport(),
+      // The guide's "Check Message Ordering": resumes that found messages gone from the replay buffer (last hour).
+      sequencing: sequencingReport(this.tracker.gaps(3_600_000), c.session.replay_buffer_size),
     };
+  }
+
+  /** The public, redacted view (no session ids, no error texts) for `/mcp/health/client/:id`. */
+  publicClientInfo(id: string) {
+    return publicClientInfo(this, id);
   }
 
   /** `Gateway.get_client_info(id)`: connections, transport, age, lag, backpressure, errors (404 unknown). */
@@ -228,6 +244,12 @@ export class Operations implements OpsContext {
     const stats = await this.rateLimiter.stats();
     return { ...stats, rate_limited_clients: this.tracker.rateLimitedClients().slice(0, 20) };
   }
+}
+
+function sequencingReport(gaps: Array<{ clientId: string; missed: number }>, bufferSize: number) {
+  const byClient = new Map<string, number>();
+  for (const g of gaps) byClient.set(g.clientId, (byClient.get(g.clientId) ?? 0) + g.missed);
+  return { gaps_last_hour: gaps.length, messages_missed: gaps.reduce((n, g) => n + g.missed, 0), replay_buffer_size: bufferSize, top_clients: [...byClient].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([client_id, missed]) => ({ client_id, missed })) };
 }
 
 function round(n: number): number {

@@ -65,7 +65,8 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
   r.on("GET", "/mcp/health/client/:client_id", (req, res, p) => {
     const denied = checkOpsToken(req, gateway.config.current);
     if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-ops"' });
-    return run(res, () => ops.clientInfo(p.client_id!));
+    // Redacted either way: no session ids, no error texts (the full view is /mcp/admin/clients/:id).
+    return run(res, () => ops.publicClientInfo(p.client_id!));
   });
   // Public: the guide's curl lines carry no token for these.
   open("GET", "/mcp/stats", () => ops.connectionStats());
@@ -97,7 +98,16 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
   admin("GET", "/mcp/admin/analyze-1006", (req) => ops.analyze1006(numberParam("hours", q(req).get("hours") ?? q(req).get("last_hours"), 24)));
 
   admin("GET", "/mcp/admin/breakers", () => ({ breakers: ops.resilience.breakerStates() }));
-  admin("POST", "/mcp/admin/breakers/reset", (_req, _p, b) => ops.resilience.resetBreaker(typeof b.target === "string" && b.target ? b.target : "all"));
+  admin("POST", "/mcp/admin/breakers/reset", (_req, _p, b) => {
+    const target = typeof b.target === "string" && b.target ? b.target : "all";
+    const result = ops.resilience.resetBreaker(target);
+    // A typo must not look like success: name what exists instead.
+    if (target !== "all" && result.reset.length === 0) {
+      const known = [...new Set([...gateway.manager.groups.keys(), ...ops.resilience.breakerStates().map((s) => s.target)])];
+      throw new GatewayError("invalid_params", { detail: `no breaker named ${JSON.stringify(target)} (known: all, ${known.join(", ")})` });
+    }
+    return result;
+  });
   admin("GET", "/mcp/admin/pool", () => ops.resilience.healthCheck());
   admin("POST", "/mcp/admin/pool/clear", () => ops.resilience.clearAll());
   admin("POST", "/mcp/admin/pool/restart", () => ops.resilience.restartPools());

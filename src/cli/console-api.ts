@@ -1,4 +1,15 @@
 import type { AdminClient } from "./admin-client.js";
+import { chain } from "./chain.js";
+
+/** Wraps every function of every module (nested ones too) so its promise can be read through (`Gateway.status().status`). */
+function chained<T extends Record<string, unknown>>(modules: T): T {
+  const wrap = (v: unknown): unknown => {
+    if (typeof v === "function") return (...args: unknown[]) => chain(Promise.resolve((v as (...a: unknown[]) => unknown)(...args)));
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wrap(x)]));
+    return v;
+  };
+  return wrap(modules) as T;
+}
 
 type Opts = Record<string, unknown> | number | undefined;
 
@@ -94,5 +105,6 @@ export function consoleApi(c: AdminClient) {
       "Config.get(\"pool.size\")  Config.set(\"pool.size\", 200)  Logging.set({debug: true})  Transport.restart(\"websocket\")",
       "EventBus.call(\"s2_coordination\", {request: \"check_oscillation\", client: \"id\"})  Recon.proc_count(\"memory\", 10)",
     ].join("\n");
-  return { Gateway, CircuitBreaker, ConnectionPool, RateLimiter, ConsistentHash, Config, Logging, Transport, EventBus, Recon, help };
+  const modules = { Gateway, CircuitBreaker, ConnectionPool, RateLimiter, ConsistentHash, Config, Logging, Transport, EventBus, Recon };
+  return { ...chained(modules), help };
 }

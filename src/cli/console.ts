@@ -11,16 +11,29 @@ export function consoleContext(api: ReturnType<typeof consoleApi>): vm.Context {
   return vm.createContext({ ...api, console, JSON, Math, Date });
 }
 
+/** `const x = ...`, `let x = ...`, `var x = ...` at the start of a line: a console variable. */
+const DECLARATION = /^(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*([\s\S]+)$/;
+
 /**
  * Evaluates one line of console input and awaits its result, so
- * `Gateway.status()` prints the status rather than a pending Promise. The
- * guide's `iex> ` prompt prefix is accepted and ignored.
+ * `Gateway.status()` prints the status rather than a pending Promise and
+ * `Gateway.status().status` reads through it. The guide's `iex> ` prompt
+ * prefix is accepted and ignored. A declaration (`const s = Gateway.status()`)
+ * stores the awaited value in the console's context, so later lines see `s`;
+ * plain assignments (`s = ...`) do the same.
  */
 export async function evaluate(code: string, context: vm.Context): Promise<unknown> {
   const src = code.trim().replace(/^iex>\s*/, "").replace(/;+\s*$/, "");
   if (!src || src.startsWith("//") || src.startsWith("#")) return undefined;
+  const decl = DECLARATION.exec(src);
+  if (decl) {
+    const value = await evaluate(decl[2]!, context);
+    (context as Record<string, unknown>)[decl[1]!] = value;
+    return undefined;
+  }
   let script: vm.Script;
   try {
+    // Not strict, so `x = 1` assigns a context global that the next line sees.
     script = new vm.Script(`(async () => (${src}\n))()`, { filename: "console" });
   } catch {
     script = new vm.Script(`(async () => { ${src}\n })()`, { filename: "console" });

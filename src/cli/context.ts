@@ -1,11 +1,16 @@
 import type { Command } from "commander";
 import { AdminClient, AdminError, resolveTarget } from "./admin-client.js";
 import { render } from "./render.js";
+import { palette, type Palette } from "./colour.js";
 
 /** Where the CLI writes (process streams in production, buffers in tests). */
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** stdout is a terminal: colour and progress lines apply (tests set it to check them). */
+  isTTY?: boolean;
+  /** Asks a question on the terminal and resolves with the answer (absent when not interactive). */
+  ask?(question: string): Promise<string>;
 }
 
 /** Per-invocation state: the output and the exit code commands set. */
@@ -31,10 +36,15 @@ export function clientFor(cmd: Command, state: CliState): AdminClient {
   return new AdminClient(resolveTarget(o, state.env));
 }
 
+/** The colours of this invocation's stdout. */
+export function coloursOf(state: CliState): Palette {
+  return palette(state.io.isTTY, state.env);
+}
+
 /** Prints a result: JSON with --json, a human rendering otherwise. */
 export function print<T>(cmd: Command, state: CliState, result: T, human?: (r: T) => string): void {
   const o = cmd.optsWithGlobals() as GlobalOptions;
-  state.io.out(o.json ? JSON.stringify(result, null, 2) : human ? human(result) : render(result));
+  state.io.out(o.json ? JSON.stringify(result, null, 2) : human ? human(result) : render(result, coloursOf(state)));
 }
 
 /** Turns a failure into a message and an exit code (1: the gateway said no, 2: unreachable). */

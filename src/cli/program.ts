@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline/promises";
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../gateway.js";
 import { parsePort, runStart, type StartOptions } from "./start.js";
@@ -6,8 +7,22 @@ import { addConsoleCommand, defaultOut } from "./console.js";
 import { addDoctorCommand } from "./doctor.js";
 import type { CliIo, CliState } from "./context.js";
 
-/** The process streams. */
-export const processIo: CliIo = { out: defaultOut, err: (t) => void process.stderr.write(t + "\n") };
+/** The process streams; questions are asked on stderr so stdout stays the answer. */
+export const processIo: CliIo = {
+  out: defaultOut,
+  err: (t) => void process.stderr.write(t + "\n"),
+  isTTY: process.stdout.isTTY === true,
+  ask: process.stdin.isTTY
+    ? async (question) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined,
+};
 
 /**
  * `mcp-gateway`: `start` runs the gateway; every other command talks to a

@@ -4,6 +4,8 @@
  * `--json` bypasses all of this.
  */
 
+import type { Palette } from "./colour.js";
+
 type Row = Record<string, unknown>;
 
 function cell(v: unknown): string {
@@ -19,13 +21,14 @@ function isRowList(v: unknown): v is Row[] {
 }
 
 /** A table of rows (columns: the union of keys, in first-seen order). */
-export function table(rows: Row[]): string {
+export function table(rows: Row[], colours?: Palette): string {
   const cols: string[] = [];
   for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
   const cells = rows.map((r) => cols.map((c) => cell(r[c])));
   const widths = cols.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((r) => r[i]!.length))));
   const fmt = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + "…" : v.padEnd(widths[i]!))).join("  ").trimEnd();
-  return [fmt(cols.map((c) => c.toUpperCase())), ...cells.map(fmt)].join("\n");
+  const header = fmt(cols.map((c) => c.toUpperCase()));
+  return [colours ? colours.bold(header) : header, ...cells.map(fmt)].join("\n");
 }
 
 function flatten(obj: Row, prefix: string, out: Array<[string, unknown]>, tables: Array<[string, Row[]]>): void {
@@ -38,8 +41,8 @@ function flatten(obj: Row, prefix: string, out: Array<[string, unknown]>, tables
 }
 
 /** Renders any JSON answer for a terminal. */
-export function render(data: unknown): string {
-  if (isRowList(data)) return table(data);
+export function render(data: unknown, colours?: Palette): string {
+  if (isRowList(data)) return table(data, colours);
   if (data === null || typeof data !== "object") return cell(data);
   if (Array.isArray(data)) return data.length ? data.map(cell).join("\n") : "(none)";
   const pairs: Array<[string, unknown]> = [];
@@ -48,6 +51,6 @@ export function render(data: unknown): string {
   const width = Math.max(0, ...pairs.map(([k]) => k.length));
   const parts: string[] = [];
   if (pairs.length) parts.push(pairs.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join("\n"));
-  for (const [name, rows] of tables) parts.push(`${name}:\n${table(rows)}`);
+  for (const [name, rows] of tables) parts.push(`${name}:\n${table(rows, colours)}`);
   return parts.join("\n\n");
 }

@@ -23,7 +23,7 @@ export function parsePort(value: string): number {
 export function startWarnings(config: GatewayConfig): string[] {
   const out: string[] = [];
   if (config.upstreams.length === 0) {
-    out.push("no upstreams configured: every MCP request will be answered 503 upstream_unavailable; add an `upstreams:` list to the config file (docs/configuration.md)");
+    out.push("no upstreams configured: every MCP client will find no tools and /health/gateway answers 503; add an `upstreams:` list to the config file (docs/configuration.md)");
   }
   if (config.profile === "dev" && config.admin.token === DEV_ADMIN_TOKEN && !isLoopbackHost(config.server.host)) {
     out.push(`the dev admin token "${DEV_ADMIN_TOKEN}" is served on ${config.server.host} (--allow-dev-token): anyone who can reach this port can run admin commands`);

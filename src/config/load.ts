@@ -69,6 +69,10 @@ function applyProfileRules(config: GatewayConfig): void {
   if (config.admin.token === DEV_ADMIN_TOKEN) throw new ConfigError(`admin.token: the default "${DEV_ADMIN_TOKEN}" is refused outside the dev profile`);
   if (config.admin.token.length < 16) throw new ConfigError("admin.token: use at least 16 characters outside the dev profile");
   if (config.profile === "prod" && config.auth.mode === "none") throw new ConfigError('auth.mode: "none" is only allowed in the dev and test profiles');
+  // The audience must not follow the client's Host / X-Forwarded-Proto: a token for any host would do.
+  if (config.auth.mode === "jwt" && !config.auth.jwt.audience && !config.server.public_url) {
+    throw new ConfigError(`auth.jwt.audience: required in the ${config.profile} profile (or set server.public_url; the audience is then <public_url>/mcp)`);
+  }
 }
 
 /** The log directory outside dev when neither logging.dir, MCP_GATEWAY_LOG_DIR nor LOGS_DIRECTORY says otherwise. */

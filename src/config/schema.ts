@@ -62,8 +62,18 @@ export const upstreamSchema = z
         idle_timeout: ms().default(300_000),
       })
       .default({ max_sessions: 50, idle_timeout: 300_000 }),
+    /**
+     * Which MCP era the gateway speaks to this upstream. `auto` probes with
+     * `server/discover` (2026-07-28) and falls back to `initialize`; `modern`
+     * requires discover; `legacy` only runs `initialize`. SSE and WebSocket
+     * upstreams have no modern binding: `auto` means legacy there.
+     */
+    protocol: z.enum(["auto", "legacy", "modern"]).default("auto"),
   })
   .superRefine((u, ctx) => {
+    if (u.protocol === "modern" && (u.transport === "sse" || u.transport === "websocket")) {
+      ctx.addIssue({ code: "custom", path: ["protocol"], message: `protocol "modern" needs a stdio or streamable_http upstream (MCP 2026-07-28 has no ${u.transport} binding)` });
+    }
     if (u.transport === "stdio" && !u.command) {
       ctx.addIssue({ code: "custom", path: ["command"], message: "stdio upstreams need a command" });
     }
@@ -109,6 +119,13 @@ export const configSchema = z
       allowed_hosts: z.array(z.string()).default([]),
       /** Most open TCP connections in total (503 too_many_connections past it). */
       max_connections: positive().default(10_000),
+      /**
+       * The gateway's public base URL as clients reach it (e.g. https://mcp.example.com): the default JWT
+       * audience (`<public_url>/mcp`) and the origin announced in protected-resource metadata and
+       * WWW-Authenticate. Unset, the dev profile derives it from a validated Host header; outside dev,
+       * auth.mode jwt needs it or auth.jwt.audience.
+       */
+      public_url: z.string().url().optional(),
       /** Most open WebSocket/Phoenix/HTTP+SSE connections per client_id (503 too_many_connections past it). */
       max_connections_per_client: positive().default(100),
     }),
@@ -137,8 +154,10 @@ export const configSchema = z
         /** RS256/ES256 keys: a JWKS URL. */
         jwks_url: z.string().url().optional(),
         issuer: z.string().optional(),
-        /** Expected audience (RFC 8707 resource indicator); defaults to the gateway's URL. */
+        /** Expected audience (RFC 8707 resource indicator); defaults to `<server.public_url>/mcp` (dev: the validated Host's URL). */
         audience: z.string().optional(),
+        /** Refuse tokens without an `exp` claim (invalid_token); false accepts never-expiring tokens. */
+        require_exp: z.boolean().default(true),
         /** Allowed clock skew (s). */
         clock_tolerance: z.number().nonnegative().default(5),
       }),
@@ -150,6 +169,9 @@ export const configSchema = z
       tool_rules: z
         .array(
           z.strictObject({
+            /** The upstream whose tool this rule protects (`*` wildcard). With it, `tool` is the upstream's own tool name, immune to prefixing. */
+            upstream: z.string().optional(),
+            /** The tool: its name on `upstream`, or (without `upstream`) the exposed name, also matched against its other names. */
             tool: z.string(),
             allow_scopes: z.array(z.string()).optional(),
             deny_scopes: z.array(z.string()).optional(),
@@ -182,6 +204,10 @@ export const configSchema = z
       pong_timeout: ms().default(15_000),
       /** Largest frame (bytes); larger closes with 1008. */
       max_frame_size: positive().default(65_536),
+      /** A Phoenix socket that has not joined (authenticated) within this is closed with 1008 (ms). */
+      join_timeout: ms().default(10_000),
+      /** Most open Phoenix sockets whose upgrade failed authentication; past it such upgrades are refused (401) before the handshake. */
+      max_unauthenticated_sockets: positive().default(100),
     }),
 
     http_sse: section({
@@ -242,6 +268,8 @@ export const configSchema = z
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),
+      /** Notifications per window per client (key `notify:<client_id>`), apart from requests; past it they are dropped. Acks and cancellations are not counted. */
+      notification_limit: positive().default(1000),
       /** While the store is unreachable (Redis down): `open` lets requests through, `closed` refuses them (`rate_limit_unavailable`, 503). */
       fail_mode: z.enum(["open", "closed"]).default("open"),
       /** A failing store's warning is logged at most once per this interval (ms), the next line counting those not logged. */
@@ -259,6 +287,8 @@ export const configSchema = z
       bundle_interval: positive().default(1000),
       /** socket buffer above which a client is not written to (bytes). */
       max_buffered_bytes: positive().default(1024 * 1024),
+      /** Replay buffers plus unread socket bytes of all clients together (bytes); past it, replay buffers drop their oldest entries and clients that are behind are treated as full. */
+      max_total_buffered_bytes: positive().default(256 * 1024 * 1024),
     }),
 
     shutdown: section({
@@ -306,6 +336,25 @@ export const configSchema = z
       max_pending_writes: positive().default(10_000),
     }),
 
+    /** The modern (MCP 2026-07-28) wire toward clients on /mcp (docs/protocol-2026.md). */
+    modern: section({
+      /** Serve 2026-07-28 requests on /mcp; false: they get the legacy answers (400 -32012). */
+      enabled: z.boolean().default(true),
+      /**
+       * Key that seals MRTR requestState and task ids (64 hex digits, base64 of 32 bytes, or a
+       * passphrase). Every node of a cluster needs the same one; unset: a random key per process.
+       */
+      state_key: z.string().min(1).optional(),
+      /** How long a legacy upstream's question waits for the client's retry before input_timeout (ms). */
+      input_timeout: positive().default(60_000),
+      /** How long a sealed requestState stays valid (ms). */
+      state_ttl: positive().default(600_000),
+      /** ttlMs the gateway puts on lists and reads whose upstreams give no hint (legacy upstreams). */
+      cache_ttl: ms().default(0),
+      /** Keep-alive comment interval on subscriptions/listen streams (ms; 0: none). */
+      keepalive_interval: ms().default(15_000),
+    }),
+
     /** The upstream MCP servers. */
     upstreams: z.array(upstreamSchema).default([]),
   })
@@ -314,6 +363,12 @@ export const configSchema = z
     c.upstreams.forEach((u, i) => {
       if (seen.has(u.name)) ctx.addIssue({ code: "custom", path: ["upstreams", i, "name"], message: `duplicate upstream name "${u.name}"` });
       seen.add(u.name);
+    });
+    // A rule bound to an upstream that does not exist protects nothing: name the typo at start-up.
+    c.auth.tool_rules.forEach((r, i) => {
+      if (r.upstream !== undefined && !r.upstream.includes("*") && !seen.has(r.upstream)) {
+        ctx.addIssue({ code: "custom", path: ["auth", "tool_rules", i, "upstream"], message: `no upstream named "${r.upstream}"` });
+      }
     });
   });
 

@@ -50,11 +50,12 @@ export class ConfigStore extends EventEmitter {
 
   /** Sets a value by dotted path after validation; throws ConfigError naming the key. */
   update(path: string, value: unknown): ConfigChange {
+    const previous = this.get(path);
+    // Unknown first: "not changeable at runtime" for a typo sends the operator to restart for nothing.
+    if (previous === undefined) throw new ConfigError(`${path}: unknown key`);
     if (!RELOADABLE_PREFIXES.some((p) => (p.endsWith(".") ? path.startsWith(p) : path === p))) {
       throw new ConfigError(`${path}: not changeable at runtime (restart with a new config file)`);
     }
-    const previous = this.get(path);
-    if (previous === undefined) throw new ConfigError(`${path}: unknown key`);
     const draft = structuredClone(this.#config) as any;
     const parts = path.split(".");
     let node = draft;

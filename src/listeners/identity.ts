@@ -8,6 +8,24 @@ export interface ClientIdentity {
   claims?: Record<string, unknown>;
   /** Nobody named this client (dev profile, no client_id): its id is only its address, shared by every local app. */
   anonymous?: boolean;
+  /**
+   * What, besides the client id, a session of this identity is bound to. Set
+   * for self-named (dev, auth none) clients, whose name proves nothing: the
+   * peer address that created the session. Verified identities (API key,
+   * JWT) need none: the credential is the proof.
+   */
+  binding?: string;
+}
+
+/**
+ * True when `identity` may operate on `session` (post on it, open its GET
+ * stream, delete it, resume it): the same client and, for a self-named
+ * client, the same binding as the identity that created the session.
+ */
+export function ownsSession(identity: ClientIdentity, session: { clientId: string; identity?: ClientIdentity }): boolean {
+  if (identity.clientId !== session.clientId) return false;
+  const bound = session.identity?.binding;
+  return bound === undefined || bound === identity.binding;
 }
 
 /**
@@ -25,6 +43,10 @@ const CLIENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
  */
 export const selfNamedIdentity: Authenticator = (req) => {
   const named = queryOf(req).get("client_id") ?? (req.headers["x-client-id"] as string | undefined);
-  if (named && CLIENT_ID.test(named)) return { clientId: named, scopes: [] };
-  return { clientId: `anon-${req.socket.remoteAddress ?? "unknown"}`, scopes: [], anonymous: true };
+  const address = req.socket.remoteAddress ?? "unknown";
+  const clientId = named && CLIENT_ID.test(named) ? named : `anon-${address}`;
+  // A name anyone can claim: the session is also bound to the peer that created it.
+  const identity: ClientIdentity = { clientId, scopes: [], binding: `addr:${address}` };
+  if (clientId !== named) identity.anonymous = true;
+  return identity;
 };

@@ -3,9 +3,11 @@ import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
+import { ownsSession } from "./identity.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
+import { SseDebugTap } from "./sse-debug.js";
 import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 
@@ -20,6 +22,8 @@ export const LEGACY_POST_PATH = "/mcp/messages";
 export class LegacySseSink implements DownstreamSink {
   readonly kind = "http_sse" as const;
   #heartbeat?: NodeJS.Timeout;
+  /** `?debug=true` streams: debug events beside the messages (src/listeners/sse-debug.ts). */
+  debug: SseDebugTap | null = null;
 
   constructor(
     readonly res: ServerResponse,
@@ -41,7 +45,9 @@ export class LegacySseSink implements DownstreamSink {
     const seq = session.record(json, "sse");
     // Ended (closed by the gateway) but not yet detached: the message waits in the replay buffer.
     if (this.res.writableEnded) return false;
-    return this.res.write(sseEvent(json, seq, "message"));
+    const ok = this.res.write(sseEvent(json, seq, "message"));
+    this.debug?.sent(message, seq, json.length);
+    return ok;
   }
 
   /** Ends the stream; on shutdown (1001) it first tells the client when to come back (`retry:`). */
@@ -80,7 +86,7 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   if (resumeId) {
     session = ctx.registry.get(resumeId);
     // A WebSocket or Phoenix session may continue here (transport switch); a Streamable HTTP one may not.
-    if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "http_sse")) {
+    if (!session || session.closed || !ownsSession(identity, session) || !canSwitch(session.transport, "http_sse")) {
       return sendError(res, new GatewayError("session_not_found", { session_id: resumeId }));
     }
     // No id named: replay what was recorded since the last connection went away.
@@ -99,8 +105,11 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   const sink = new LegacySseSink(res, config.http_sse.heartbeat_interval, config.http_sse.retry);
   if (resumeFrom !== undefined) attachResumed(session, sink);
   else session.attach(sink);
-  res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}`, undefined, "endpoint"));
+  // A self-named (dev) client's POSTs must carry its name, since the session is bound to it: the endpoint says it, so clients that post where they are told keep working.
+  const named = session.identity?.binding !== undefined && !session.clientId.startsWith("anon-") ? `&client_id=${encodeURIComponent(session.clientId)}` : "";
+  res.write(sseEvent(`${LEGACY_POST_PATH}?session_id=${session.id}${named}`, undefined, "endpoint"));
   res.write(sseEvent(JSON.stringify({ session_id: session.id, client_id: session.clientId, transport: "http_sse", last_seq: session.lastSeq }), undefined, "connected"));
+  sink.debug = SseDebugTap.open(query.get("debug"), config, res, session);
   if (resumeFrom !== undefined) {
     ctx.onResume?.(session, resumeFrom);
     const plan = resumePlan(session, resumeFrom);

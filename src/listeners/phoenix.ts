@@ -2,12 +2,14 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
+import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
+import { UnjoinedSockets } from "./phoenix-admission.js";
 import { guarded, guardedHandler } from "./guard.js";
 import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
 import type { ListenerContext } from "./context.js";
+import { ownsSession } from "./identity.js";
 import { queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
@@ -72,12 +74,15 @@ export class PhoenixSink implements DownstreamSink {
   }
 
   /**
-   * 1001 (shutdown) closes the socket; anything else closes only this
-   * channel (`phx_close`), e.g. when the session resumed elsewhere.
+   * 1000 (the session resumed on another connection or moved to another
+   * node) closes only this channel (`phx_close`); any other code is the
+   * gateway ending the connection (1001 shutdown, 1013
+   * backpressure_dropped, 1008 token expired, admin disconnects) and closes
+   * the socket, as on the other WebSocket transports.
    */
   close(code = 1000, reason = ""): void {
     const conn = this.conn;
-    if (code === 1001) return void conn.ws.close(code, reason);
+    if (code !== 1000) return void conn.ws.close(code, reason);
     if (conn.channel === this) conn.channel = undefined;
     this.session.detach(this);
     if (conn.ws.readyState === 1) conn.ws.send(encodeFrame(this.joinRef, this.joinRef, PHOENIX_TOPIC, "phx_close", {}));
@@ -98,8 +103,11 @@ export class PhoenixSink implements DownstreamSink {
 export class PhoenixListener {
   readonly wss: WebSocketServer;
   readonly heartbeat: HeartbeatSweeper;
+  /** Sockets without a joined channel: join deadline and their own cap (src/listeners/phoenix-admission.ts). */
+  readonly unjoined: UnjoinedSockets<PhoenixConnection>;
 
   constructor(readonly ctx: ListenerContext) {
+    this.unjoined = new UnjoinedSockets(() => ({ joinTimeout: ctx.config.current.websocket.join_timeout, maxUnauthenticated: ctx.config.current.websocket.max_unauthenticated_sockets }));
     // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
     this.wss = createListenerWss(ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
@@ -116,6 +124,13 @@ export class PhoenixListener {
       conn.identity = await this.ctx.authenticate(req);
     } catch (err) {
       conn.authError = toGatewayError(err);
+      // Past websocket.max_unauthenticated_sockets the error is said before the handshake: no slot is held.
+      if (this.unjoined.unauthenticatedFull()) {
+        const e = conn.authError;
+        const challenge = this.ctx.challenge?.(req, e);
+        refuseUpgrade(socket, e.status, { error: e.code, reason: e.details.reason ?? null, retry_after: e.details.retry_after ?? null }, challenge ? { "www-authenticate": challenge } : undefined);
+        return;
+      }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       conn.ws = ws;
@@ -125,6 +140,7 @@ export class PhoenixListener {
 
   #serve(conn: PhoenixConnection): void {
     const ws = conn.ws;
+    this.#awaitJoin(conn);
     conn.live = this.heartbeat.track(ws, (reason) => {
       if (conn.channel) conn.channel.session.closeReason = reason;
       ws.terminate();
@@ -156,17 +172,26 @@ export class PhoenixListener {
       if (conn.channel) conn.channel.session.closeReason = "message_too_large";
     });
     ws.on("error", () => {});
-    ws.on("close", (code: number, reason: Buffer) => {
-      this.heartbeat.untrack(conn.live!);
-      const sink = conn.channel;
-      conn.channel = undefined;
-      if (!sink) return;
-      const session = sink.session;
-      session.detach(sink);
-      // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
-      this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
-      session.closeReason = undefined;
-    });
+    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
+    ws.on(
+      "close",
+      guardedHandler(
+        "phoenix close",
+        (code: number, reason: Buffer) => {
+          this.unjoined.closed(conn);
+          this.heartbeat.untrack(conn.live!);
+          const sink = conn.channel;
+          conn.channel = undefined;
+          if (!sink) return;
+          const session = sink.session;
+          session.detach(sink);
+          // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
+          this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
+          session.closeReason = undefined;
+        },
+        () => {},
+      ),
+    );
   }
 
   #onFrame(conn: PhoenixConnection, f: PhoenixFrame, size: number): void {
@@ -211,6 +236,7 @@ export class PhoenixListener {
       case "phx_leave":
         ws.send(replyFrame(f.joinRef, f.ref, f.topic, "ok", {}));
         conn.channel = undefined;
+        this.#awaitJoin(conn);
         session.detach(channel);
         ws.send(encodeFrame(f.joinRef, f.joinRef, f.topic, "phx_close", {}));
         this.ctx.onDisconnected(session, 1000, "left");
@@ -280,7 +306,7 @@ export class PhoenixListener {
     if (typeof params.session_id === "string" && params.session_id) {
       // (Cluster adoption happened above, with later frames held so their order is kept.)
       const found = this.ctx.registry.get(params.session_id);
-      if (!found || found.closed || found.clientId !== identity.clientId || !canSwitch(found.transport, "phoenix")) {
+      if (!found || found.closed || !ownsSession(identity, found) || !canSwitch(found.transport, "phoenix")) {
         return void ws.send(replyFrame(joinRef, f.ref, f.topic, "error", { error: "session_not_found", reason: "unknown or expired session", retry_after: null }));
       }
       session = found;
@@ -293,9 +319,19 @@ export class PhoenixListener {
     if (resumeFrom !== undefined) attachResumed(session, sink);
     else session.attach(sink);
     conn.channel = sink;
+    this.unjoined.joined(conn);
     ws.send(replyFrame(joinRef, f.ref, f.topic, "ok", { session_id: session.id, client_id: session.clientId, last_seq: session.lastSeq, resumed: resumeFrom !== undefined }));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
     this.ctx.onConnected(session, conn.req);
+  }
+
+  /** The socket has no channel: it must join within websocket.join_timeout or is closed (1008). */
+  #awaitJoin(conn: PhoenixConnection): void {
+    this.unjoined.wait(conn, conn.identity !== undefined, () => {
+      if (conn.channel) return;
+      const { code, reason } = toClose(new GatewayError("request_timeout", { reason: "no phx_join within websocket.join_timeout" }));
+      conn.ws.close(code, reason);
+    });
   }
 
   #onFrameSafely(conn: PhoenixConnection, frame: PhoenixFrame, size: number): void {

@@ -10,6 +10,13 @@ import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
 import { checkMessage, idKey } from "../protocol/validate.js";
+import { classifyHeaders, classifyMessage, type EdgeHeaders } from "../protocol/era.js";
+
+function edgeHeaders(req: IncomingMessage): EdgeHeaders {
+  const v = req.headers["mcp-protocol-version"];
+  const s = req.headers["mcp-session-id"];
+  return { protocolVersion: typeof v === "string" ? v.trim() : undefined, sessionId: typeof s === "string" && s ? s : undefined };
+}
 
 /** One POST waiting for its answer; becomes an SSE stream if anything else comes first. */
 interface Exchange {
@@ -183,6 +190,8 @@ export class StreamableHttpSink implements DownstreamSink {
 
 /** Handles `/mcp`: POST, GET, DELETE per the MCP Streamable HTTP transport. */
 export async function handleStreamableHttp(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
+  // The modern (2026-07-28) wire: classified once, here, and served without a session (src/eras/modern/).
+  if (ctx.modern !== undefined && ctx.config.current.modern.enabled && classifyHeaders(edgeHeaders(req)) === "modern") return ctx.modern.serve(req, res);
   // Cluster mode: a session another node holds is forwarded there, or adopted here (src/cluster/).
   if (ctx.cluster !== undefined) {
     const id = req.headers["mcp-session-id"];
@@ -240,6 +249,8 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   const check = checkMessage(message, config.server.max_json_depth);
   if (!check.ok) return sendRpcError(res, check.error, check.id);
 
+  // No modern version header, but the body is modern (_meta protocolVersion): the modern wire answers (-32020).
+  if (ctx.modern !== undefined && ctx.config.current.modern.enabled && classifyMessage(message, edgeHeaders(req)) === "modern") return ctx.modern.serve(req, res, body);
   const isInitialize = (message as { method?: string }).method === "initialize";
   let session: Session | undefined;
   if (isInitialize) {

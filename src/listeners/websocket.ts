@@ -5,6 +5,7 @@ import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
+import { ownsSession } from "./identity.js";
 import { queryOf } from "./http-util.js";
 import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
@@ -113,7 +114,7 @@ export class WebSocketListener {
     if (resumeId) {
       const session = this.ctx.registry.get(resumeId);
       // Another client's session is reported exactly like a missing one (no probing for ids).
-      if (!session || session.closed || session.clientId !== identity.clientId || !canSwitch(session.transport, "websocket")) {
+      if (!session || session.closed || !ownsSession(identity, session) || !canSwitch(session.transport, "websocket")) {
         const err = new GatewayError("session_not_found", { session_id: resumeId });
         if (envelope) ws.send(errorFrame(err));
         const { code, reason } = toClose(err);
@@ -134,6 +135,8 @@ export class WebSocketListener {
     const sink = new WebSocketSink(ws, config.backpressure.max_buffered_bytes, envelope);
     // Envelope sessions (and resumed or `?resumable=1` ones) outlive their socket until session.ttl.
     const resumable = envelope || resumeFrom !== undefined || !!queryOf(req).get("resumable");
+    // Nobody can resume it (it ends with its socket): keep no replay buffer.
+    if (!resumable) session.keepsReplay = false;
     if (resumeFrom !== undefined) attachResumed(session, sink);
     else session.attach(sink);
     if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
@@ -161,15 +164,23 @@ export class WebSocketListener {
     // Too large: 1008 policy violation (the guide), not ws's 1009.
     closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
     ws.on("error", () => {});
-    ws.on("close", (code: number, reason: Buffer) => {
-      this.heartbeat.untrack(live);
-      const attached = session.sink === sink;
-      session.detach(sink);
-      ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
-      session.closeReason = undefined;
-      // A bare session without resume support ends with its socket (unless it already moved on).
-      if (attached && !resumable) ctx.registry.end(session);
-    });
+    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
+    ws.on(
+      "close",
+      guardedHandler(
+        "websocket close",
+        (code: number, reason: Buffer) => {
+          this.heartbeat.untrack(live);
+          const attached = session.sink === sink;
+          session.detach(sink);
+          ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
+          session.closeReason = undefined;
+          // A bare session without resume support ends with its socket (unless it already moved on).
+          if (attached && !resumable) ctx.registry.end(session);
+        },
+        () => {},
+      ),
+    );
   }
 
   /** One client frame: parse, envelope frames (ack/end), the edge check, then dispatch. */

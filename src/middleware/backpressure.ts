@@ -50,6 +50,8 @@ interface State {
   timer: NodeJS.Timeout | null;
   /** The client was closed for not keeping up; nothing more is written until its buffer drains. */
   overflowed: boolean;
+  /** Unread socket bytes last seen (counted in the session's BufferBudget while > 0). */
+  seenBuffered: number;
 }
 
 const states = new WeakMap<Session, State>();
@@ -97,6 +99,10 @@ function levelOf(session: Session, st: State, s: Settings, buffered: number, now
  * WebSocket close 1013; its session stays resumable from the replay buffer).
  */
 export class BackpressureController implements OutboundGate {
+  /** Sessions whose unread socket bytes count in the budget (resampled every second, as clients drain without new sends). */
+  readonly #behind = new Set<Session>();
+  #resample: NodeJS.Timeout | null = null;
+
   constructor(readonly config: ConfigStore) {}
 
   send(session: Session, sink: DownstreamSink, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): boolean {
@@ -106,9 +112,10 @@ export class BackpressureController implements OutboundGate {
     if (buffered === 0) {
       st.nonEmptySince = 0;
       st.overflowed = false;
+      if (st.seenBuffered !== 0) this.#seen(session, st, 0);
       // Fast path: an empty socket and a client that does not ack cannot be behind.
-      if (session.ackedSeq === 0 && st.bundle === null && st.level === "none") return sink.deliver(message, relatedId, session);
-    }
+      if (session.ackedSeq === 0 && st.bundle === null && st.level === "none") return this.#deliver(session, sink, st, message, relatedId);
+    } else this.#seen(session, st, buffered);
     const s = this.config.current.backpressure;
     const now = Date.now();
     if (buffered > 0 && st.nonEmptySince === 0) st.nonEmptySince = now;
@@ -116,10 +123,11 @@ export class BackpressureController implements OutboundGate {
     if (session.ackedSeq > 0) this.#checkpoint(session, st, now);
     const level = levelOf(session, st, s, buffered, now);
     if (level !== st.level) this.#changed(session, st, level);
-    if (level === "none" && st.bundle === null) return sink.deliver(message, relatedId, session);
+    if (level === "none" && st.bundle === null && !(buffered > 0 && session.budget?.over === true)) return this.#deliver(session, sink, st, message, relatedId);
 
     const critical = isCritical(message);
-    if (buffered >= s.max_buffered_bytes) {
+    // Over the gateway-wide budget (backpressure.max_total_buffered_bytes), a client that is behind counts as full.
+    if (buffered >= s.max_buffered_bytes || (buffered > 0 && session.budget?.over === true)) {
       // Socket full: write nothing more to it. The message goes to the (bounded) replay buffer only,
       // so a client that resumes still gets it; a critical one also closes the client.
       withhold(session, sink, message, relatedId);
@@ -132,13 +140,50 @@ export class BackpressureController implements OutboundGate {
       return false;
     }
     if (level === "lagging" || st.bundle !== null) return this.#enqueue(session, sink, st, s, message, relatedId, critical);
-    return sink.deliver(message, relatedId, session);
+    return this.#deliver(session, sink, st, message, relatedId);
+  }
+
+  /** Writes to the sink and notes what is left unread in its socket (for the gateway-wide budget). */
+  #deliver(session: Session, sink: DownstreamSink, st: State, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): boolean {
+    const ok = sink.deliver(message, relatedId, session);
+    if (sink.bufferedBytes !== undefined) {
+      const after = sink.bufferedBytes();
+      if (after !== st.seenBuffered) this.#seen(session, st, after);
+    }
+    return ok;
+  }
+
+  #seen(session: Session, st: State, buffered: number): void {
+    const budget = session.budget;
+    if (budget === undefined) return;
+    budget.socketBytes += buffered - st.seenBuffered;
+    st.seenBuffered = buffered;
+    if (buffered > 0) {
+      this.#behind.add(session);
+      this.#resample ??= setTimeout(() => this.#resampleBehind(), 1000);
+      this.#resample.unref?.();
+    } else this.#behind.delete(session);
+  }
+
+  /** Clients drain without the gateway sending: re-read the buffers of those that were behind. */
+  #resampleBehind(): void {
+    this.#resample = null;
+    for (const session of [...this.#behind]) {
+      const st = states.get(session);
+      if (!st) {
+        this.#behind.delete(session);
+        continue;
+      }
+      this.#seen(session, st, session.sink?.bufferedBytes?.() ?? 0);
+    }
   }
 
   /** Flushes and forgets a session's state (its session ended). */
   release(session: Session): void {
     const st = states.get(session);
     if (st?.timer) clearTimeout(st.timer);
+    if (st && st.seenBuffered !== 0) this.#seen(session, st, 0);
+    this.#behind.delete(session);
     states.delete(session);
   }
 
@@ -187,7 +232,7 @@ export class BackpressureController implements OutboundGate {
         else st.dropped++;
         continue;
       }
-      sink.deliver(message, relatedId, session);
+      this.#deliver(session, sink, st, message, relatedId);
     }
     // Re-evaluate now that the bundle went out; the next send may find "none" again.
     const sink = session.sink;
@@ -231,7 +276,7 @@ function withhold(session: Session, sink: DownstreamSink, message: JsonRpcMessag
 }
 
 function newState(): State {
-  return { level: "none", nonEmptySince: 0, checkpoints: [], nonCritical: 0, dropped: 0, bundle: null, timer: null, overflowed: false };
+  return { level: "none", nonEmptySince: 0, checkpoints: [], nonCritical: 0, dropped: 0, bundle: null, timer: null, overflowed: false, seenBuffered: 0 };
 }
 
 /**

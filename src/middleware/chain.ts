@@ -96,7 +96,9 @@ export function installProtection(gateway: Gateway): ProtectionHandle {
   if (existing) return existing;
   const config = gateway.config;
   const ctx = gateway.context;
-  const auth = new AuthService(config.current.auth);
+  // server.public_url rides along: the default audience and the origin in WWW-Authenticate come from it.
+  const authSettings = { ...config.current.auth, public_url: config.current.server.public_url };
+  const auth = new AuthService(authSettings);
 
   // 1. Total connection cap.
   const connections = capConnections(gateway.server, config);
@@ -117,7 +119,7 @@ export function installProtection(gateway: Gateway): ProtectionHandle {
   if (!gateway.options.authenticate) ctx.verify = (req, session) => auth.verify(req, session);
   ctx.refuse = (res, err) => auth.refuse(res, err);
   ctx.challenge = (req, err) => auth.challenge(req, err);
-  for (const path of RESOURCE_METADATA_PATHS) gateway.router.on("GET", path, (req, res) => serveResourceMetadata(req, res, config.current.auth));
+  for (const path of RESOURCE_METADATA_PATHS) gateway.router.on("GET", path, (req, res) => serveResourceMetadata(req, res, { ...config.current.auth, public_url: config.current.server.public_url }));
 
   // 4. Rate limiting.
   // Under the cluster key prefix, so gateways (and test runs) sharing a Redis count apart.

@@ -3,7 +3,7 @@ import type { ConfigStore } from "../config/store.js";
 import type { SessionRegistry } from "../session/registry.js";
 import type { ClientIdentity } from "../listeners/identity.js";
 import { channels } from "../telemetry/channels.js";
-import { ThrottledLog } from "../telemetry/throttled-log.js";
+import { storeWarningOf } from "./rate-limit/middleware.js";
 import type { RateLimiter } from "./rate-limit/service.js";
 
 /**
@@ -23,7 +23,7 @@ import type { RateLimiter } from "./rate-limit/service.js";
  * Resumes do not pass here: they create nothing.
  */
 export function sessionAdmission(registry: SessionRegistry, config: ConfigStore, limiter: RateLimiter | undefined) {
-  const storeWarning = new ThrottledLog("warn", "MCP.RateLimiter", () => config.current.rate_limiting.store_warning_interval);
+  const storeWarning = limiter ? storeWarningOf(limiter, config) : undefined;
   return async (identity: ClientIdentity): Promise<void> => {
     const c = config.current;
     const clientId = identity.clientId;
@@ -35,7 +35,7 @@ export function sessionAdmission(registry: SessionRegistry, config: ConfigStore,
     try {
       verdict = await limiter.consume(`user:${clientId}`);
     } catch (err) {
-      storeWarning.log(`rate-limit store failed, allowing the session: ${(err as Error).message}`, { clientId });
+      storeWarning?.log(`rate-limit store failed, allowing the request: ${(err as Error).message}`, { clientId });
       return;
     }
     if (!verdict.allowed) {

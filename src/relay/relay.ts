@@ -14,13 +14,27 @@ import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
 import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-sessions.js";
+import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
+
+/** Repeated roots/list_changed within this window reach the upstreams once more at its end, not once each (ms). */
+const ROOTS_FANOUT_INTERVAL_MS = 250;
 
 /** Severity order of MCP log levels (RFC 5424 names). */
 const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-/** Hook to hide tools a client may not call (filled by the auth layer). */
-export type ToolFilter = (session: Session, exposedName: string) => boolean;
+/** Which upstream tool an exposed name leads to. */
+export interface ToolTarget {
+  upstream: string;
+  name: string;
+}
+
+/**
+ * Hook to hide tools a client may not call (filled by the auth layer).
+ * `target`: the upstream and its own tool name, which rules bind to (the
+ * exposed name changes when prefixing renames a tool).
+ */
+export type ToolFilter = (session: Session, exposedName: string, target?: ToolTarget) => boolean;
 
 /**
  * The relay: takes one well-formed client message for a session and routes
@@ -30,6 +44,10 @@ export type ToolFilter = (session: Session, exposedName: string) => boolean;
 export class Relay implements CallSink {
   readonly #subscribers = new Map<string, Set<Session>>();
   readonly #lanes = new AttributionLanes();
+  /** Every upstream replica hears about changed roots, but a flood of changes costs them one notification per interval. */
+  readonly #rootsChanged = new Coalescer(() => {
+    for (const r of this.manager.replicas()) r.connection?.notify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" });
+  }, ROOTS_FANOUT_INTERVAL_MS);
   /** Optional per-client tool visibility (auth rules). */
   toolFilter?: ToolFilter;
   readonly version: string;
@@ -118,7 +136,7 @@ export class Relay implements CallSink {
       case "tools/call": {
         const name = request.params?.name;
         const target = typeof name === "string" ? this.catalog.resolveTool(name) : undefined;
-        if (!target || (this.toolFilter && !this.toolFilter(session, name as string))) {
+        if (!target || (this.toolFilter && !this.toolFilter(session, name as string, target))) {
           throw new GatewayError("tool_not_found", { tool: String(name) });
         }
         request.params!.name = target.name;
@@ -170,7 +188,7 @@ export class Relay implements CallSink {
       }
     }
     let items = this.catalog.list(kind);
-    if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string));
+    if (kind === "tools" && this.toolFilter) items = items.filter((t) => this.toolFilter!(session, t.name as string, this.catalog.resolveTool(t.name as string)));
     this.#reply(session, request.id, { [LIST_KINDS[kind].key]: items });
   }
 
@@ -339,7 +357,7 @@ export class Relay implements CallSink {
     session.inflight?.delete(call.originalId);
     if (call.lane && call.connection) this.#lanes.leave(call.connection);
     if (channels.call.hasSubscribers) {
-      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
+      channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, sessionId: session.id, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
     if (!session.closed) session.send(response, call.originalId);
     // Graceful shutdown waits on this (after the reply went out) instead of polling.
@@ -348,6 +366,29 @@ export class Relay implements CallSink {
 
   /** Called after every client call settles (answered, timed out or cancelled); set while draining. */
   onCallSettled?: () => void;
+
+  /**
+   * MRTR bridge (src/eras/bridge/mrtr.ts): a modern call waiting for its
+   * client's retry cannot ask anything meanwhile (its upstream awaits our
+   * answer), so it gives its attribution lane to other callers...
+   */
+  parkLane(caller: Session, requestId: JsonRpcId): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call?.lane || !call.connection) return;
+    call.lane = false;
+    this.#parked.add(call);
+    this.#lanes.leave(call.connection);
+  }
+
+  /** ...and takes it back before the answers go upstream (they may lead to the next question). */
+  unparkLane(caller: Session, requestId: JsonRpcId, run: () => void): void {
+    const call = caller.inflight?.get(requestId);
+    if (!call || !call.connection || !this.#parked.delete(call)) return run();
+    call.lane = true;
+    this.#lanes.enter(call.connection, caller, run);
+  }
+
+  readonly #parked = new WeakSet<PendingCall>();
 
   #onNotification(session: Session, n: JsonRpcNotification): void {
     switch (n.method) {
@@ -378,8 +419,10 @@ export class Relay implements CallSink {
         return;
       }
       case "notifications/roots/list_changed":
-        // Only the client's own upstream sessions announced roots.listChanged; shared ones see roots per call.
+        // The client's own upstream sessions (per_client) hear it at once; shared ones get a coalesced hint
+        // (they answer roots per call: docs/adr/0120-roots-and-upstream-session-modes.md).
         for (const c of this.clientSessions.connectionsOf(session)) c.notify(n);
+        this.#rootsChanged.request();
         return;
       case "notifications/progress": {
         // Progress on a server->client request the client is answering.

@@ -43,7 +43,8 @@ export function attributeServerRequest(
   for (const call of connection.pendingCalls()) {
     const session = call.owner as CallerContext | undefined;
     if (!session || session.closed) continue;
-    if (capability && !session.clientCapabilities[capability]) continue;
+    // A modern caller is always attributable: the MRTR bridge answers a missing capability with -32021.
+    if (capability && !session.clientCapabilities[capability] && session.era !== "modern") continue;
     if (!best || call.startedAt >= best.startedAt) best = call;
   }
   return best ? { session: best.owner as CallerContext, call: best } : undefined;

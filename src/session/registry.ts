@@ -1,6 +1,7 @@
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { newSessionId } from "./ids.js";
 import { Session } from "./session.js";
+import { BufferBudget } from "./buffer-budget.js";
 
 /** Hooks run when a session ends (upstream cleanup, state directory, ...). */
 export type SessionEndHook = (session: Session) => void;
@@ -15,9 +16,12 @@ export class SessionRegistry {
   readonly #endHooks: SessionEndHook[] = [];
   readonly #createHooks: SessionEndHook[] = [];
   #replayLimits: { size: number; bytes: number };
+  /** Replay and unread socket bytes of every session together (backpressure.max_total_buffered_bytes). */
+  readonly budget: BufferBudget;
 
-  constructor(replayLimits: { size: number; bytes: number }) {
+  constructor(replayLimits: { size: number; bytes: number }, totalBufferedBytes = Number.MAX_SAFE_INTEGER) {
     this.#replayLimits = replayLimits;
+    this.budget = new BufferBudget(totalBufferedBytes);
   }
 
   /** Changes the replay limits of new sessions (runtime config). */
@@ -27,7 +31,7 @@ export class SessionRegistry {
 
   /** Creates a session; `id` is given only when adopting one from another node (cluster takeover). */
   create(clientId: string, transport: ClientTransportKind, id: string = newSessionId()): Session {
-    const session = new Session(id, clientId, transport, this.#replayLimits);
+    const session = new Session(id, clientId, transport, this.#replayLimits, this.budget);
     this.#byId.set(session.id, session);
     let set = this.#byClient.get(clientId);
     if (!set) this.#byClient.set(clientId, (set = new Set()));
@@ -83,6 +87,8 @@ export class SessionRegistry {
       if (set.size === 0) this.#byClient.delete(session.clientId);
     }
     for (const hook of this.#endHooks) hook(session);
+    // After the hooks (the cluster may still read the replay): its bytes leave the budget.
+    session.releaseBuffers();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { DepartedIndex } from "./departed-index.js";
+import type { BufferBudget } from "./buffer-budget.js";
 
 /** One buffered outbound message: its sequence number, stream and serialized body. */
 export interface ReplayEntry {
@@ -27,6 +28,8 @@ export class ReplayBuffer {
   constructor(
     public maxEntries: number,
     public maxBytes: number,
+    /** The gateway-wide budget these bytes count against (absent in unit tests). */
+    readonly budget?: BufferBudget,
   ) {}
 
   get size(): number {
@@ -39,10 +42,12 @@ export class ReplayBuffer {
 
   push(entry: ReplayEntry): void {
     this.#entries.push(entry);
-    this.#bytes += entry.json.length;
-    while (this.size > this.maxEntries || (this.#bytes > this.maxBytes && this.size > 1)) {
+    this.#add(entry.json.length);
+    const budget = this.budget;
+    // Over the gateway-wide budget, this buffer gives up its own oldest entries (even the new one): the resume reports a gap.
+    while (this.size > this.maxEntries || (this.#bytes > this.maxBytes && this.size > 1) || (budget !== undefined && budget.over && this.size > 0)) {
       const old = this.#entries[this.#head++]!;
-      this.#bytes -= old.json.length;
+      this.#add(-old.json.length);
       this.evictedThrough = old.seq;
       this.#depart(old);
     }
@@ -82,15 +87,21 @@ export class ReplayBuffer {
   ackThrough(seq: number): void {
     while (this.size > 0 && this.#entries[this.#head]!.seq <= seq) {
       const old = this.#entries[this.#head++]!;
-      this.#bytes -= old.json.length;
+      this.#add(-old.json.length);
       this.#depart(old);
     }
   }
 
+  /** Empties the buffer (also when its session ends: its bytes leave the budget). */
   clear(): void {
     this.#entries = [];
     this.#head = 0;
-    this.#bytes = 0;
+    this.#add(-this.#bytes);
+  }
+
+  #add(n: number): void {
+    this.#bytes += n;
+    if (this.budget !== undefined) this.budget.replayBytes += n;
   }
 
   #depart(entry: ReplayEntry): void {

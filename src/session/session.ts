@@ -2,6 +2,7 @@ import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
 import type { PendingCall } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
+import type { BufferBudget } from "./buffer-budget.js";
 import { idKey } from "../protocol/validate.js";
 import type { ClientIdentity } from "../listeners/identity.js";
 import type { CallerContext, ForwardedServerRequest } from "../protocol/caller-context.js";
@@ -90,12 +91,20 @@ export class Session implements CallerContext {
   /** Counters for stats. */
   messagesIn = 0;
   messagesOut = 0;
+  /**
+   * False for a session nobody can resume (a bare WebSocket without
+   * `?resumable=1`, which ends with its socket): it keeps no replay buffer,
+   * so its messages are sequenced but not retained.
+   */
+  keepsReplay = true;
 
   constructor(
     readonly id: string,
     public clientId: string,
     public transport: ClientTransportKind,
     readonly replayLimits: { size: number; bytes: number },
+    /** The gateway-wide budget of replay and socket bytes (src/session/buffer-budget.ts). */
+    readonly budget?: BufferBudget,
   ) {}
 
   /** The attached client connection, if any. */
@@ -134,7 +143,7 @@ export class Session implements CallerContext {
 
   /** The replay buffer (created on first use). */
   get replay(): ReplayBuffer {
-    return (this.#replay ??= new ReplayBuffer(this.replayLimits.size, this.replayLimits.bytes));
+    return (this.#replay ??= new ReplayBuffer(this.replayLimits.size, this.replayLimits.bytes, this.budget));
   }
 
   /** True when a replay buffer exists and holds something. */
@@ -148,7 +157,7 @@ export class Session implements CallerContext {
    */
   record(json: string, stream: string, last?: boolean): number {
     const seq = ++this.#seq;
-    this.replay.push(last ? { seq, stream, json, last } : { seq, stream, json });
+    if (this.keepsReplay) this.replay.push(last ? { seq, stream, json, last } : { seq, stream, json });
     // Cluster mode: the shared event log (batched to Redis, never awaited here).
     if (this.eventLog !== undefined) this.eventLog.append(this, seq, stream, json, last === true);
     return seq;
@@ -188,6 +197,11 @@ export class Session implements CallerContext {
   /** Allocates the id under which a server->client request is shown to this client. */
   nextServerRequestId(): string {
     return `gw-${++this.#nextServerRequestId}`;
+  }
+
+  /** Frees what the session holds against the gateway's budget (its session ended). */
+  releaseBuffers(): void {
+    this.#replay?.clear();
   }
 
   /** Idle time in ms. */

@@ -60,6 +60,8 @@ export interface CallEvent {
   /** The replica that answered (`<upstream>#<n>`), when known. */
   replica?: string;
   clientId: string;
+  /** The caller's session (debug taps follow one session). */
+  sessionId?: string;
   durationMs: number;
   ok: boolean;
 }

@@ -1,8 +1,9 @@
 import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../protocol/jsonrpc.js";
-import { LATEST_PROTOCOL_VERSION } from "../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../protocol/transport.js";
 import { GatewayError, toJsonRpcError } from "../errors/index.js";
 import { log } from "../telemetry/channels.js";
+import { GATEWAY_CLIENT_CAPABILITIES, negotiate, type HandshakePlan } from "./handshake/index.js";
+import { ModernUpstream, type CacheHint } from "./modern/modern-upstream.js";
 
 /** Who receives the answer to a forwarded request. */
 export interface CallSink {
@@ -33,21 +34,17 @@ export interface PendingCall {
   lane?: boolean;
 }
 
-/** Server capabilities and identity learned from the upstream's InitializeResult. */
+/** Server capabilities and identity learned from the upstream's InitializeResult or DiscoverResult. */
 export interface UpstreamIdentity {
+  /** `legacy`: negotiated by `initialize`; `modern`: 2026-07-28, learned from `server/discover`. */
+  era: "legacy" | "modern";
   protocolVersion: string;
+  /** Modern upstreams: every version their discover result offers. */
+  supportedVersions?: string[];
   capabilities: Record<string, any>;
   serverInfo: { name: string; version: string; [k: string]: unknown };
   instructions?: string;
 }
-
-/**
- * What the gateway declares to shared upstream sessions: it relays these on
- * behalf of whichever client's call is running. No `roots.listChanged`: a
- * shared session has no one roots list whose changes it could announce (see
- * docs/adr/0120-roots-and-upstream-session-modes.md).
- */
-export const SHARED_SESSION_CAPABILITIES: Readonly<Record<string, unknown>> = { sampling: {}, elicitation: {}, roots: {} };
 
 export type ConnectionState = "connecting" | "ready" | "closed";
 
@@ -77,6 +74,10 @@ export class UpstreamConnection {
   onClose?: (connection: UpstreamConnection) => void;
   /** Errors the transport reports (e.g. `code: "session_expired"`); the replica re-initializes on those. */
   onTransportError?: (error: Error, connection: UpstreamConnection) => void;
+  /** How `connect()` picks the era (the upstream's `protocol:` key; set by the replica). */
+  handshake: HandshakePlan = { mode: "legacy", wire: "other" };
+  /** The 2026-07-28 adapter, once the handshake found a modern upstream. */
+  #modern?: ModernUpstream;
 
   constructor(
     readonly upstream: string,
@@ -84,7 +85,7 @@ export class UpstreamConnection {
     transport: Transport,
     readonly clientInfo = { name: "mcp-gateway", version: "0.1.0" },
     /** Client capabilities announced in initialize (a per_client session mirrors its client's). */
-    readonly capabilities: Readonly<Record<string, unknown>> = SHARED_SESSION_CAPABILITIES,
+    readonly capabilities: Readonly<Record<string, unknown>> = GATEWAY_CLIENT_CAPABILITIES,
   ) {
     this.#transport = transport;
     transport.onmessage = (message, extra) => this.#onMessage(message, extra);
@@ -98,7 +99,8 @@ export class UpstreamConnection {
 
   /** Requests waiting for an answer. */
   get inFlight(): number {
-    return this.#pending.size;
+    // A modern upstream's listen stream is a standing request, not work in flight.
+    return this.#pending.size - (this.#modern?.listen.openCount ?? 0);
   }
 
   /** The underlying transport (for pid, backpressure, tests). */
@@ -106,22 +108,31 @@ export class UpstreamConnection {
     return this.#transport;
   }
 
-  /** Opens the transport and performs the MCP initialize handshake. */
+  /** The upstream's era, once connected. */
+  get era(): "legacy" | "modern" | undefined {
+    return this.identity?.era;
+  }
+
+  /** Caching hints (`ttlMs`/`cacheScope`) of a modern upstream's last answer to a list method. */
+  cacheHint(method: string): CacheHint | undefined {
+    return this.#modern?.cacheHints.get(method);
+  }
+
+  /**
+   * Opens the transport and negotiates the era (see upstream/handshake/):
+   * `initialize` for legacy upstreams, `server/discover` for modern ones.
+   */
   async connect(timeoutMs = 30_000): Promise<UpstreamIdentity> {
     await this.#transport.start();
-    const result = (await this.request(
-      "initialize",
-      { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: this.capabilities, clientInfo: this.clientInfo },
-      timeoutMs,
-    )) as unknown as UpstreamIdentity;
-    this.identity = {
-      protocolVersion: result.protocolVersion,
-      capabilities: result.capabilities ?? {},
-      serverInfo: result.serverInfo ?? { name: this.upstream, version: "" },
-      instructions: result.instructions,
-    };
-    this.#transport.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    this.identity = await negotiate(this, { ...this.handshake, capabilities: this.capabilities }, { upstream: this.upstream, replica: this.replica }, this.clientInfo, timeoutMs);
+    if (this.identity.era === "modern") {
+      // MRTR replaces server->client requests: every question names its call, on every wire.
+      this.attributesRelated = true;
+      (this.#transport as Transport & { useModernWire?(): void }).useModernWire?.();
+      this.#modern = new ModernUpstream(this.#modernHost(this.identity.protocolVersion));
+    }
     this.#state = "ready";
+    this.#modern?.listen.start();
     return this.identity;
   }
 
@@ -131,6 +142,7 @@ export class UpstreamConnection {
    */
   forward(request: JsonRpcRequest, call: PendingCall): void {
     if (this.#state === "closed") throw new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: "connection closed" });
+    if (this.#modern && this.#answerLocally(request, call)) return;
     const upstreamId = this.#nextId++;
     call.upstreamId = upstreamId;
     call.connection = this;
@@ -144,6 +156,7 @@ export class UpstreamConnection {
       meta.progressToken = token;
       this.#progress.set(token, call);
     }
+    this.#modern?.stamp(request, call);
     this.lastActivity = call.startedAt;
     try {
       this.#transport.send(request);
@@ -158,11 +171,15 @@ export class UpstreamConnection {
 
   /** Sends a notification upstream (cancellations, roots/list_changed, ...). Never throws. */
   notify(message: JsonRpcNotification): void {
+    if (this.#modern?.drops(message)) return;
+    // On modern HTTP, cancelling is closing the request's stream; stdio keeps the notification.
+    if (this.#modern && message.method === "notifications/cancelled" && this.#cancelStream(message.params?.requestId as JsonRpcId)) return;
     this.#sendQuietly(message);
   }
 
   /** Answers a server->client request (the client's answer, id already mapped back). Never throws. */
   respond(message: JsonRpcResponse): void {
+    if (this.#modern?.bridge.onClientAnswer(message)) return;
     this.#sendQuietly(message);
   }
 
@@ -184,6 +201,7 @@ export class UpstreamConnection {
   /** Stops tracking a call (cancelled by the client); a late answer is dropped. */
   abandon(call: PendingCall): void {
     this.#drop(call);
+    this.#modern?.bridge.forget(call);
     call.sink.onAbandon?.(call);
   }
 
@@ -215,6 +233,7 @@ export class UpstreamConnection {
     for (const call of this.#pending.values()) {
       if (call.deadline > now) continue;
       this.#drop(call);
+      this.#modern?.bridge.forget(call);
       const err = new GatewayError("upstream_timeout", { upstream: this.upstream, method: call.method, timeout_ms: call.deadline - call.startedAt });
       // Tell the upstream to stop working on it: nobody waits for the answer any more.
       this.notify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: call.upstreamId, reason: "timeout" } });
@@ -252,11 +271,17 @@ export class UpstreamConnection {
       const response = message as JsonRpcResponse;
       const call = this.#pending.get(response.id as number);
       if (!call) return; // late answer to a cancelled or timed-out call
+      if (this.#modern?.onResponse(response, call)) return;
       this.#drop(call);
       this.lastActivity = Date.now();
       response.id = call.originalId;
       call.sink.onUpstreamResponse(response, call);
       return;
+    }
+    if (this.#modern) {
+      const mapped = this.#modern.inbound(message as JsonRpcNotification, extra);
+      if (mapped === null) return;
+      extra = mapped;
     }
     try {
       this.onServerMessage?.(message as JsonRpcRequest | JsonRpcNotification, extra, this);
@@ -267,9 +292,69 @@ export class UpstreamConnection {
     }
   }
 
+  /**
+   * Methods the modern wire removed are answered here, asynchronously, as
+   * if the upstream had: the caller's sink sees an ordinary response.
+   */
+  #answerLocally(request: JsonRpcRequest, call: PendingCall): boolean {
+    const answer = this.#modern!.local(request, call);
+    if (answer === undefined) return false;
+    call.connection = this;
+    answer.then(
+      (result) => call.sink.onUpstreamResponse({ jsonrpc: "2.0", id: call.originalId, result }, call),
+      (err: Error) => call.sink.onUpstreamResponse(toJsonRpcError(new GatewayError("upstream_error", { upstream: this.upstream, reason: err.message }), call.originalId), call),
+    );
+    return true;
+  }
+
+  /** Closes a modern request's own stream (Streamable HTTP); false where the wire has none (stdio). */
+  #cancelStream(upstreamId: JsonRpcId): boolean {
+    const t = this.#transport as Transport & { cancelRequest?(id: JsonRpcId): boolean };
+    return t.cancelRequest?.(upstreamId) ?? false;
+  }
+
+  /** The narrow view of this connection the modern adapter works through. */
+  #modernHost(protocolVersion: string): ConstructorParameters<typeof ModernUpstream>[0] {
+    const connection = this;
+    return {
+      upstream: this.upstream,
+      protocolVersion,
+      clientInfo: this.clientInfo,
+      get capabilities() {
+        return connection.identity?.capabilities ?? {};
+      },
+      isOpen: () => this.#state !== "closed",
+      forward: (request, call) => this.forward(request, call),
+      cancel: (call) => {
+        const upstreamId = call.upstreamId;
+        this.#drop(call);
+        // Closing a listen stream is its cancellation on HTTP; stdio has only the notification.
+        if (!this.#cancelStream(upstreamId)) this.#sendQuietly({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: upstreamId } });
+      },
+      ask: (request, extra) => this.onServerMessage?.(request, extra, this),
+      reissue: (call, request) => {
+        this.#drop(call);
+        const meta = request.params?._meta as Record<string, unknown> | undefined;
+        if (meta && call.progressToken !== undefined) meta.progressToken = call.progressToken;
+        try {
+          this.forward(request, call);
+        } catch (err) {
+          call.sink.onUpstreamResponse(toJsonRpcError(err as GatewayError, call.originalId), call);
+        }
+      },
+      settle: (call, response) => {
+        this.#drop(call);
+        response.id = call.originalId;
+        call.sink.onUpstreamResponse(response, call);
+      },
+      live: (call) => this.#pending.get(call.upstreamId) === call,
+    };
+  }
+
   #onClose(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    this.#modern?.listen.stop();
     const err = new GatewayError("upstream_unavailable", { upstream: this.upstream, reason: "connection lost" });
     const calls = [...this.#pending.values()];
     this.#pending.clear();

@@ -96,6 +96,8 @@ export class Replica {
     const transport = this.factory(this.upstream, this.spec);
     const connection = new UpstreamConnection(this.upstream.name, this.spec.id, transport);
     connection.attributesRelated = this.upstream.transport === "streamable_http";
+    const wire = this.upstream.transport === "stdio" ? "stdio" : this.upstream.transport === "streamable_http" ? "http" : "other";
+    connection.handshake = { mode: this.upstream.protocol ?? "auto", wire };
     connection.onServerMessage = (m, e, c) => this.onServerMessage?.(m, e, c);
     connection.onClose = () => this.#onConnectionClosed(connection);
     connection.onTransportError = (err) => this.#onTransportError(connection, err);

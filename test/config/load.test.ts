@@ -45,7 +45,10 @@ test("profiles other than dev refuse default or missing admin tokens", () => {
   assert.throws(() => validateConfig({ profile: "prod", auth: { mode: "jwt", jwt: { secret: "s" } } }), /admin\.token: required/);
   assert.throws(() => validateConfig({ profile: "prod", admin: { token: "admin-token" }, auth: { mode: "jwt" } }), /refused outside the dev profile/);
   assert.throws(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" } }), /auth\.mode/);
-  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt" } }));
+  // Issue 11 item 15: outside dev the JWT audience never follows the client's Host header.
+  assert.throws(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt" } }), /auth\.jwt\.audience: required/);
+  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt", jwt: { audience: "https://gw.example/mcp" } } }));
+  assert.doesNotThrow(() => validateConfig({ profile: "prod", admin: { token: "a-long-enough-secret-token" }, server: { public_url: "https://gw.example" }, auth: { mode: "jwt" } }));
 });
 
 test("duplicate upstream names are refused", () => {
@@ -81,7 +84,7 @@ test("dev on a non-loopback host refuses the well-known admin token, naming admi
 });
 
 test("log directory: ./logs (absolute) in dev; outside dev LOGS_DIRECTORY or /var/log/mcp-gateway, never the cwd", () => {
-  const prod = { profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt", jwt: { secret: "s" } } };
+  const prod = { profile: "prod", admin: { token: "a-long-enough-secret-token" }, auth: { mode: "jwt", jwt: { secret: "s", audience: "https://gw.example/mcp" } } };
   assert.equal(loadConfig({ env: {} }).logging.dir, join(process.cwd(), "logs"));
   const f = file(JSON.stringify(prod));
   assert.equal(loadConfig({ file: f, env: {} }).logging.dir, "/var/log/mcp-gateway");

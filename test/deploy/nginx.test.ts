@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { request, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +23,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
 import type { Gateway } from "../../src/gateway.js";
+import { openSse } from "../helpers/sse-reader.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
@@ -87,45 +87,6 @@ async function startNginx(prefix: string, conf: string): Promise<ChildProcess> {
     proc.once("exit", (code) => reject(new Error(`nginx exited ${code}: ${stderr}`)));
   });
   return proc;
-}
-
-/** A raw SSE reader over node:http (through nginx): events as they come, and the end of the stream. */
-function openSse(url: string): Promise<{ res: IncomingMessage; next(type: string): Promise<string>; ended: Promise<void>; close(): void }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: "text/event-stream" } }, (res) => {
-      const queue: Array<{ type: string; data: string }> = [];
-      const waiters: Array<() => void> = [];
-      let buf = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const type = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-          const data = [...block.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]).join("\n");
-          if (data || /^event:/m.test(block)) queue.push({ type, data });
-        }
-        for (const w of waiters.splice(0)) w();
-      });
-      const ended = new Promise<void>((r) => {
-        res.once("end", r);
-        res.once("close", r);
-      });
-      const next = async (type: string): Promise<string> => {
-        for (;;) {
-          const idx = queue.findIndex((e) => e.type === type);
-          if (idx >= 0) return queue.splice(0, idx + 1).pop()!.data;
-          if (res.readableEnded || res.destroyed) throw new Error(`stream ended before a ${type} event`);
-          await Promise.race([new Promise<void>((r) => waiters.push(r)), ended]);
-        }
-      };
-      resolve({ res, next, ended, close: () => req.destroy() });
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 describe("deploy/nginx/mcp-gateway.conf in front of a live gateway", { skip: NGINX ? false : "nginx not installed (apt-get install -y nginx): the shipped config is not tested for real" }, () => {

@@ -77,7 +77,7 @@ describe("rate limiter with a failing store (Redis outage)", () => {
     const cap = captureLogs();
     const client = new Client({ name: "outage", version: "1" });
     try {
-      // initialize is request 1 (also checked, also fails open).
+      // The session's admission (the upgrade) is checked first, then notifications/initialized; both fail open too.
       await client.connect(new WebSocketClientTransport(new URL(`${url.replace("http", "ws")}/mcp/ws?client_id=outage`)));
       for (let i = 0; i < 150; i++) await client.ping(); // over the limit of 100: the store is down, so nothing is refused
       const warnings = () => cap.lines.filter((l) => l.component === "MCP.RateLimiter" && /rate-limit store failed/.test(l.msg));
@@ -89,8 +89,8 @@ describe("rate limiter with a failing store (Redis outage)", () => {
       gateway.config.update("rate_limiting.store_warning_interval", 0);
       await client.ping();
       assert.equal(warnings().length, 2);
-      assert.equal(warnings()[1]!.suppressed, 150); // initialize + 150 pings, minus the one logged
-      assert.match(warnings()[1]!.msg, /\(150 more since the last such line, not logged\)/);
+      assert.equal(warnings()[1]!.suppressed, 151); // admission + notifications/initialized + 150 pings, minus the one logged
+      assert.match(warnings()[1]!.msg, /\(151 more since the last such line, not logged\)/);
       assert.equal(warnings()[1]!.clientId, "outage");
     } finally {
       cap.stop();

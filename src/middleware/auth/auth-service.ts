@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatewayConfig } from "../../config/schema.js";
 import { GatewayError } from "../../errors/index.js";
-import { selfNamedIdentity, type Authenticator, type ClientIdentity } from "../../listeners/identity.js";
+import { ownsSession, selfNamedIdentity, type Authenticator, type ClientIdentity } from "../../listeners/identity.js";
 import type { Session } from "../../session/session.js";
 import { ApiKeyVerifier } from "./api-key.js";
 import { JwtVerifier } from "./jwt.js";
-import { isAuthFailure, originOf, refuseHttp, wwwAuthenticate } from "./resource-metadata.js";
+import { isAuthFailure, originOf, refuseHttp, wwwAuthenticate, type AuthSettings } from "./resource-metadata.js";
 import { bearerToken, upgradeToken } from "./token.js";
 
-type AuthConfig = GatewayConfig["auth"];
+type AuthConfig = AuthSettings;
 
 /**
  * Client authentication for every transport: `none` (dev: clients name
@@ -56,7 +56,8 @@ export class AuthService {
    * `session.identity`, so renewed scopes take effect at once.
    */
   async verify(req: IncomingMessage, session: Session): Promise<GatewayError | null> {
-    if (this.mode === "none") return null;
+    // Self-named clients: the same name from the same peer, else the session is reported as missing (no probing for ids).
+    if (this.mode === "none") return ownsSession(selfNamedIdentity(req) as ClientIdentity, session) ? null : new GatewayError("session_not_found", { session_id: session.id });
     let identity: ClientIdentity;
     try {
       identity = await this.authenticateToken(bearerToken(req), req);
@@ -80,9 +81,11 @@ export class AuthService {
 
   #audience(req: IncomingMessage | undefined): string | string[] {
     if (this.auth.jwt.audience) return this.auth.jwt.audience;
+    if (this.auth.public_url) return [`${originOf(req!, this.auth.public_url)}/mcp`, originOf(req!, this.auth.public_url)];
     if (!req) throw new GatewayError("authentication_failed", { reason: "invalid_token", detail: "set auth.jwt.audience to verify tokens without a request" });
-    // RFC 8707: the resource is this gateway; accept its origin or its MCP endpoint URL.
-    const origin = originOf(req);
+    // RFC 8707: the resource is this gateway; accept its origin or its MCP endpoint URL. Outside dev the
+    // config requires auth.jwt.audience or server.public_url, so the client's Host never decides this.
+    const origin = originOf(req, this.auth.public_url);
     return [`${origin}/mcp`, origin];
   }
 }

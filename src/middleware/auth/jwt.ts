@@ -12,6 +12,8 @@ export interface JwtSettings {
   issuer?: string;
   audience?: string;
   clock_tolerance: number;
+  /** Refuse tokens without `exp` (default true). */
+  require_exp?: boolean;
 }
 
 /** Verified tokens kept this long at most (their own `exp` still wins). */
@@ -21,7 +23,7 @@ const CACHE_MAX = 10_000;
 /**
  * JWT bearer tokens, verified with `jose`: HS256 with a shared secret, or
  * RS256/ES256 with keys from a JWKS file or URL (fetched and cached by jose).
- * `exp`, `nbf`, `iss` and `aud` are checked; the subject is the client_id.
+ * `exp` (required unless `require_exp: false`), `nbf`, `iss` and `aud` are checked; the subject is the client_id.
  * Verified tokens are cached (bounded, until `exp`) because every request of a
  * session re-presents its token and signature checks are the costly part.
  */
@@ -65,7 +67,8 @@ export class JwtVerifier {
         issuer: this.settings.issuer,
         audience,
         clockTolerance: this.settings.clock_tolerance,
-        requiredClaims: ["sub"],
+        // A token without exp would be valid forever (and cached as such): refused unless require_exp is false.
+        requiredClaims: this.settings.require_exp === false ? ["sub"] : ["sub", "exp"],
       }));
     } catch (err) {
       const reason = err instanceof errors.JWTExpired ? "token_expired" : "invalid_token";

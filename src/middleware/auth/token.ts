@@ -30,10 +30,15 @@ export function upgradeToken(req: IncomingMessage): string | undefined {
   return q ? q : undefined;
 }
 
-/** True for a WebSocket upgrade request. */
+/**
+ * True for a real WebSocket upgrade: one Node's parser handed to the
+ * `upgrade` event (`req.upgrade`, which needs `Connection: Upgrade` too),
+ * not a plain HTTP request that merely carries an `Upgrade: websocket`
+ * header, which must not unlock `?token=`.
+ */
 export function isUpgrade(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
-  return typeof upgrade === "string" && upgrade.toLowerCase() === "websocket";
+  return (req as { upgrade?: boolean }).upgrade === true && typeof upgrade === "string" && upgrade.toLowerCase() === "websocket";
 }
 
 /** Scopes from a JWT payload: `scope` (space-separated, RFC 8693/9068) or `scp` (array or string). */

@@ -6,7 +6,7 @@ import type { ConfigStore } from "../../config/store.js";
 import type { Middleware, MessageHandler } from "../compose.js";
 import { channels } from "../../telemetry/channels.js";
 import { ThrottledLog } from "../../telemetry/throttled-log.js";
-import type { RateLimiter, RateVerdict } from "./service.js";
+import { NOTIFY_PREFIX, type RateLimiter, type RateVerdict } from "./service.js";
 import { redactText } from "../../config/redact.js";
 
 /** Answers a refused request (the relay's reject). */
@@ -20,14 +20,23 @@ function isRequest(m: JsonRpcMessage): boolean {
   return typeof r.method === "string" && r.id !== undefined && r.id !== null;
 }
 
+/** Notifications that are never counted: acks and cancellations are cheap, local, and must always get through. */
+const FREE_NOTIFICATIONS = new Set(["notifications/gateway/ack", "notifications/cancelled"]);
+
 /**
- * A request this middleware counts: any request but the `initialize` that
- * opens a session, whose cost was taken when the session was admitted
- * (src/middleware/session-admission.ts).
+ * The window a message counts in, or null when it is not counted: requests
+ * in `user:<client_id>` (but the `initialize` that opens a session, whose
+ * cost was taken when the session was admitted, src/middleware/session-admission.ts);
+ * notifications in `notify:<client_id>` (but acks and cancellations);
+ * responses to server requests never.
  */
-function counts(session: Session, m: JsonRpcMessage): boolean {
-  if (!isRequest(m)) return false;
-  return !((m as { method: string }).method === "initialize" && session.messagesIn === 0 && !session.initialized);
+function keyOf(session: Session, m: JsonRpcMessage): string | null {
+  const r = m as { method?: unknown; id?: unknown };
+  if (typeof r.method !== "string") return null;
+  if (r.id === undefined) return FREE_NOTIFICATIONS.has(r.method) ? null : `${NOTIFY_PREFIX}${session.clientId}`;
+  if (r.id === null) return null;
+  if (r.method === "initialize" && session.messagesIn === 0 && !session.initialized) return null;
+  return rateKey(session);
 }
 
 /**
@@ -43,10 +52,25 @@ export function rateKey(session: Session): string {
   return `user:${session.clientId}`;
 }
 
+const storeWarnings = new WeakMap<RateLimiter, ThrottledLog>();
+
 /**
- * Counts each client request (not notifications or responses) against the
- * client's window; over the limit the request is answered with
- * `rate_limit_exceeded` and `retry_after` (seconds) in the error data.
+ * The one throttled "store failed" warning of a limiter, shared by request
+ * counting and session admission, so an outage logs one line per interval
+ * whichever of them meets it.
+ */
+export function storeWarningOf(limiter: RateLimiter, config: ConfigStore): ThrottledLog {
+  let w = storeWarnings.get(limiter);
+  if (!w) storeWarnings.set(limiter, (w = new ThrottledLog("warn", "MCP.RateLimiter", () => config.current.rate_limiting.store_warning_interval)));
+  return w;
+}
+
+/**
+ * Counts each client request against the client's window (`user:<id>`);
+ * over the limit the request is answered with `rate_limit_exceeded` and
+ * `retry_after` (seconds) in the error data. Notifications count in their
+ * own window (`notify:<id>`, `rate_limiting.notification_limit`) and are
+ * dropped past it; acks, cancellations and responses are never counted.
  *
  * The check is asynchronous (the store may be Redis), so while one is pending
  * the session's later messages wait behind it in a small per-session backlog:
@@ -58,7 +82,7 @@ export function rateKey(session: Session): string {
  */
 export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, reject: Rejecter): Middleware {
   const backlogs = new WeakMap<Session, JsonRpcMessage[]>();
-  const storeWarning = new ThrottledLog("warn", "MCP.RateLimiter", () => config.current.rate_limiting.store_warning_interval);
+  const storeWarning = storeWarningOf(limiter, config);
 
   return (next: MessageHandler): MessageHandler => {
     const pass = (session: Session, m: JsonRpcMessage) => {
@@ -69,10 +93,12 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
       }
     };
 
-    const decide = (session: Session, m: JsonRpcMessage, verdict: RateVerdict | null) => {
+    const decide = (session: Session, m: JsonRpcMessage, key: string, verdict: RateVerdict | null) => {
       if (verdict && !verdict.allowed) {
-        if (channels.client.hasSubscribers) channels.client.publish({ type: "rate_limited", clientId: session.clientId, sessionId: session.id, key: rateKey(session), retry_after: verdict.retryAfter });
-        reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit, key: rateKey(session) }));
+        if (channels.client.hasSubscribers) channels.client.publish({ type: "rate_limited", clientId: session.clientId, sessionId: session.id, key, retry_after: verdict.retryAfter });
+        const id = (m as { id?: JsonRpcId }).id;
+        // A notification has nobody to answer: past its window it is dropped (the event above says so).
+        if (id !== undefined) reject(session, id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit, key }));
       } else pass(session, m);
     };
 
@@ -81,15 +107,16 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
       while (backlog.length > 0) {
         if (session.closed) break;
         const m = backlog[0]!;
-        if (!config.current.rate_limiting.enabled || !counts(session, m)) {
+        const key = config.current.rate_limiting.enabled ? keyOf(session, m) : null;
+        if (key === null) {
           backlog.shift();
           pass(session, m);
           continue;
         }
-        limiter.consume(rateKey(session)).then(
+        limiter.consume(key).then(
           (v) => {
             backlog.shift();
-            decide(session, m, v);
+            decide(session, m, key, v);
             pump(session, backlog);
           },
           (err: Error) => {
@@ -97,8 +124,8 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
             const open = config.current.rate_limiting.fail_mode === "open";
             storeWarning.log(`rate-limit store failed, ${open ? "allowing" : "refusing"} the request (fail_mode ${open ? "open" : "closed"}): ${err.message}`, { clientId: session.clientId });
             backlog.shift();
-            if (open) decide(session, m, null);
-            else reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_unavailable", { reason: redactText(err.message) }));
+            if (open) decide(session, m, key, null);
+            else if ((m as { id?: JsonRpcId }).id !== undefined) reject(session, (m as { id: JsonRpcId }).id, new GatewayError("rate_limit_unavailable", { reason: redactText(err.message) }));
             pump(session, backlog);
           },
         );
@@ -114,7 +141,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
         else if (isRequest(message)) reject(session, (message as { id: JsonRpcId }).id, new GatewayError("rate_limit_exceeded", { retry_after: 1 }));
         return;
       }
-      if (!config.current.rate_limiting.enabled || !counts(session, message)) return next(session, message);
+      if (!config.current.rate_limiting.enabled || keyOf(session, message) === null) return next(session, message);
       const fresh = [message];
       backlogs.set(session, fresh);
       pump(session, fresh);

@@ -19,6 +19,9 @@ export interface RateVerdict {
 /** How often a Redis-backed limiter re-reads overrides other nodes may have set (ms). */
 const OVERRIDE_REFRESH_MS = 5000;
 
+/** Key prefix of a client's notification window (`notify:<client_id>`). */
+export const NOTIFY_PREFIX = "notify:";
+
 /**
  * Per-client rate limiting: fixed windows of `rate_limiting.window` ms with
  * `rate_limiting.default_limit` requests per key (`user:<client_id>`), per-key
@@ -45,7 +48,8 @@ export class RateLimiter implements RateLimitService {
     const o = this.#overrides.get(key);
     if (o) return o;
     const c = this.config.current.rate_limiting;
-    return { limit: c.default_limit, window_ms: c.window };
+    // Notifications count in their own window, so a client's chatter never costs it its requests.
+    return { limit: key.startsWith(NOTIFY_PREFIX) ? c.notification_limit : c.default_limit, window_ms: c.window };
   }
 
   /** Counts one request for `key` and decides. Store failures let the request through (fail open) and are logged. */

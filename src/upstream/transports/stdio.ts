@@ -26,7 +26,8 @@ const INHERITED_ENV = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "NODE_O
  */
 export class StdioUpstreamTransport implements Transport {
   #child?: ChildProcessWithoutNullStreams;
-  #buffer = "";
+  /** Pieces of the line being received (no newline seen yet). */
+  #parts: string[] = [];
   #closed = false;
   readonly #options: StdioOptions;
   onmessage?: (message: JsonRpcMessage) => void;
@@ -73,15 +74,27 @@ export class StdioUpstreamTransport implements Transport {
 
   #onData(chunk: string): void {
     // Messages are newline-delimited; a chunk may hold several or part of one.
-    let data = this.#buffer + chunk;
-    let newline = data.indexOf("\n");
-    while (newline !== -1) {
-      const line = data.slice(0, newline);
-      data = data.slice(newline + 1);
-      if (line.length > 1) this.#dispatch(line);
-      newline = data.indexOf("\n");
+    // Only the new chunk is searched and the pieces of a long line are joined
+    // once, when its newline arrives: concatenating and re-scanning the whole
+    // buffer per chunk made a multi-MB result quadratic (seconds of blocked loop).
+    let start = 0;
+    let newline = chunk.indexOf("\n");
+    if (newline === -1) {
+      this.#parts.push(chunk);
+      return;
     }
-    this.#buffer = data;
+    while (newline !== -1) {
+      let line = chunk.slice(start, newline);
+      if (this.#parts.length > 0) {
+        this.#parts.push(line);
+        line = this.#parts.join("");
+        this.#parts = [];
+      }
+      if (line.length > 1) this.#dispatch(line);
+      start = newline + 1;
+      newline = chunk.indexOf("\n", start);
+    }
+    if (start < chunk.length) this.#parts.push(chunk.slice(start));
   }
 
   #dispatch(line: string): void {

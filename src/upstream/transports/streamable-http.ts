@@ -16,6 +16,7 @@ import {
 } from "./errors.js";
 import { InFlightLimit } from "./in-flight.js";
 import { SseParser } from "./sse-parser.js";
+import { modernHeaders } from "./modern-headers.js";
 
 // Moved to ./errors.js; re-exported so existing importers keep working.
 export { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel, type UpstreamErrorCode } from "./errors.js";
@@ -117,6 +118,9 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #sessionAbort = sessionController();
   /** The session signal of the running GET stream loop, if any. */
   #getSignal: AbortSignal | undefined;
+  /** Open 2026-07-28 request POSTs: closing a request's stream is how it is cancelled on the modern wire. */
+  readonly #cancellable = new Map<JsonRpcId, AbortController>();
+  #modernWire = false;
 
   constructor(options: StreamableHttpUpstreamOptions) {
     this.#url = new URL(options.url);
@@ -166,8 +170,29 @@ export class StreamableHttpUpstreamTransport implements Transport {
     const isInit = m.method === "initialize" && m.id !== undefined;
     if (isInit) this.#initId = m.id;
     this.#inFlight.begin();
-    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit);
+    // On a 2026-07-28 connection (and for its discover probe) a request carries the standard headers and no
+    // session id. The connection decides the era, not the body: a modern caller's envelope may reach a legacy upstream.
+    const modern = !isInit && (this.#modernWire || m.method === "server/discover") ? modernHeaders(message) : undefined;
+    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit, modern);
     return this.#inFlight.accepting();
+  }
+
+  /** The handshake found a 2026-07-28 upstream: requests go out session-less with the SEP-2243 headers. */
+  useModernWire(): void {
+    this.#modernWire = true;
+  }
+
+  /**
+   * Ends an open 2026-07-28 request (a call, a `subscriptions/listen`) by
+   * closing its stream: the modern wire's cancellation. False when `id` is
+   * no such request (already answered, or a legacy one).
+   */
+  cancelRequest(id: JsonRpcId): boolean {
+    const controller = this.#cancellable.get(id);
+    if (!controller) return false;
+    this.#cancellable.delete(id);
+    controller.abort();
+    return true;
   }
 
   /** Ends the session upstream (DELETE, best effort) and releases every socket. Idempotent. */
@@ -196,22 +221,25 @@ export class StreamableHttpUpstreamTransport implements Transport {
 
   // ---------------------------------------------------------------- POST path
 
-  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean): Promise<void> {
+  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>): Promise<void> {
     // The session this POST speaks for: a 404 expires it, not whatever session is current by then.
-    const sid = isInit ? undefined : this.sessionId;
+    const sid = isInit || modern ? undefined : this.sessionId;
+    const cancel = modern !== undefined && id !== undefined ? new AbortController() : undefined;
+    if (cancel) this.#cancellable.set(id!, cancel);
     try {
       let res: Dispatcher.ResponseData;
       try {
         res = await this.#pool.request({
           path: this.#path,
           method: "POST",
-          headers: isInit ? this.#initHeaders : this.#headers(),
+          headers: isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(),
           body,
           headersTimeout: this.#timeout,
           bodyTimeout: 0,
+          signal: cancel?.signal,
         });
       } catch (err) {
-        if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
+        if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
         return;
       }
       const status = res.statusCode;
@@ -225,7 +253,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       const type = header(res.headers, "content-type") ?? "";
       if (type.startsWith("text/event-stream")) {
-        await this.#postStream(res.body, id);
+        await this.#postStream(res.body, id, cancel?.signal);
       } else {
         const text = await res.body.text();
         const answered = text.length > 0 && this.#dispatchText(text, undefined, id);
@@ -235,15 +263,16 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       if (method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
     } catch (err) {
-      // Reading a JSON body failed midway (connection reset).
-      if (!this.#closed) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
+      // Reading a JSON body failed midway (connection reset); a request we cancelled ourselves is no failure.
+      if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
     } finally {
+      if (cancel && this.#cancellable.get(id!) === cancel) this.#cancellable.delete(id!);
       this.#settle();
     }
   }
 
   /** Reads a POST's SSE stream; resumes it via GET if it breaks before the reply. */
-  async #postStream(body: Dispatcher.ResponseData["body"], id: JsonRpcId | undefined): Promise<void> {
+  async #postStream(body: Dispatcher.ResponseData["body"], id: JsonRpcId | undefined, cancelled?: AbortSignal): Promise<void> {
     // One extra object per POST stream, shared by all its messages.
     const extra: MessageExtra | undefined = id === undefined ? undefined : { relatedRequestId: id };
     const parser = new SseParser();
@@ -254,7 +283,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     } catch (err) {
       cause = err;
     }
-    if (answered || id === undefined || this.#closed) return;
+    if (answered || id === undefined || this.#closed || cancelled?.aborted) return;
     if (parser.lastEventId !== undefined && this.sessionId !== undefined) {
       await this.#resume(id, parser, extra!);
       return;

@@ -1,0 +1,221 @@
+/**
+ * The modern (2026-07-28) wire on /mcp: envelope, method table, and the
+ * hand-off to the relay through a per-request ModernCaller. Only this file
+ * and its neighbours know the modern era; the relay serves the caller like
+ * any other (docs/adr/0140-caller-context-and-eras.md).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest } from "../../protocol/jsonrpc.js";
+import type { CallerContext } from "../../protocol/caller-context.js";
+import type { ListenerContext } from "../../listeners/context.js";
+import type { ClientIdentity } from "../../listeners/identity.js";
+import type { Catalog } from "../../routing/catalog.js";
+import { LIST_KINDS } from "../../routing/catalog.js";
+import type { ToolFilter } from "../../relay/relay.js";
+import type { ConfigStore } from "../../config/store.js";
+import { GatewayError, toGatewayError } from "../../errors/index.js";
+import { Sealer, keyFromConfig } from "../../protocol/sealed.js";
+import { accepts, parseJsonRpcBody, readBody } from "../../listeners/http-util.js";
+import { checkMessage } from "../../protocol/validate.js";
+import { ModernExchange, sendModernError } from "../../listeners/modern-exchange.js";
+import { InputBridge, inputResponsesOf } from "../bridge/mrtr.js";
+import type { ModernWire } from "./wire.js";
+import { readEnvelope, paramHeaders } from "./envelope.js";
+import { ModernCaller } from "./caller.js";
+import { discoverResult } from "./discover.js";
+import { ListenHub, honoredFilter, readFilter } from "./listen.js";
+import { CACHEABLE, hintOf, sortList, stampResult, type CacheHint } from "./results.js";
+
+/** Methods the revision removed: 404 -32601 on this wire (SEP-2575). */
+export const REMOVED_METHODS: ReadonlySet<string> = new Set([
+  "initialize",
+  "ping",
+  "logging/setLevel",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "notifications/initialized",
+  "notifications/roots/list_changed",
+]);
+
+/** Methods the relay serves for modern callers (the upstream may answer input_required on those marked). */
+const RELAYED = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "tools/call", "prompts/get", "resources/read", "completion/complete"]);
+
+/** `Mcp-Param-*` headers of a modern request, kept beside the message for a modern upstream transport. */
+export const forwardedParamHeaders = new WeakMap<object, Record<string, string>>();
+
+/** What the modern wire needs from the gateway (narrow, built by the composition root). */
+export interface ModernDeps {
+  config: ConfigStore;
+  context: ListenerContext;
+  catalog: Catalog;
+  /** The relay: its tool rules (read per request: the auth layer installs them later) and attribution lanes. */
+  relay: { readonly toolFilter?: ToolFilter; parkLane(caller: CallerContext, id: JsonRpcId): void; unparkLane(caller: CallerContext, id: JsonRpcId, run: () => void): void };
+  version: string;
+}
+
+/** Serves the modern wire. */
+export class ModernService implements ModernWire {
+  readonly sealer: Sealer;
+  readonly bridge: InputBridge;
+  readonly listen: ListenHub;
+  readonly serverInfo: { name: string; version: string };
+  readonly #deps: ModernDeps;
+
+  constructor(deps: ModernDeps) {
+    this.#deps = deps;
+    const key = deps.config.current.modern.state_key;
+    this.sealer = new Sealer(key ? keyFromConfig(key) : undefined);
+    this.serverInfo = { name: "mcp-gateway", version: deps.version };
+    const dispatch = (caller: CallerContext, message: JsonRpcMessage) => deps.context.dispatch(caller, message);
+    const modern = () => deps.config.current.modern;
+    this.bridge = new InputBridge({
+      dispatch,
+      sealer: this.sealer,
+      // Held calls live in this process: the id only has to tell this process from the others.
+      nodeId: randomUUID(),
+      serverInfo: this.serverInfo,
+      inputTimeoutMs: () => modern().input_timeout,
+      stateTtlMs: () => modern().state_ttl,
+      parkLane: (caller, id) => deps.relay.parkLane(caller, id),
+      unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
+      hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
+      finishResult: (method, _upstream, result) => {
+        if (method.endsWith("/list")) sortList(result);
+        return result;
+      },
+    });
+    this.listen = new ListenHub({ dispatch, serverInfo: this.serverInfo, keepAliveMs: () => modern().keepalive_interval });
+    // Listen streams hear every merged-list change; the relay's legacy broadcast keeps its turn first.
+    const previous = deps.catalog.onChanged;
+    deps.catalog.onChanged = (kind) => {
+      previous?.(kind);
+      if (kind !== "templates") this.listen.listChanged(LIST_KINDS[kind].notification);
+    };
+  }
+
+  async serve(req: IncomingMessage, res: ServerResponse, preread?: string): Promise<void> {
+    if (req.method !== "POST") return sendModernError(res, new GatewayError("method_not_allowed", { method: req.method }), null);
+    const contentType = req.headers["content-type"];
+    if (!contentType || !contentType.includes("application/json")) {
+      return sendModernError(res, new GatewayError("unsupported_media_type", { detail: "Content-Type must be application/json" }), null);
+    }
+    if (!accepts(req, "application/json") && !accepts(req, "text/event-stream")) {
+      return sendModernError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }), null);
+    }
+    let message: JsonRpcMessage;
+    try {
+      message = parseJsonRpcBody(preread ?? (await readBody(req, this.#deps.config.current.server.body_limit)));
+    } catch (err) {
+      return sendModernError(res, toGatewayError(err), null);
+    }
+    // The same edge check as the legacy wire: envelope, id and nesting depth.
+    const check = checkMessage(message, this.#deps.config.current.server.max_json_depth);
+    if (!check.ok) return sendModernError(res, check.error, check.id);
+    const m = message as Partial<JsonRpcRequest>;
+    if (typeof m !== "object" || m === null || Array.isArray(m) || m.jsonrpc !== "2.0") {
+      return sendModernError(res, new GatewayError("invalid_request", { detail: "not a JSON-RPC 2.0 message" }), null);
+    }
+    const id: JsonRpcId | null = typeof m.id === "string" || typeof m.id === "number" ? m.id : null;
+    if (m.method === undefined) {
+      return sendModernError(res, new GatewayError("invalid_request", { detail: "the 2026-07-28 wire carries no client responses (MRTR replaces server->client requests)" }), id);
+    }
+    if (typeof m.method !== "string") return sendModernError(res, new GatewayError("invalid_request", { detail: "method must be a string" }), id);
+    if (m.id === undefined) {
+      // Notifications (e.g. cancelled) need no answer here: closing a request's stream cancels it.
+      res.writeHead(202);
+      res.end();
+      return;
+    }
+    if (id === null) return sendModernError(res, new GatewayError("invalid_request", { detail: "id must be a string or number" }), null);
+    let identity: ClientIdentity;
+    try {
+      identity = await this.#deps.context.authenticate(req);
+    } catch (err) {
+      return this.#deps.context.refuse(res, toGatewayError(err));
+    }
+    try {
+      this.#route(req, res, m as JsonRpcRequest, identity);
+    } catch (err) {
+      if (!res.headersSent) sendModernError(res, toGatewayError(err), id);
+      else res.end();
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity): void {
+    const method = request.method;
+    if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
+      throw new GatewayError("method_not_found", { method });
+    }
+    const envelope = readEnvelope(request, req.headers);
+    const caller = new ModernCaller(identity, envelope);
+    if (method === "server/discover") {
+      const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
+      const result = stampResult(method, discoverResult(this.#deps.catalog), this.serverInfo, hint);
+      const json = JSON.stringify({ jsonrpc: "2.0", id: request.id, result });
+      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
+      res.end(json);
+      return;
+    }
+    if (method === "subscriptions/listen") {
+      const filter = honoredFilter(readFilter(request), this.#deps.catalog.capabilities());
+      return this.listen.open(res, caller, request, filter);
+    }
+    const exchange = new ModernExchange(res, request.id);
+    let answers = inputResponsesOf(request);
+    let retried = false;
+    let inner: string | undefined;
+    const token = request.params?.requestState;
+    if (token !== undefined) {
+      const state = this.bridge.openState(token, request);
+      if (this.bridge.resume(state, exchange, answers)) return;
+      // Not held here (another node, or it timed out): run again, answering from the sealed answers.
+      answers = { ...state.answers, ...answers };
+      retried = true;
+      inner = state.inner;
+    }
+    const forwarded = withoutRetryParams(request);
+    const headers = paramHeaders(req.headers);
+    if (headers) forwardedParamHeaders.set(forwarded, headers);
+    this.bridge.start(caller, exchange, forwarded, this.#ownerOf(forwarded), answers, retried, inner);
+  }
+
+  /** The upstream a request routes to (named in sealed state); "" when the gateway answers it itself. */
+  #ownerOf(request: JsonRpcRequest): string {
+    const p = request.params ?? {};
+    const catalog = this.#deps.catalog;
+    if (request.method === "tools/call" && typeof p.name === "string") return catalog.resolveTool(p.name)?.upstream ?? "";
+    if (request.method === "prompts/get" && typeof p.name === "string") return catalog.resolvePrompt(p.name)?.upstream ?? "";
+    if (request.method === "resources/read" && typeof p.uri === "string") return catalog.resolveResource(p.uri) ?? "";
+    return "";
+  }
+
+  #hintFor(method: string, result: Record<string, unknown>, caller: CallerContext, retried: boolean): CacheHint | undefined {
+    if (!CACHEABLE.has(method)) return undefined;
+    // SEP-2549: results of MRTR retries are never cached.
+    if (retried) return { ttlMs: 0, cacheScope: "private" };
+    const own = hintOf(result);
+    if (own) return own;
+    const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
+    // A list filtered for this caller (tool rules) must not be shared with another.
+    const filter = this.#deps.relay.toolFilter;
+    if (method === "tools/list" && filter && this.#deps.catalog.list("tools").some((t) => !filter(caller, t.name as string))) hint.cacheScope = "private";
+    return hint;
+  }
+}
+
+/**
+ * The request as the upstream gets it: without the retry channel (the bridge
+ * answers the upstream's questions itself); `_meta` goes on as it came, so
+ * trace context (traceparent, tracestate, baggage) and the client's declared
+ * capabilities reach the upstream.
+ */
+function withoutRetryParams(request: JsonRpcRequest): JsonRpcRequest {
+  const { inputResponses: _a, requestState: _b, ...params } = request.params ?? {};
+  return { jsonrpc: "2.0", id: request.id, method: request.method, params };
+}
+
+/** Builds the modern wire from the gateway's parts. */
+export function createModernService(deps: ModernDeps): ModernService {
+  return new ModernService(deps);
+}
