@@ -102,6 +102,8 @@ export class Operations implements OpsContext {
       upstreams_configured: c.upstreams.length,
       // The guide's "High CPU?": since the previous status call.
       event_loop: eventLoopReport(),
+      // The guide's "Check Message Ordering": resumes that found messages gone from the replay buffer (last hour).
+      sequencing: sequencingReport(this.tracker.gaps(3_600_000), c.session.replay_buffer_size),
     };
   }
 
@@ -242,6 +244,12 @@ export class Operations implements OpsContext {
     const stats = await this.rateLimiter.stats();
     return { ...stats, rate_limited_clients: this.tracker.rateLimitedClients().slice(0, 20) };
   }
+}
+
+function sequencingReport(gaps: Array<{ clientId: string; missed: number }>, bufferSize: number) {
+  const byClient = new Map<string, number>();
+  for (const g of gaps) byClient.set(g.clientId, (byClient.get(g.clientId) ?? 0) + g.missed);
+  return { gaps_last_hour: gaps.length, messages_missed: gaps.reduce((n, g) => n + g.missed, 0), replay_buffer_size: bufferSize, top_clients: [...byClient].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([client_id, missed]) => ({ client_id, missed })) };
 }
 
 function round(n: number): number {

@@ -206,6 +206,12 @@ export async function walkTree(c: AdminClient): Promise<Diagnosis> {
       ? { branch: "ordering", check: "message lag", status: "warn", evidence: `largest lag ${stats.max_message_lag_ms} ms > ${lagLimit} ms${lagging.length ? ` (${lagging.slice(0, 5).map((r) => `${r.client_id}: ${r.pending_acks} unacknowledged`).join(", ")})` : ""}`, fix: ["mcp-gateway queues", ...lagging.slice(0, 3).map((r) => `mcp-gateway client ${r.client_id}`)] }
       : { branch: "ordering", check: "message lag", status: "ok", evidence: `largest lag ${stats.max_message_lag_ms} ms (threshold ${lagLimit} ms)` });
   });
+  const seq = status.sequencing as { gaps_last_hour: number; messages_missed: number; replay_buffer_size: number; top_clients: Array<{ client_id: string; missed: number }> } | undefined;
+  if (seq) {
+    add(seq.gaps_last_hour > 0
+      ? { branch: "ordering", check: "sequencing", status: "warn", evidence: `${seq.gaps_last_hour} resume(s) in the last hour found ${seq.messages_missed} message(s) gone from the replay buffer (session.replay_buffer_size ${seq.replay_buffer_size}): ${seq.top_clients.map((t) => `${t.client_id} missed ${t.missed}`).join(", ")}`, fix: [`mcp-gateway config set session.replay_buffer_size ${seq.replay_buffer_size * 2}`, ...seq.top_clients.slice(0, 2).map((t) => `mcp-gateway trace ${t.client_id}`)] }
+      : { branch: "ordering", check: "sequencing", status: "ok", evidence: "no sequencing gaps in the last hour (every resume found its messages)" });
+  }
   // M: High CPU? -> P: profile hot paths
   const loop = status.event_loop as { delay_max_ms: number; delay_p99_ms: number; utilization: number; window_ms: number } | undefined;
   if (!loop) add({ branch: "cpu", check: "event loop", status: "skip", evidence: "this gateway does not report event-loop figures" });
@@ -220,7 +226,7 @@ export async function walkTree(c: AdminClient): Promise<Diagnosis> {
   const memBad = perfBad.some((f) => f.branch === "memory");
   const cpuBad = perfBad.some((f) => f.branch === "cpu");
   path.push(perfBad.length ? `performance issue? yes: ${perfBad.map((f) => f.check).join(", ")}` : "performance issue? no");
-  path.push(memBad ? "high memory? yes > check connection leaks" : `high memory? no > message ordering ${perfBad.some((f) => f.branch === "ordering") ? "lagging" : "ok"}`);
+  path.push(memBad ? "high memory? yes > check connection leaks" : `high memory? no > message ordering ${perfBad.some((f) => f.branch === "ordering") ? "gaps or lag: see sequencing, message lag" : "ok"}`);
   path.push(cpuBad ? "high CPU? yes > profile hot paths" : "high CPU? no > check circuit breakers");
 
   // Q: circuit breakers (and what keeps them open).

@@ -33,6 +33,8 @@ export function resumePlan(session: Session, afterSeq: number, stream?: string):
   const from = Math.max(afterSeq, session.ackedSeq) + 1;
   const gap = replay.evictedThrough >= from ? { from, to: replay.evictedThrough } : undefined;
   const entries = replay.after(afterSeq, stream).filter((e) => e.json !== "");
+  // A sequencing gap is what the doctor's "message ordering" branch counts (telemetry/tracker.ts).
+  if (gap && channels.client.hasSubscribers) channels.client.publish({ type: "gap", clientId: session.clientId, sessionId: session.id, from: gap.from, to: gap.to });
   return gap ? { gap, entries } : { entries };
 }
 

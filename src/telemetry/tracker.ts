@@ -128,7 +128,9 @@ export class ClientTracker implements TelemetrySink {
   readonly #inbound = new Float64Array(BUCKETS);
   readonly #outbound = new Float64Array(BUCKETS);
   readonly #errors = new Float64Array(BUCKETS);
-  readonly totals = { inbound: 0, outbound: 0, errors: 0, connections: 0, disconnections: 0, rate_limited: 0, throttled: 0 };
+  readonly totals = { inbound: 0, outbound: 0, errors: 0, connections: 0, disconnections: 0, rate_limited: 0, throttled: 0, gaps: 0 };
+  /** When each recent sequencing gap was reported (bounded), with its client: the doctor's "message ordering". */
+  readonly #gaps: Array<{ at: number; clientId: string; missed: number }> = [];
 
   constructor(limits: Partial<TrackerLimits> = {}) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
@@ -258,9 +260,18 @@ export class ClientTracker implements TelemetrySink {
     } else if (type === "throttled") {
       c.throttled++;
       this.totals.throttled++;
+    } else if (type === "gap") {
+      this.totals.gaps++;
+      this.#gaps.push({ at: now, clientId, missed: Number(rest.to) - Number(rest.from) + 1 });
+      if (this.#gaps.length > 1000) this.#gaps.shift();
     }
     // snake_case like every other trace field (the operator reads JSON).
     this.#trace(clientId, { event: type, ...(sessionId !== undefined ? { session_id: sessionId } : {}), ...rest } as Omit<TraceEntry, "timestamp">, now);
+  }
+
+  /** Sequencing gaps reported to clients within the last `windowMs` (resumes past the replay buffer). */
+  gaps(windowMs: number, now = Date.now()): Array<{ at: number; clientId: string; missed: number }> {
+    return this.#gaps.filter((g) => now - g.at <= windowMs);
   }
 
   /** A session ended without a disconnect event (DELETE, TTL expiry, admin close). */

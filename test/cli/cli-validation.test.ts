@@ -84,6 +84,13 @@ test("colour on a terminal only: none when piped, none with NO_COLOR, none in --
   assert.doesNotMatch((await cli(["breakers"], { isTTY: true }, { NO_COLOR: "1" })).out, ESC);
   assert.doesNotMatch((await cli(["breakers"])).out, ESC);
   assert.doesNotMatch((await cli(["breakers", "--json"], { isTTY: true })).out, ESC);
+  // The doctor (a few dozen requests) says it is working on a terminal, in colour; never when piped.
+  const tty = await cli(["doctor"], { isTTY: true });
+  assert.match(tty.err, /walking the decision tree against/);
+  assert.match(tty.out, /\u001b\[32m\[ok\]/);
+  const piped = await cli(["doctor"]);
+  assert.doesNotMatch(piped.err, /walking/);
+  assert.doesNotMatch(piped.out, ESC);
 });
 
 test("console: variables live between lines; promises are read through (Gateway.status().status)", async () => {

@@ -148,3 +148,31 @@ test("pool evidence states the condition that fired (never 'usage 0% > 90%')", (
   assert.equal(poolEvidence(base as never), "u usage 0% (in use 0 of 10+0, 0 waiting, 3 pool_timeout)");
   assert.match(poolEvidence({ ...base, exhaustion_ratio: 1, in_use: 10 } as never), /^u usage 100% > 90%/);
 });
+
+test("a resume past the replay buffer is a sequencing gap under message ordering", async () => {
+  const { gateway, url } = await startTestGateway({ upstreams: [], session: { replay_buffer_size: 2 } });
+  try {
+    const first = await openSse(`${url}/mcp/sse?client_id=gappy`);
+    const endpoint = await first.next("endpoint");
+    const sessionId = new URL(endpoint, url).searchParams.get("session_id")!;
+    for (let id = 1; id <= 5; id++) {
+      await fetch(new URL(endpoint, url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, method: "ping" }) });
+      await first.next("message");
+    }
+    first.close();
+    const detached = new Promise<void>((resolve) => {
+      const check = () => (gateway.registry.get(sessionId)?.sink ? setImmediate(check) : resolve());
+      check();
+    });
+    await detached;
+    const again = await openSse(`${url}/mcp/sse?client_id=gappy&session_id=${sessionId}&last_event_id=0`);
+    assert.match(await again.next("gap"), /"from":1/);
+    again.close();
+    const r = await doctor(url);
+    assert.match(r.out, /\[WARN\] sequencing: 1 resume\(s\) in the last hour found 3 message\(s\) gone from the replay buffer \(session\.replay_buffer_size 2\): gappy missed 3/);
+    assert.match(r.out, /fix: mcp-gateway config set session\.replay_buffer_size 4/);
+    assert.match(r.out, /high memory\? no > message ordering gaps or lag/);
+  } finally {
+    await gateway.close();
+  }
+});

@@ -14,8 +14,13 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { stringify } from "yaml";
 import { Redis } from "ioredis";
+import { testRedis } from "../helpers/redis.js";
 
-export const SHARED_REDIS = "redis://127.0.0.1:6379";
+/** The Redis these tests share: a private redis-server started for this test process (test/helpers/redis.ts). */
+const sharedRedis = await testRedis();
+export const SHARED_REDIS = sharedRedis.url;
+/** Why the Redis tests are skipped (no redis-server binary), or false. */
+export const REDIS_SKIP = sharedRedis.skip;
 
 /** A unique key prefix for one test run. */
 export function testPrefix(name: string): string {
