@@ -103,14 +103,23 @@ async function phase(wire: Wire): Promise<{ wire: Wire; calls: number; errors: n
 
 try {
   for (let i = 0; i < CONCURRENCY; i++) sessions.push(await legacySession());
-  // Warm-up (JIT, upstream) on both wires.
-  for (const w of ['legacy', 'modern'] as const) for (let i = 0; i < 200; i++) await call(w, 0, 1_000_000 + i);
+  // Warm-up (JIT, upstream) on both wires, at the same concurrency as the measured phases.
+  for (const w of ['legacy', 'modern'] as const) {
+    let n = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, k) => {
+      while (n < 1000) await call(w, k, 1_000_000 + n++);
+    }));
+  }
   const rows = [];
   for (let r = 0; r < ROUNDS; r++) for (const w of ['legacy', 'modern'] as const) rows.push(await phase(w));
   console.table(rows);
-  const mean = (w: Wire) => rows.filter((x) => x.wire === w).reduce((s, x) => s + x.cpuMsPerCall, 0) / ROUNDS;
-  const legacy = mean('legacy');
-  const modern = mean('modern');
+  // The median round of each wire: one round disturbed by another process on a shared machine does not decide.
+  const median = (w: Wire) => {
+    const v = rows.filter((x) => x.wire === w).map((x) => x.cpuMsPerCall).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const legacy = median('legacy');
+  const modern = median('modern');
   const summary = { legacyCpuMsPerCall: Number(legacy.toFixed(3)), modernCpuMsPerCall: Number(modern.toFixed(3)), ratio: Number((modern / legacy).toFixed(3)), calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS };
   console.log(JSON.stringify(summary));
   if (flags.json) writeFileSync(flags.json, JSON.stringify({ summary, rows }, null, 2));

@@ -104,6 +104,7 @@ export class HeldSessions implements SessionEventLog {
       lastSeq: session.lastSeq,
       ackedSeq: session.ackedSeq,
       createdAt: session.createdAt,
+      inflight: inflightOf(session),
     };
   }
 
@@ -158,7 +159,23 @@ export class HeldSessions implements SessionEventLog {
   }
 }
 
-/** Directory fields that change after creation and must reach Redis (seq is written with the log). */
+/** Most in-flight ids written per session (a takeover answers these; the rest fail on the client's own timeout). */
+const MAX_INFLIGHT_IDS = 100;
+
+/** The client ids of the session's calls in flight here (written to the directory at each heartbeat). */
+function inflightOf(s: Session): Array<string | number> {
+  const out: Array<string | number> = [];
+  if (s.inflight) {
+    for (const call of s.inflight.values()) {
+      if (out.length >= MAX_INFLIGHT_IDS) break;
+      const id = call.originalId;
+      if (typeof id === "string" || typeof id === "number") out.push(id);
+    }
+  }
+  return out;
+}
+
+/** Directory fields that change after creation and must reach Redis (seq is written with the log; in-flight calls at each heartbeat). */
 function signature(s: Session): string {
-  return `${s.initialized ? 1 : 0}|${s.protocolVersion}|${s.transport}|${s.ackedSeq}`;
+  return `${s.initialized ? 1 : 0}|${s.protocolVersion}|${s.transport}|${s.ackedSeq}|${inflightOf(s).join(",")}`;
 }

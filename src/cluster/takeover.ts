@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { DirectoryEntry } from "../state/session-directory.js";
 import { StreamableHttpSink } from "../listeners/streamable-http.js";
 import { log } from "../telemetry/channels.js";
+import { GatewayError, toJsonRpcError } from "../errors/index.js";
+import type { Session } from "../session/session.js";
 import type { ClusterService } from "./cluster-service.js";
 
 /** Owner-to-adopter handshake messages on node channels. */
@@ -80,6 +82,8 @@ export class Takeover {
       session.ack(entry.ackedSeq);
       session.detachedAtSeq = entry.ackedSeq;
       if (entry.transport === "streamable_http") session.attach(new StreamableHttpSink(session, c.gateway.config.current.http_sse.retry));
+      // Calls the previous owner was serving died with it: answer them, or the client waits forever.
+      if (previous !== c.nodeId && entry.inflight?.length) answerLostCalls(session, entry.inflight, previous, entries);
       c.sessions.hold(session, lastLogged);
       await c.directory.put(id, c.sessions.entryOf(session), c.ttlMs);
       c.counters.takeovers++;
@@ -143,4 +147,32 @@ export class Takeover {
     const reply: TakeoverMessage = { t: "released", c: m.c };
     await c.bus.publish(c.keys.nodeChannel(m.f), JSON.stringify(reply)).catch(() => {});
   }
+}
+
+/**
+ * Records a `cluster_node_lost` error for each call the dead owner had in
+ * flight and never answered (no answer in its event log), so the client's
+ * resume delivers it. On Streamable HTTP it ends that request's stream (a
+ * resumed GET for it gets the error and closes instead of staying open with
+ * nothing); on the other transports it is the next message of the session.
+ */
+function answerLostCalls(session: Session, ids: Array<string | number>, node: string, logged: Array<{ json: string }>): void {
+  // Answers the log already has (the owner answered before it died) are not repeated.
+  const answered = new Set<string>();
+  for (const e of logged) {
+    if (!e.json.includes('"id"')) continue;
+    try {
+      const m = JSON.parse(e.json) as { id?: unknown; method?: unknown; result?: unknown; error?: unknown };
+      if (m.method === undefined && (m.result !== undefined || m.error !== undefined)) answered.add(JSON.stringify(m.id));
+    } catch {
+      // Not JSON (a priming event): nothing answered.
+    }
+  }
+  const stream = session.transport === "websocket" ? "ws" : session.transport === "http_sse" ? "sse" : session.transport === "phoenix" ? "phx" : undefined;
+  for (const id of ids) {
+    if (answered.has(JSON.stringify(id))) continue;
+    const json = JSON.stringify(toJsonRpcError(new GatewayError("cluster_node_lost", { node }), id));
+    session.record(json, stream ?? String(id), stream === undefined);
+  }
+  log("warn", "MCP.Cluster", `session ${session.id}: ${ids.length} call(s) in flight on ${node} answered cluster_node_lost`, { clientId: session.clientId });
 }

@@ -172,18 +172,26 @@ export class PhoenixListener {
       if (conn.channel) conn.channel.session.closeReason = "message_too_large";
     });
     ws.on("error", () => {});
-    ws.on("close", (code: number, reason: Buffer) => {
-      this.unjoined.closed(conn);
-      this.heartbeat.untrack(conn.live!);
-      const sink = conn.channel;
-      conn.channel = undefined;
-      if (!sink) return;
-      const session = sink.session;
-      session.detach(sink);
-      // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
-      this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
-      session.closeReason = undefined;
-    });
+    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
+    ws.on(
+      "close",
+      guardedHandler(
+        "phoenix close",
+        (code: number, reason: Buffer) => {
+          this.unjoined.closed(conn);
+          this.heartbeat.untrack(conn.live!);
+          const sink = conn.channel;
+          conn.channel = undefined;
+          if (!sink) return;
+          const session = sink.session;
+          session.detach(sink);
+          // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
+          this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
+          session.closeReason = undefined;
+        },
+        () => {},
+      ),
+    );
   }
 
   #onFrame(conn: PhoenixConnection, f: PhoenixFrame, size: number): void {

@@ -164,15 +164,23 @@ export class WebSocketListener {
     // Too large: 1008 policy violation (the guide), not ws's 1009.
     closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
     ws.on("error", () => {});
-    ws.on("close", (code: number, reason: Buffer) => {
-      this.heartbeat.untrack(live);
-      const attached = session.sink === sink;
-      session.detach(sink);
-      ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
-      session.closeReason = undefined;
-      // A bare session without resume support ends with its socket (unless it already moved on).
-      if (attached && !resumable) ctx.registry.end(session);
-    });
+    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
+    ws.on(
+      "close",
+      guardedHandler(
+        "websocket close",
+        (code: number, reason: Buffer) => {
+          this.heartbeat.untrack(live);
+          const attached = session.sink === sink;
+          session.detach(sink);
+          ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
+          session.closeReason = undefined;
+          // A bare session without resume support ends with its socket (unless it already moved on).
+          if (attached && !resumable) ctx.registry.end(session);
+        },
+        () => {},
+      ),
+    );
   }
 
   /** One client frame: parse, envelope frames (ack/end), the edge check, then dispatch. */

@@ -98,6 +98,21 @@ export class Catalog {
     return this.#merged[kind] ?? [];
   }
 
+  /**
+   * The caching hints (SEP-2549 `ttlMs`/`cacheScope`) modern upstreams put on
+   * their last answer to this kind's list method, one per upstream that gave
+   * one; legacy upstreams give none. The modern edge merges them (shortest
+   * ttl, private if any is private) into the hint of the federated list.
+   */
+  upstreamHints(kind: ListKind): Array<{ upstream: string; ttlMs: number; cacheScope: "public" | "private" }> {
+    const out: Array<{ upstream: string; ttlMs: number; cacheScope: "public" | "private" }> = [];
+    for (const group of this.manager.groups.values()) {
+      const hint = group.anyConnection()?.cacheHint(LIST_KINDS[kind].method);
+      if (hint) out.push({ upstream: group.name, ...hint });
+    }
+    return out;
+  }
+
   resolveTool(exposed: string): Target | undefined {
     return this.#tools.get(exposed);
   }

@@ -18,6 +18,12 @@ export interface DirectoryEntry {
   /** Highest sequence number the client acknowledged. */
   ackedSeq: number;
   createdAt: number;
+  /**
+   * Client requests in flight on the owning node (their ids as the client
+   * sent them), as of its last heartbeat: a node that takes the session over
+   * after the owner died answers each with `cluster_node_lost`.
+   */
+  inflight?: Array<string | number>;
 }
 
 /**
@@ -50,6 +56,8 @@ export function encodeEntry(e: DirectoryEntry): Record<string, string> {
     createdAt: String(e.createdAt),
   };
   if (e.clientInfo) out.clientInfo = JSON.stringify(e.clientInfo);
+  // Always written (also empty), so a rewrite clears the calls that finished.
+  out.inflight = JSON.stringify(e.inflight ?? []);
   return out;
 }
 
@@ -74,5 +82,13 @@ export function decodeEntry(f: Record<string, string>): DirectoryEntry | undefin
     lastSeq: Number(f.lastSeq) || 0,
     ackedSeq: Number(f.ackedSeq) || 0,
     createdAt: Number(f.createdAt) || Date.now(),
+    inflight: inflightIds(json(f.inflight)),
   };
+}
+
+/** The in-flight ids of a decoded entry: strings and numbers only (anything else in Redis is ignored). */
+function inflightIds(v: unknown): Array<string | number> | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const ids = v.filter((x): x is string | number => typeof x === "string" || typeof x === "number");
+  return ids.length ? ids : undefined;
 }

@@ -170,6 +170,8 @@ export class UpstreamConnection {
   /** Sends a notification upstream (cancellations, roots/list_changed, ...). Never throws. */
   notify(message: JsonRpcNotification): void {
     if (this.#modern?.drops(message)) return;
+    // On modern HTTP, cancelling is closing the request's stream; stdio keeps the notification.
+    if (this.#modern && message.method === "notifications/cancelled" && this.#cancelStream(message.params?.requestId as JsonRpcId)) return;
     this.#sendQuietly(message);
   }
 
@@ -303,6 +305,12 @@ export class UpstreamConnection {
     return true;
   }
 
+  /** Closes a modern request's own stream (Streamable HTTP); false where the wire has none (stdio). */
+  #cancelStream(upstreamId: JsonRpcId): boolean {
+    const t = this.#transport as Transport & { cancelRequest?(id: JsonRpcId): boolean };
+    return t.cancelRequest?.(upstreamId) ?? false;
+  }
+
   /** The narrow view of this connection the modern adapter works through. */
   #modernHost(protocolVersion: string): ConstructorParameters<typeof ModernUpstream>[0] {
     const connection = this;
@@ -319,8 +327,7 @@ export class UpstreamConnection {
         const upstreamId = call.upstreamId;
         this.#drop(call);
         // Closing a listen stream is its cancellation on HTTP; stdio has only the notification.
-        const t = this.#transport as Transport & { cancelRequest?(id: JsonRpcId): boolean };
-        if (!t.cancelRequest?.(upstreamId)) this.#sendQuietly({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: upstreamId } });
+        if (!this.#cancelStream(upstreamId)) this.#sendQuietly({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: upstreamId } });
       },
       ask: (request, extra) => this.onServerMessage?.(request, extra, this),
       reissue: (call, request) => {

@@ -165,10 +165,12 @@ export class SseReader {
   #waiters: Array<() => void> = [];
   ended = false;
 
-  /** Opens `url` (GET) with `headers`; resolves when the response head arrived. */
-  async open(url: string, headers: Record<string, string> = {}): Promise<this> {
+  /** Opens `url` (GET, or POST of `body` as JSON) with `headers`; resolves when the response head arrived. */
+  async open(url: string, headers: Record<string, string> = {}, body?: unknown): Promise<this> {
     await new Promise<void>((resolve, reject) => {
-      this.#req = http.get(url, { headers: { accept: "text/event-stream", ...headers } }, (res) => {
+      const method = body === undefined ? "GET" : "POST";
+      const extra: Record<string, string> = body === undefined ? {} : { "content-type": "application/json", accept: "application/json, text/event-stream" };
+      this.#req = http.request(url, { method, headers: { accept: "text/event-stream", ...extra, ...headers } }, (res) => {
         this.#res = res;
         this.status = res.statusCode ?? 0;
         this.headers = res.headers;
@@ -208,6 +210,7 @@ export class SseReader {
         this.#wake();
         reject(err);
       });
+      this.#req.end(body === undefined ? undefined : JSON.stringify(body));
     });
     return this;
   }

@@ -21,9 +21,11 @@ before(async () => {
 after(() => gateway.close());
 
 async function post(method: string, params: unknown, headers: Record<string, string> = {}, id: number | string = 1) {
+  const p = params as { name?: string; uri?: string };
+  const name = p.name ?? p.uri;
   const r = await fetch(mcp, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": method, ...headers },
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": method, ...(name ? { "mcp-name": name } : {}), ...headers },
     body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
   });
   return { status: r.status, body: (await r.json()) as { id: unknown; result?: Record<string, any>; error?: { code: number; data?: Record<string, any> } } };
@@ -39,6 +41,10 @@ test("envelope, version and header errors carry the id and the revision's codes"
   assert.deepEqual([r.status, r.body.id, r.body.error?.code], [400, 8, -32020]);
   r = await post("tools/list", { _meta: META }, { "mcp-method": "prompts/list" }, 9);
   assert.deepEqual([r.status, r.body.error?.code], [400, -32020]);
+  r = await post("tools/call", { name: "test_simple_text", arguments: {}, _meta: META }, { "mcp-name": "" }, 12);
+  assert.deepEqual([r.status, r.body.error?.code], [400, -32020], "a name in the body needs its Mcp-Name header");
+  r = await post("tools/call", { name: "test_simple_text", arguments: {}, _meta: META }, { "mcp-name": `=?base64?${Buffer.from("test_simple_text").toString("base64")}?=` }, 13);
+  assert.equal(r.body.result?.resultType, "complete", "a base64-encoded Mcp-Name is decoded before the comparison");
   r = await post("logging/setLevel", { level: "info", _meta: META }, {}, 10);
   assert.deepEqual([r.status, r.body.id, r.body.error?.code], [404, 10, -32601]);
   r = await post("resources/read", { uri: "test://nope", _meta: META }, {}, 11);

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CreateMessageRequestSchema, ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { EventEmitter } from "node:events";
 import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
 import type { Gateway } from "../../src/gateway.js";
@@ -37,6 +37,8 @@ before(async () => {
       { name: "v2dh", transport: "streamable_http", url: v2dh.url },
     ],
   }));
+  // On a loaded machine a child may miss its first handshake; every row needs all six upstreams up.
+  for (const group of gateway.manager.groups.values()) assert.ok(await group.replicas[0]!.waitReady(90_000), `${group.name} never became ready`);
 });
 
 after(async () => {
@@ -60,6 +62,9 @@ async function legacyClient(): Promise<{ client: Client; updates: EventEmitter; 
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, async (n) => {
     updates.emit("updated", n.params.uri);
   });
+  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    updates.emit("tools");
+  });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
   return { client, updates, asked };
 }
@@ -74,6 +79,10 @@ test("each upstream's era was detected by protocol: auto", async () => {
   // Dual-era servers answer server/discover: the gateway prefers the modern wire.
   assert.equal(era("v2ds"), "modern");
   assert.equal(era("v2dh"), "modern");
+  // Modern upstreams' list results carry SEP-2549 hints; the catalog keeps them per upstream for the modern edge.
+  const hinted = gateway.catalog.upstreamHints("tools").map((h) => h.upstream).sort();
+  assert.deepEqual(hinted, ["v2dh", "v2ds", "v2mh", "v2ms"]);
+  for (const h of gateway.catalog.upstreamHints("tools")) assert.ok(Number.isInteger(h.ttlMs) && (h.cacheScope === "public" || h.cacheScope === "private"));
 });
 
 for (const name of ["v1s", "v1h"]) {
@@ -109,9 +118,12 @@ for (const name of ["v2ms", "v2mh", "v2ds", "v2dh"]) {
     const { client, updates, asked } = await legacyClient();
     try {
       const tools = (await client.listTools()).tools.map((t) => t.name);
-      assert.deepEqual(tools.filter((t) => t.startsWith(`${name}__`)).sort(), [`${name}__bump`, `${name}__confirm`, `${name}__echo`, `${name}__sample`]);
+      assert.deepEqual(tools.filter((t) => t.startsWith(`${name}__`)).sort(), [`${name}__bump`, `${name}__confirm`, `${name}__echo`, `${name}__grow`, `${name}__sample`, `${name}__where`]);
       const echoed = await client.callTool({ name: `${name}__echo`, arguments: { text: "hi v2" } });
       assert.deepEqual(echoed.content, [{ type: "text", text: "echo: hi v2" }]);
+      // A declared x-mcp-header argument travels as Mcp-Param-Region (Base64-wrapped when not plain ASCII).
+      const where = await client.callTool({ name: `${name}__where`, arguments: { region: "zürich" } });
+      assert.deepEqual(where.content, [{ type: "text", text: "region: zürich" }]);
       // input_required -> elicitation/create to this client -> retry with inputResponses + requestState.
       const confirmed = await client.callTool({ name: `${name}__confirm`, arguments: {} });
       assert.deepEqual(confirmed.content, [{ type: "text", text: "confirmed: true" }]);
@@ -126,6 +138,11 @@ for (const name of ["v2ms", "v2mh", "v2ds", "v2dh"]) {
       assert.deepEqual(await updated, [uri]);
       await client.unsubscribeResource({ uri });
       assert.deepEqual((await client.ping()), {});
+      // tools/list_changed arrives on the gateway's listen stream, refreshes the catalog, and reaches the client.
+      const changed = once(updates, "tools");
+      await client.callTool({ name: `${name}__grow`, arguments: {} });
+      await changed;
+      assert.ok((await client.listTools()).tools.some((t) => t.name === `${name}__extra_1`), "the new tool is listed");
     } finally {
       await client.close();
     }

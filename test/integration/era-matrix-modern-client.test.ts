@@ -33,6 +33,8 @@ before(async () => {
       { name: "v2dh", transport: "streamable_http", url: v2dh.url },
     ],
   }));
+  // On a loaded machine a child may miss its first handshake; every row needs all six upstreams up.
+  for (const group of gateway.manager.groups.values()) assert.ok(await group.replicas[0]!.waitReady(90_000), `${group.name} never became ready`);
 });
 
 after(async () => {

@@ -113,3 +113,26 @@ test("item 2: a handler that throws is answered with a catalogue error and logge
   trap.assertNone();
   assert.equal((await fetch(`${url}/mcp/stats`)).status, 200);
 });
+
+test("item 2: a message handler that throws answers internal_error on that socket; the socket, its session and the process stay", async () => {
+  // A middleware with a bug: throws on one method. Every listener's dispatch runs inside the guard.
+  gateway.use((next) => (session, message) => {
+    if ((message as { method?: string }).method === "test/boom") throw new TypeError("bug in a handler");
+    next(session, message);
+  });
+  const s = await FrameSocket.open(`${wsUrl}/mcp/ws?client_id=boom`, "mcp");
+  s.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "test/boom" }));
+  const err = await s.next((f) => f?.id === 1);
+  assert.equal(err.error.data.error, "internal_error");
+  s.send(JSON.stringify(initialize(2)));
+  assert.equal((await s.next((f) => f?.id === 2)).result.serverInfo.name, "mcp-gateway");
+  await s.close();
+  const p = await FrameSocket.open(`${wsUrl}/mcp/ws/websocket?vsn=2.0.0&client_id=boom-phx`);
+  p.send(JSON.stringify(["1", "1", "mcp:gateway", "phx_join", {}]));
+  await p.next((f) => Array.isArray(f) && f[1] === "1");
+  p.send(JSON.stringify(["1", "2", "mcp:gateway", "message", { jsonrpc: "2.0", id: 3, method: "test/boom" }]));
+  const perr = await p.next((f) => Array.isArray(f) && f[3] === "message" && f[4]?.message?.id === 3);
+  assert.equal(perr[4].message.error.data.error, "internal_error");
+  await p.close();
+  trap.assertNone();
+});

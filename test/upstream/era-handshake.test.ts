@@ -194,3 +194,30 @@ test("config: protocol defaults to auto; modern is refused on SSE and WebSocket 
   assert.deepEqual(ok.upstreams.map((u) => u.protocol), ["auto", "modern"]);
   assert.throws(() => validateConfig({ upstreams: [{ name: "s", transport: "sse", url: "http://127.0.0.1:1/sse", protocol: "modern" }] }), /protocol "modern" needs a stdio or streamable_http upstream/);
 });
+
+test("x-mcp-header arguments learned from tools/list are mirrored into Mcp-Param-* headers of tools/call", async () => {
+  const { scanParamHeaders, buildParamHeaders } = await import("../../src/upstream/modern/param-headers.js");
+  const schema = { type: "object", properties: { region: { type: "string", "x-mcp-header": "Region" }, opts: { type: "object", properties: { tier: { type: "integer", "x-mcp-header": "Tier" } } }, list: { type: "array", items: { type: "string", "x-mcp-header": "Nope" } } } };
+  const declarations = scanParamHeaders(schema);
+  assert.deepEqual(declarations.map((d) => d.header), ["Region", "Tier"], "only properties-chain declarations count");
+  assert.deepEqual(buildParamHeaders(declarations, { region: "zürich", opts: { tier: 3 } }), { "mcp-param-region": `=?base64?${Buffer.from("zürich").toString("base64")}?=`, "mcp-param-tier": "3" });
+  assert.equal(buildParamHeaders(declarations, { region: null }), undefined, "absent or null arguments get no header");
+
+  // Through a connection: the adapter learns the declaration from tools/list and attaches the header to the call.
+  const { extraHeaders } = await import("../../src/upstream/transports/modern-headers.js");
+  const u = upstream((r) => (r.method === "server/discover" ? DISCOVER : r.method === "tools/list" ? { resultType: "complete", tools: [{ name: "where", inputSchema: schema }], ttlMs: 0, cacheScope: "private" } : { resultType: "complete", content: [] }));
+  const c = connection(u.near, { mode: "auto", wire: "http" });
+  const sent: JsonRpcRequest[] = [];
+  const send = u.near.send.bind(u.near);
+  u.near.send = (m, extra) => {
+    sent.push(m as JsonRpcRequest);
+    return send(m, extra);
+  };
+  await c.connect(2000);
+  await c.request("tools/list", {}, 1000);
+  const answers: JsonRpcResponse[] = [];
+  c.forward({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "where", arguments: { region: "eu" } } }, call("tools/call", answers));
+  const callMessage = sent.at(-1)!;
+  assert.deepEqual(modernHeaders(callMessage), { "mcp-param-region": "eu", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "where" });
+  assert.ok(extraHeaders.has(callMessage));
+});

@@ -128,13 +128,23 @@ export class InputBridge {
   }
 
   release(call: BridgedCall): void {
-    if (this.#held.get(call.handle) === call) this.#held.delete(call.handle);
+    const handle = call.heldHandle;
+    if (handle !== undefined && this.#held.get(handle) === call) this.#held.delete(handle);
   }
 }
 
 /** One modern call through the relay: the caller's sink, and the MRTR bookkeeping when its upstream asks. */
 class BridgedCall implements CallerSink {
-  readonly handle = randomUUID();
+  #handle?: string;
+  /** Where this node finds the call again on the retry (allocated only when the call is held). */
+  get handle(): string {
+    return (this.#handle ??= randomUUID());
+  }
+
+  /** The handle, if the call was ever held. */
+  get heldHandle(): string | undefined {
+    return this.#handle;
+  }
   #exchange: ModernExchange | null;
   /** Asked and not answered yet, by key. */
   readonly #pending = new Map<string, { downId: JsonRpcId; method: string; params: Record<string, unknown> }>();

@@ -45,6 +45,17 @@ export function nameOf(request: JsonRpcRequest): string | undefined {
   }
 }
 
+const B64_PREFIX = "=?base64?";
+const B64_SUFFIX = "?=";
+
+/** SEP-2243: values unsafe in a header travel as `=?base64?<utf-8 base64>?=`. */
+export function decodeHeaderValue(v: string): string {
+  if (v.startsWith(B64_PREFIX) && v.endsWith(B64_SUFFIX) && v.length >= B64_PREFIX.length + B64_SUFFIX.length) {
+    return Buffer.from(v.slice(B64_PREFIX.length, v.length - B64_SUFFIX.length), "base64").toString("utf8");
+  }
+  return v;
+}
+
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return typeof v === "string" ? v.trim() : undefined;
@@ -72,10 +83,11 @@ export function readEnvelope(request: JsonRpcRequest, headers: IncomingHttpHeade
   const hVersion = header(headers, "mcp-protocol-version");
   if (hVersion !== version) throw new GatewayError("header_mismatch", { detail: `MCP-Protocol-Version ${hVersion === undefined ? "is missing" : `"${hVersion}"`} but _meta says "${version}"` });
   const hMethod = header(headers, "mcp-method");
-  if (hMethod !== undefined && hMethod !== request.method) throw new GatewayError("header_mismatch", { detail: `Mcp-Method "${hMethod}" but the body's method is "${request.method}"` });
-  const hName = header(headers, "mcp-name");
+  if (hMethod !== request.method) throw new GatewayError("header_mismatch", { detail: hMethod === undefined ? "Mcp-Method is missing" : `Mcp-Method "${hMethod}" but the body's method is "${request.method}"` });
   const name = nameOf(request);
-  if (hName !== undefined && name !== undefined && hName !== name) throw new GatewayError("header_mismatch", { detail: `Mcp-Name "${hName}" but the body names "${name}"` });
+  const rawName = header(headers, "mcp-name");
+  const hName = rawName === undefined ? undefined : decodeHeaderValue(rawName);
+  if (name !== undefined && hName !== name) throw new GatewayError("header_mismatch", { detail: hName === undefined ? "Mcp-Name is missing" : `Mcp-Name "${hName}" but the body names "${name}"` });
 
   if (!isModernVersion(version)) {
     throw new ModernError("unsupported_version", { requested: version }, { supported: [...ALL_PROTOCOL_VERSIONS], requested: version });

@@ -18,9 +18,17 @@ export interface HandshakePlan {
    * 2026-07-28 binding; `other` (SSE, WebSocket) is always legacy.
    */
   wire: ProbeWire | "other";
-  /** Longest wait for the probe (default: the handshake timeout, as the SDK v2 client does); a silent stdio server costs this once per spawn. */
+  /** Longest wait for the probe (default 60 s, the SDK v2 client's request timeout); a silent stdio server costs this once per spawn. */
   probeTimeoutMs?: number;
 }
+
+/**
+ * How long the probe may go unanswered. Long on purpose: on stdio the answer
+ * to a child that is still starting (a loaded machine, a big runtime) only
+ * comes late, and reading that silence as "legacy" would pin a modern server
+ * to the wrong era. On HTTP the transport's own timeouts fire first.
+ */
+const DEFAULT_PROBE_TIMEOUT_MS = 60_000;
 
 /**
  * Replicas whose stdio child exited on the probe: the next spawn goes straight
@@ -45,7 +53,7 @@ export async function negotiate(
   if (!probe) return legacyInitialize(channel, names.upstream, clientInfo, timeoutMs);
   let outcome;
   try {
-    outcome = await modernDiscover(channel, names.upstream, clientInfo, plan.wire as ProbeWire, Math.min(plan.probeTimeoutMs ?? timeoutMs, timeoutMs));
+    outcome = await modernDiscover(channel, names.upstream, clientInfo, plan.wire as ProbeWire, plan.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof DiscoverFailed && err.closed && plan.mode === "auto") knownLegacy.add(names.replica);
     throw err;

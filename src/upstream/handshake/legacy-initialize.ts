@@ -1,6 +1,6 @@
 import { LATEST_PROTOCOL_VERSION } from "../../protocol/jsonrpc.js";
 import type { UpstreamIdentity } from "../connection.js";
-import { requestWithin, type HandshakeChannel } from "./request-within.js";
+import type { HandshakeChannel } from "./request-within.js";
 
 /** What the gateway declares to upstreams: it relays these on behalf of its clients. */
 export const GATEWAY_CLIENT_CAPABILITIES = { sampling: {}, elicitation: {}, roots: { listChanged: true } };
@@ -16,12 +16,9 @@ export async function legacyInitialize(
   clientInfo: { name: string; version: string },
   timeoutMs: number,
 ): Promise<UpstreamIdentity> {
-  const result = await requestWithin(
-    channel,
-    "initialize",
-    { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: GATEWAY_CLIENT_CAPABILITIES, clientInfo },
-    timeoutMs,
-  );
+  // No timer of its own, as before the era probe existed: a slow-starting child is waited for (the
+  // transports bound what they can, e.g. HTTP header timeouts), and a restart only costs another slow start.
+  const result = await channel.request("initialize", { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: GATEWAY_CLIENT_CAPABILITIES, clientInfo }, timeoutMs);
   const identity: UpstreamIdentity = {
     era: "legacy",
     protocolVersion: result.protocolVersion as string,

@@ -4,6 +4,8 @@ import type { PendingCall } from "../connection.js";
 import { META, stampEnvelope } from "../handshake/envelope.js";
 import { ListenStream, type ListenHost } from "./listen-stream.js";
 import { MrtrBridge, type BridgeHost } from "./mrtr-bridge.js";
+import { buildParamHeaders, scanParamHeaders, type ParamHeaderDeclaration } from "./param-headers.js";
+import { extraHeaders } from "../transports/modern-headers.js";
 
 /** Caching hints of a 2026-07-28 list result (SEP-2549), as the upstream gave them. */
 export interface CacheHint {
@@ -59,6 +61,8 @@ export class ModernUpstream {
   readonly bridge: MrtrBridge;
   /** Last caching hints per list method (the catalog and the modern edge read them). */
   readonly cacheHints = new Map<string, CacheHint>();
+  /** `x-mcp-header` declarations per upstream tool name, learned from tools/list. */
+  readonly #paramHeaders = new Map<string, ParamHeaderDeclaration[]>();
 
   constructor(readonly host: ModernHost) {
     this.listen = new ListenStream(host);
@@ -100,6 +104,12 @@ export class ModernUpstream {
       clientInfo: this.host.clientInfo,
       logLevel: caller?.logLevel,
     });
+    if (request.method === "tools/call") {
+      // SEP-2243: arguments a tool declares with x-mcp-header are mirrored into Mcp-Param-* headers.
+      const declarations = this.#paramHeaders.get(request.params!.name as string);
+      const built = declarations ? buildParamHeaders(declarations, request.params!.arguments) : undefined;
+      if (built) extraHeaders.set(request, { ...extraHeaders.get(request), ...built });
+    }
   }
 
   /** An upstream answer; true when the adapter consumed it (bridged MRTR round). */
@@ -107,6 +117,7 @@ export class ModernUpstream {
     if ("result" in response && LIST_METHODS.has(call.method)) {
       const { ttlMs, cacheScope } = response.result as { ttlMs?: unknown; cacheScope?: unknown };
       if (typeof ttlMs === "number" && (cacheScope === "public" || cacheScope === "private")) this.cacheHints.set(call.method, { ttlMs, cacheScope });
+      if (call.method === "tools/list") this.#learnParamHeaders(response.result?.tools);
     }
     return this.bridge.onResponse(response, call);
   }
@@ -127,6 +138,16 @@ export class ModernUpstream {
     }
     if (extra?.relatedRequestId !== undefined && this.listen.owns(extra.relatedRequestId)) return undefined;
     return extra;
+  }
+
+  #learnParamHeaders(tools: unknown): void {
+    if (!Array.isArray(tools)) return;
+    for (const tool of tools as Array<{ name?: unknown; inputSchema?: unknown }>) {
+      if (typeof tool?.name !== "string") continue;
+      const declarations = scanParamHeaders(tool.inputSchema);
+      if (declarations.length > 0) this.#paramHeaders.set(tool.name, declarations);
+      else this.#paramHeaders.delete(tool.name);
+    }
   }
 
   /** True for notifications the modern wire removed (not sent upstream). */

@@ -33,6 +33,14 @@ export function encodeHeaderValue(value: string): string {
 }
 
 /**
+ * Headers that go with one message beside the standard ones (`Mcp-Param-*`
+ * mirrored tool arguments), keyed by the message object the connection
+ * sends. Set by the modern adapter (and by the modern edge for a modern
+ * client's own `Mcp-Param-*`); read once when the message is POSTed.
+ */
+export const extraHeaders = new WeakMap<object, Record<string, string>>();
+
+/**
  * The standard headers of a 2026-07-28 request (SEP-2243), derived from the
  * body so they can never disagree with it: `MCP-Protocol-Version` from the
  * envelope, `Mcp-Method`, and `Mcp-Name` where the method has one. Undefined
@@ -44,7 +52,8 @@ export function modernHeaders(message: JsonRpcMessage): Record<string, string> |
   if (typeof m.method !== "string") return undefined;
   const version = (m.params?._meta as Record<string, unknown> | undefined)?.[PROTOCOL_VERSION_KEY];
   if (typeof version !== "string") return undefined;
-  const headers: Record<string, string> = { "mcp-protocol-version": version, "mcp-method": m.method };
+  // The standard headers are written last: derived from the body, they always win.
+  const headers: Record<string, string> = { ...extraHeaders.get(message), "mcp-protocol-version": version, "mcp-method": m.method };
   const field = NAME_SOURCE[m.method];
   const name = field !== undefined ? m.params?.[field] : undefined;
   if (typeof name === "string") headers["mcp-name"] = encodeHeaderValue(name);

@@ -118,8 +118,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
   #sessionAbort = sessionController();
   /** The session signal of the running GET stream loop, if any. */
   #getSignal: AbortSignal | undefined;
-  /** Open `subscriptions/listen` POSTs (2026-07-28): closing the stream is how a listen is cancelled. */
-  readonly #listens = new Map<JsonRpcId, AbortController>();
+  /** Open 2026-07-28 request POSTs: closing a request's stream is how it is cancelled on the modern wire. */
+  readonly #cancellable = new Map<JsonRpcId, AbortController>();
   #modernWire = false;
 
   constructor(options: StreamableHttpUpstreamOptions) {
@@ -183,13 +183,14 @@ export class StreamableHttpUpstreamTransport implements Transport {
   }
 
   /**
-   * Ends an open `subscriptions/listen` request by closing its stream (the
-   * 2026-07-28 way to cancel it). False when `id` is no such request.
+   * Ends an open 2026-07-28 request (a call, a `subscriptions/listen`) by
+   * closing its stream: the modern wire's cancellation. False when `id` is
+   * no such request (already answered, or a legacy one).
    */
   cancelRequest(id: JsonRpcId): boolean {
-    const controller = this.#listens.get(id);
+    const controller = this.#cancellable.get(id);
     if (!controller) return false;
-    this.#listens.delete(id);
+    this.#cancellable.delete(id);
     controller.abort();
     return true;
   }
@@ -223,8 +224,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
   async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>): Promise<void> {
     // The session this POST speaks for: a 404 expires it, not whatever session is current by then.
     const sid = isInit || modern ? undefined : this.sessionId;
-    const listen = modern !== undefined && method === "subscriptions/listen" && id !== undefined ? new AbortController() : undefined;
-    if (listen) this.#listens.set(id!, listen);
+    const cancel = modern !== undefined && id !== undefined ? new AbortController() : undefined;
+    if (cancel) this.#cancellable.set(id!, cancel);
     try {
       let res: Dispatcher.ResponseData;
       try {
@@ -235,10 +236,10 @@ export class StreamableHttpUpstreamTransport implements Transport {
           body,
           headersTimeout: this.#timeout,
           bodyTimeout: 0,
-          signal: listen?.signal,
+          signal: cancel?.signal,
         });
       } catch (err) {
-        if (!this.#closed && !listen?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
+        if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
         return;
       }
       const status = res.statusCode;
@@ -252,7 +253,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       const type = header(res.headers, "content-type") ?? "";
       if (type.startsWith("text/event-stream")) {
-        await this.#postStream(res.body, id, listen?.signal);
+        await this.#postStream(res.body, id, cancel?.signal);
       } else {
         const text = await res.body.text();
         const answered = text.length > 0 && this.#dispatchText(text, undefined, id);
@@ -262,10 +263,10 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
       if (method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
     } catch (err) {
-      // Reading a JSON body failed midway (connection reset); a listen we closed ourselves is no failure.
-      if (!this.#closed && !listen?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
+      // Reading a JSON body failed midway (connection reset); a request we cancelled ourselves is no failure.
+      if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
     } finally {
-      if (listen && this.#listens.get(id!) === listen) this.#listens.delete(id!);
+      if (cancel && this.#cancellable.get(id!) === cancel) this.#cancellable.delete(id!);
       this.#settle();
     }
   }
