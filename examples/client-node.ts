@@ -3,7 +3,9 @@
  *
  *   npm start                                   # a gateway on http://127.0.0.1:4000
  *   node --import tsx examples/client-node.ts [gateway-url] [tool] [json-arguments]
- *   node --import tsx examples/client-node.ts http://127.0.0.1:4000 echo '{"text":"hi"}'
+ *   node --import tsx examples/client-node.ts http://127.0.0.1:4000 echo '{"message":"hi"}'
+ *
+ * Exits 1 when the call fails or the tool answers `isError` (e.g. wrong arguments).
  *
  * In an application, import the published entry instead of the source:
  *   import { GatewayClient } from "mcp-gateway/client";
@@ -15,7 +17,7 @@ import WebSocket from "ws";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { GatewayClient, type WebSocketConstructor } from "../src/client/index.js";
 
-const [url = "http://127.0.0.1:4000", tool = "echo", rawArgs = '{"text":"hello from the client SDK"}'] = process.argv.slice(2);
+const [url = "http://127.0.0.1:4000", tool = "echo", rawArgs = '{"message":"hello from the client SDK"}'] = process.argv.slice(2);
 
 const transport = new GatewayClient({
   url,
@@ -38,7 +40,11 @@ try {
   const { tools } = await client.listTools();
   console.error(`[gateway] ${tools.length} tools: ${tools.map((t) => t.name).join(", ")}`);
   const result = await client.callTool({ name: tool, arguments: JSON.parse(rawArgs) });
-  console.log(JSON.stringify(result.content));
+  if (result.isError) {
+    // A tool error is an answer, not an exception: still a failure for this program.
+    console.error(`tool error: ${JSON.stringify(result.content)}`);
+    process.exitCode = 1;
+  } else console.log(JSON.stringify(result.content));
 } catch (err) {
   console.error(`failed: ${(err as Error).message}`);
   process.exitCode = 1;

@@ -339,7 +339,7 @@ export class Gateway {
     }
     this.server.closeIdleConnections?.();
     setTimeout(() => this.server.closeAllConnections?.(), teardown / 2).unref();
-    await this.manager.close();
+    await Promise.all([this.manager.close(), this.relay.clientSessions.close()]);
     await closed;
     await this.cluster?.close();
   }

@@ -48,6 +48,21 @@ export const upstreamSchema = z
     /** Overrides routing.prefix for this upstream. */
     prefix: z.enum(["always", "conditional", "never"]).optional(),
     /**
+     * shared: one upstream session per replica serves every client (stateless servers).
+     * per_client: each client gets its own upstream session (own roots, log level,
+     * subscriptions, server state); see docs/adr/0120-roots-and-upstream-session-modes.md.
+     */
+    session_mode: z.enum(["shared", "per_client"]).default("shared"),
+    /** per_client only: limits on the clients' own upstream sessions. */
+    per_client: z
+      .strictObject({
+        /** Most client sessions open at once on this upstream; past it the least recently used idle one is closed, or the call is refused. */
+        max_sessions: positive().default(50),
+        /** A client's upstream session with nothing in flight for this long is closed (ms). */
+        idle_timeout: ms().default(300_000),
+      })
+      .default({ max_sessions: 50, idle_timeout: 300_000 }),
+    /**
      * Which MCP era the gateway speaks to this upstream. `auto` probes with
      * `server/discover` (2026-07-28) and falls back to `initialize`; `modern`
      * requires discover; `legacy` only runs `initialize`. SSE and WebSocket
@@ -271,7 +286,7 @@ export const configSchema = z
 
     rate_limiting: section({
       enabled: z.boolean().default(true),
-      /** Requests per window per client (key `user:<client_id>`). */
+      /** Requests per window per client (key `user:<client_id>`; anonymous dev-profile sessions: `session:<id>`). */
       default_limit: positive().default(100),
       /** Window length (ms). */
       window: positive().default(60_000),

@@ -6,6 +6,8 @@ export interface ClientIdentity {
   clientId: string;
   scopes: readonly string[];
   claims?: Record<string, unknown>;
+  /** Nobody named this client (dev profile, no client_id): its id is only its address, shared by every local app. */
+  anonymous?: boolean;
   /**
    * What, besides the client id, a session of this identity is bound to. Set
    * for self-named (dev, auth none) clients, whose name proves nothing: the
@@ -44,5 +46,7 @@ export const selfNamedIdentity: Authenticator = (req) => {
   const address = req.socket.remoteAddress ?? "unknown";
   const clientId = named && CLIENT_ID.test(named) ? named : `anon-${address}`;
   // A name anyone can claim: the session is also bound to the peer that created it.
-  return { clientId, scopes: [], binding: `addr:${address}` };
+  const identity: ClientIdentity = { clientId, scopes: [], binding: `addr:${address}` };
+  if (clientId !== named) identity.anonymous = true;
+  return identity;
 };

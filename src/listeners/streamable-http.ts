@@ -94,8 +94,9 @@ export class StreamableHttpSink implements DownstreamSink {
       if (stream === "get") this.getCursor = entry.seq;
       finished = entry.last === true;
     }
-    // Its answer may also have left the buffer already (reported in the gap): nothing more will come.
-    if (!finished && stream !== "get" && plan.entries.length === 0 && this.session.replay.departedEnd(stream)) finished = true;
+    // Its answer may also have left the buffer already (reported in the gap), or be the very event the
+    // client resumed after (it saw the whole stream): nothing more will come.
+    if (!finished && stream !== "get" && plan.entries.length === 0 && (this.session.replay.departedEnd(stream) || this.session.replay.endsStream(afterSeq))) finished = true;
     if (finished) {
       // The request's answer was among the replayed messages: its stream is complete.
       res.end();
@@ -211,16 +212,16 @@ function checkProtocolVersion(req: IncomingMessage): GatewayError | null {
     : new GatewayError("unsupported_protocol_version", { version: String(version) });
 }
 
-/** Finds the session a request names, or answers 400/404 and returns undefined. */
-function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Session | undefined {
+/** Finds the session a request names, or answers 400/404 (under the request's id, when parsed) and returns undefined. */
+function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, requestId: JsonRpcId | null = null): Session | undefined {
   const id = req.headers["mcp-session-id"];
   if (typeof id !== "string" || !id) {
-    sendRpcError(res, new GatewayError("session_required"));
+    sendRpcError(res, new GatewayError("session_required"), requestId);
     return undefined;
   }
   const session = ctx.registry.get(id);
   if (!session || session.transport !== "streamable_http") {
-    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }));
+    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }), requestId);
     return undefined;
   }
   return session;
@@ -232,7 +233,8 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   if (!contentType || !contentType.includes("application/json")) {
     return sendRpcError(res, new GatewayError("unsupported_media_type", { detail: "Content-Type must be application/json" }));
   }
-  if (!accepts(req, "application/json") && !accepts(req, "text/event-stream")) {
+  // Both, as the spec requires: an answer may turn into an SSE stream (progress, server requests) after the POST.
+  if (!accepts(req, "application/json") || !accepts(req, "text/event-stream")) {
     return sendRpcError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }));
   }
   let body: string;
@@ -272,9 +274,11 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
     ctx.onConnected(session, req);
   } else {
+    // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
+    const requestId = parsedId(message);
     const versionError = checkProtocolVersion(req);
-    if (versionError) return sendRpcError(res, versionError);
-    session = sessionOf(req, res, ctx);
+    if (versionError) return sendRpcError(res, versionError, requestId);
+    session = sessionOf(req, res, ctx, requestId);
     if (!session) return;
     // Every request is verified; a session id is not a credential.
     const check = await ctx.verify(req, session);
@@ -296,6 +300,12 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     res.writeHead(202, { "mcp-session-id": session.id });
     res.end();
   }
+}
+
+/** The id of a parsed request (null for notifications, responses and anything without a valid id). */
+function parsedId(message: JsonRpcMessage): JsonRpcId | null {
+  const m = message as { id?: unknown; method?: unknown };
+  return m.method !== undefined && (typeof m.id === "string" || typeof m.id === "number") ? m.id : null;
 }
 
 async function handleGet(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {

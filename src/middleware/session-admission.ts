@@ -4,6 +4,7 @@ import type { SessionRegistry } from "../session/registry.js";
 import type { ClientIdentity } from "../listeners/identity.js";
 import { channels } from "../telemetry/channels.js";
 import { storeWarningOf } from "./rate-limit/middleware.js";
+import { redactText } from "../config/redact.js";
 import type { RateLimiter } from "./rate-limit/service.js";
 
 /**
@@ -17,8 +18,8 @@ import type { RateLimiter } from "./rate-limit/service.js";
  * - Creating a session costs one request of the client's rate-limit window
  *   (`user:<client_id>`), so `GET /mcp/sse` and WebSocket upgrades are counted
  *   like an `initialize` POST. The session's own `initialize` is not counted
- *   again (see `rateLimitMiddleware`). A failing store lets it through, as
- *   for requests.
+ *   again (see `rateLimitMiddleware`). A failing store is handled as for
+ *   requests (`rate_limiting.fail_mode`).
  *
  * Resumes do not pass here: they create nothing.
  */
@@ -35,8 +36,11 @@ export function sessionAdmission(registry: SessionRegistry, config: ConfigStore,
     try {
       verdict = await limiter.consume(`user:${clientId}`);
     } catch (err) {
-      storeWarning?.log(`rate-limit store failed, allowing the request: ${(err as Error).message}`, { clientId });
-      return;
+      // As for requests: rate_limiting.fail_mode decides whether a failing store lets the session through.
+      const open = c.rate_limiting.fail_mode === "open";
+      storeWarning?.log(`rate-limit store failed, ${open ? "allowing" : "refusing"} the request (fail_mode ${open ? "open" : "closed"}): ${(err as Error).message}`, { clientId });
+      if (open) return;
+      throw new GatewayError("rate_limit_unavailable", { reason: redactText((err as Error).message) });
     }
     if (!verdict.allowed) {
       if (channels.client.hasSubscribers) channels.client.publish({ type: "rate_limited", clientId, key: `user:${clientId}`, retry_after: verdict.retryAfter });

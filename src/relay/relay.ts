@@ -13,6 +13,7 @@ import type { ConfigStore } from "../config/store.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attributeServerRequest } from "./server-requests.js";
 import { AttributionLanes, needsLane } from "./attribution-lane.js";
+import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-sessions.js";
 import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
 
@@ -52,6 +53,8 @@ export class Relay implements CallSink {
   /** Why an unknown name is unknown: the integrity layer's error for a definition it withholds (src/integrity/). */
   withheld?: (kind: "tools" | "prompts", exposedName: string) => GatewayError | undefined;
   readonly version: string;
+  /** Upstream sessions of `session_mode: per_client` upstreams, one per client session. */
+  readonly clientSessions: ClientUpstreamSessions;
 
   constructor(
     readonly manager: UpstreamManager,
@@ -62,6 +65,9 @@ export class Relay implements CallSink {
   ) {
     this.version = version;
     for (const replica of manager.replicas()) replica.onServerMessage = (m, e, c) => this.#onServerMessage(m, e, c);
+    this.clientSessions = new ClientUpstreamSessions(manager.factory, { name: "mcp-gateway", version });
+    this.clientSessions.onServerMessage = (m, e, c, owner) => this.#onServerMessage(m, e, c, owner as Session);
+    this.clientSessions.idleTimeoutOf = (upstream) => this.manager.groups.get(upstream)?.config.per_client.idle_timeout ?? 300_000;
     catalog.onChanged = (kind) => this.#broadcastListChanged(kind);
     registry.onEnd((s) => this.#onSessionEnd(s));
   }
@@ -218,16 +224,14 @@ export class Relay implements CallSink {
       if (!set) this.#subscribers.set(key, (set = new Set()));
       const first = set.size === 0;
       set.add(session);
-      // One upstream subscription serves every client subscribed to the URI.
-      if (first) return this.#forward(session, request, owner);
+      // One upstream subscription serves every client subscribed to the URI; a per_client session subscribes for itself.
+      if (first || this.#perClient(owner, session)) return this.#forward(session, request, owner);
     } else {
       session.subscriptions?.delete(key);
       if (set) {
         set.delete(session);
-        if (set.size === 0) {
-          this.#subscribers.delete(key);
-          return this.#forward(session, request, owner);
-        }
+        if (set.size === 0) this.#subscribers.delete(key);
+        if (set.size === 0 || this.#perClient(owner, session)) return this.#forward(session, request, owner);
       }
     }
     this.#reply(session, request.id, {});
@@ -246,6 +250,8 @@ export class Relay implements CallSink {
         if (c?.identity?.capabilities.logging) c.request("logging/setLevel", { level: min }).catch(() => {});
       }
     }
+    // A client's own upstream sessions get its own level.
+    for (const c of this.clientSessions.connectionsOf(session)) if (c.identity?.capabilities.logging) c.request("logging/setLevel", { level }).catch(() => {});
     this.#reply(session, request.id, {});
   }
 
@@ -255,13 +261,50 @@ export class Relay implements CallSink {
     return group?.config.request_timeout ?? this.config.current.routing.request_timeout;
   }
 
+  /**
+   * The call goes on the caller's own upstream session. Legacy sessions only: a modern caller is one
+   * request (no session to own an upstream session), so it takes the shared path.
+   */
+  #perClient(upstream: string, caller: Session): boolean {
+    return caller.era === "legacy" && this.manager.groups.get(upstream)?.config.session_mode === "per_client";
+  }
+
   #forward(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs = this.#timeoutFor(upstream)): void {
+    if (this.#perClient(upstream, session)) return this.#forwardOwn(session, request, upstream, timeoutMs);
     const connection = this.manager.tryConnectionFor(upstream, session.clientId);
     const now = Date.now();
     const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
     (session.inflight ??= new Map()).set(request.id, call);
     if (connection === undefined) return this.#awaitReplica(session, request, upstream, call);
     this.#route(session, request, call, connection);
+  }
+
+  /**
+   * `session_mode: per_client`: the call goes on the client's own upstream
+   * session (opened on first use). No lease pool, breaker or lane: the session
+   * serves this one client, so everything on it is attributed to it.
+   */
+  #forwardOwn(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs: number): void {
+    const now = Date.now();
+    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
+    (session.inflight ??= new Map()).set(request.id, call);
+    const waiting = () => !session.closed && session.inflight?.get(call.originalId) === call;
+    const fail = (err: unknown) => {
+      session.inflight?.delete(call.originalId);
+      this.#reject(session, call.originalId, toGatewayError(err));
+      this.onCallSettled?.();
+    };
+    this.clientSessions.connectionFor(this.manager.groups.get(upstream)!, session).then(
+      (connection) => {
+        if (!waiting()) return;
+        try {
+          connection.forward(request, call);
+        } catch (err) {
+          fail(err);
+        }
+      },
+      (err) => waiting() && fail(err),
+    );
   }
 
   /**
@@ -272,12 +315,13 @@ export class Relay implements CallSink {
    */
   #awaitReplica(session: Session, request: JsonRpcRequest, upstream: string, call: PendingCall): void {
     const maxWait = Math.max(0, Math.min(this.config.current.pool.checkout_timeout, call.deadline - Date.now()));
-    this.manager.whenReady(upstream, maxWait, () => {
+    this.manager.whenReady(upstream, maxWait, (ready) => {
       // Cancelled, or the session ended, while waiting: nothing to send.
       if (session.closed || session.inflight?.get(call.originalId) !== call) return;
       let connection: UpstreamConnection | undefined;
       try {
-        connection = this.manager.tryConnectionFor(upstream, session.clientId);
+        // Nothing came within the wait: say so (the breaker may have opened meanwhile; later calls see circuit_open).
+        connection = ready ? this.manager.tryConnectionFor(upstream, session.clientId) : undefined;
         if (connection === undefined) throw new GatewayError("upstream_unavailable", { upstream, reason: `no replica became ready within ${maxWait} ms` });
       } catch (err) {
         session.inflight.delete(call.originalId);
@@ -379,6 +423,9 @@ export class Relay implements CallSink {
         return;
       }
       case "notifications/roots/list_changed":
+        // The client's own upstream sessions (per_client) hear it at once; shared ones get a coalesced hint
+        // (they answer roots per call: docs/adr/0120-roots-and-upstream-session-modes.md).
+        for (const c of this.clientSessions.connectionsOf(session)) c.notify(n);
         this.#rootsChanged.request();
         return;
       case "notifications/progress": {
@@ -401,9 +448,10 @@ export class Relay implements CallSink {
     fwd.connection.respond(response);
   }
 
-  #onServerMessage(message: JsonRpcRequest | JsonRpcNotification, extra: MessageExtra | undefined, connection: UpstreamConnection): void {
+  /** Upstream->client traffic; `owner` is set for a per_client session (all of it belongs to that client). */
+  #onServerMessage(message: JsonRpcRequest | JsonRpcNotification, extra: MessageExtra | undefined, connection: UpstreamConnection, owner?: Session): void {
     const id = (message as JsonRpcRequest).id;
-    if (id !== undefined) return this.#onServerRequest(message as JsonRpcRequest, extra, connection);
+    if (id !== undefined) return this.#onServerRequest(message as JsonRpcRequest, extra, connection, owner);
     const params = message.params ?? {};
     switch (message.method) {
       case "notifications/progress": {
@@ -418,13 +466,21 @@ export class Relay implements CallSink {
         const level = LOG_LEVELS.indexOf(String(params.level));
         // A client's call: that client alone. The gateway's own requests (tools/list while merging) have no
         // owner: their logs go to every client that asked for logs, like unrelated ones.
-        if (related?.owner) return void (related.owner as Session).send(message, related.originalId);
+        // A client that set logging/setLevel gets nothing below it, from its own calls too (one that never set it gets them all).
+        const wants = (s: Session) => !s.closed && (s.logLevel === undefined || level >= LOG_LEVELS.indexOf(s.logLevel));
+        if (related?.owner) {
+          const caller = related.owner as Session;
+          if (wants(caller)) caller.send(message, related.originalId);
+          return;
+        }
+        if (owner) return void (wants(owner) && owner.send(message));
         for (const s of this.registry.all()) {
           if (s.initialized && s.logLevel && level >= LOG_LEVELS.indexOf(s.logLevel)) s.send({ ...message });
         }
         return;
       }
       case "notifications/resources/updated": {
+        if (owner) return void (!owner.closed && owner.send(message));
         const set = this.#subscribers.get(`${connection.upstream}\u0000${params.uri}`);
         if (set) for (const s of set) s.send({ ...message });
         return;
@@ -455,16 +511,16 @@ export class Relay implements CallSink {
     }
   }
 
-  #onServerRequest(request: JsonRpcRequest, extra: MessageExtra | undefined, connection: UpstreamConnection): void {
+  #onServerRequest(request: JsonRpcRequest, extra: MessageExtra | undefined, connection: UpstreamConnection, owner?: SessionOwner): void {
     if (request.method === "ping") return connection.respond({ jsonrpc: "2.0", id: request.id, result: {} });
-    const target = attributeServerRequest(request, extra, connection);
+    const target = attributeServerRequest(request, extra, connection, owner as Session | undefined);
     if (!target) {
-      if (request.method === "roots/list") return connection.respond({ jsonrpc: "2.0", id: request.id, result: { roots: [] } });
-      return connection.respond({
-        jsonrpc: "2.0",
-        id: request.id,
-        error: { code: JSONRPC_INVALID_REQUEST, message: `no connected client can answer ${request.method}` },
-      });
+      // A shared session asking outside any client's call: there is no one client whose roots (or model) it could mean.
+      const why =
+        request.method === "roots/list" && !owner
+          ? "roots/list outside a client's call: this upstream session is shared by several clients (session_mode: shared); roots are answered during calls, or use session_mode: per_client"
+          : `no connected client can answer ${request.method}`;
+      return connection.respond({ jsonrpc: "2.0", id: request.id, error: { code: JSONRPC_INVALID_REQUEST, message: why } });
     }
     const { session, call } = target;
     const downId = session.nextServerRequestId();
@@ -480,6 +536,7 @@ export class Relay implements CallSink {
   }
 
   #onSessionEnd(session: Session): void {
+    this.clientSessions.closeOwner(session.id);
     // Calls still running upstream for this client are cancelled: nobody will read the answer.
     if (session.inflight) {
       for (const call of session.inflight.values()) {

@@ -22,8 +22,15 @@ export function attributeServerRequest(
   request: JsonRpcRequest,
   extra: MessageExtra | undefined,
   connection: UpstreamConnection,
+  owner?: CallerContext,
 ): { session: CallerContext; call?: PendingCall } | undefined {
   const capability = NEEDED_CAPABILITY[request.method];
+  // A per_client session belongs to one client: everything it asks is that client's.
+  if (owner) {
+    if (owner.closed || (capability && !owner.clientCapabilities[capability])) return undefined;
+    const call = extra?.relatedRequestId !== undefined ? connection.findCall(extra.relatedRequestId) : undefined;
+    return { session: owner, call: call?.owner === owner ? call : undefined };
+  }
   if (extra?.relatedRequestId !== undefined) {
     const call = connection.findCall(extra.relatedRequestId);
     if (call?.owner) {

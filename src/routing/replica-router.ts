@@ -136,6 +136,12 @@ export class ReplicaRouter {
           throw new GatewayError("circuit_open", { target: `${route.group.name} (every ready replica)`, upstream: route.group.name });
         }
       }
+      // Nothing connected, and every replica's breaker opened with its reconnects failing: the upstream is
+      // down, not respawning. Fail fast rather than make each call wait out pool.checkout_timeout.
+      const live = reps.filter((h) => h.replica.state !== "stopped");
+      if (live.length > 0 && live.every((h) => h.breaker.state === "open" && h.replica.connectFailures > 0)) {
+        throw new GatewayError("circuit_open", { target: route.group.name, upstream: route.group.name });
+      }
       return undefined;
     }
     this.#track(route, clientId, track, chosen, now);

@@ -63,6 +63,11 @@ export class ReplayBuffer {
     return this.#find(seq)?.stream ?? this.#departed?.streamOf(seq);
   }
 
+  /** True when the entry with this seq is still buffered and ended its stream (a request's answer). */
+  endsStream(seq: number): boolean {
+    return this.#find(seq)?.last === true;
+  }
+
   /** True when the last message of `stream` (its request's answer) already left the buffer. */
   departedEnd(stream: string): boolean {
     return this.#departed?.endedOf(stream) ?? false;

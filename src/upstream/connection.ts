@@ -2,7 +2,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, Js
 import type { MessageExtra, Transport } from "../protocol/transport.js";
 import { GatewayError, toJsonRpcError } from "../errors/index.js";
 import { log } from "../telemetry/channels.js";
-import { negotiate, type HandshakePlan } from "./handshake/index.js";
+import { GATEWAY_CLIENT_CAPABILITIES, negotiate, type HandshakePlan } from "./handshake/index.js";
 import { ModernUpstream, type CacheHint } from "./modern/modern-upstream.js";
 
 /** Who receives the answer to a forwarded request. */
@@ -84,6 +84,8 @@ export class UpstreamConnection {
     readonly replica: string,
     transport: Transport,
     readonly clientInfo = { name: "mcp-gateway", version: "0.1.0" },
+    /** Client capabilities announced in initialize (a per_client session mirrors its client's). */
+    readonly capabilities: Readonly<Record<string, unknown>> = GATEWAY_CLIENT_CAPABILITIES,
   ) {
     this.#transport = transport;
     transport.onmessage = (message, extra) => this.#onMessage(message, extra);
@@ -122,7 +124,7 @@ export class UpstreamConnection {
    */
   async connect(timeoutMs = 30_000): Promise<UpstreamIdentity> {
     await this.#transport.start();
-    this.identity = await negotiate(this, this.handshake, { upstream: this.upstream, replica: this.replica }, this.clientInfo, timeoutMs);
+    this.identity = await negotiate(this, { ...this.handshake, capabilities: this.capabilities }, { upstream: this.upstream, replica: this.replica }, this.clientInfo, timeoutMs);
     if (this.identity.era === "modern") {
       // MRTR replaces server->client requests: every question names its call, on every wire.
       this.attributesRelated = true;

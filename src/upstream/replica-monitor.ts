@@ -66,6 +66,17 @@ export class ReplicaMonitor {
     this.subscriptions.moveFrom(h);
   }
 
+  /**
+   * Replica.onConnectFailed: a connect attempt failed (connection refused, no
+   * initialize answer). It counts against the breaker like a failed call, so an
+   * upstream that is down trips its breaker and calls fail fast (circuit_open)
+   * instead of each waiting out pool.checkout_timeout.
+   */
+  connectFailed(h: ReplicaHealth, reason: string): void {
+    if (h.breaker.state === "open") return;
+    h.breaker.failure(`connect failed: ${reason}`);
+  }
+
   /** Replica.onReady: (re)connected and initialized. */
   ready(h: ReplicaHealth): void {
     h.failures = 0;

@@ -41,6 +41,10 @@ export class Replica {
   onReady?: (replica: Replica) => void;
   /** Called when the connection drops. */
   onDown?: (replica: Replica) => void;
+  /** Consecutive connect attempts that failed (refused, handshake failed); 0 once ready. */
+  connectFailures = 0;
+  /** Called when a connect attempt fails: the resilience layer counts it against the replica's breaker. */
+  onConnectFailed?: (replica: Replica, reason: string) => void;
   /** Wiring for server->client messages, set by the relay. */
   onServerMessage?: UpstreamConnection["onServerMessage"];
 
@@ -144,6 +148,8 @@ export class Replica {
       log("warn", "MCP.Upstream", `upstream ${this.spec.id} failed to initialize: ${this.lastError}`, { upstream: this.upstream.name });
       if (channels.upstream.hasSubscribers) channels.upstream.publish({ type: "failed", upstream: this.upstream.name, replica: this.spec.id, detail: this.lastError });
       void connection.close().catch(() => {});
+      this.connectFailures++;
+      this.onConnectFailed?.(this, this.lastError);
       this.#scheduleReconnect();
       return;
     }
@@ -154,6 +160,7 @@ export class Replica {
     if (connection.state !== "ready" || this.#stopped) return;
     this.#state = "ready";
     this.failures = 0;
+    this.connectFailures = 0;
     this.lastReadyAt = Date.now();
     if (channels.upstream.hasSubscribers) channels.upstream.publish({ type: "initialized", upstream: this.upstream.name, replica: this.spec.id });
     const waiters = this.#readyWaiters;

@@ -112,6 +112,7 @@ export class ResilienceCore implements CallSink, LeaseHandler<RoutedCall> {
         onReady?.(r);
         this.monitor.ready(h);
       };
+      replica.onConnectFailed = (_r, reason) => this.monitor.connectFailed(h, reason);
       const onDown = replica.onDown;
       replica.onDown = (r) => {
         onDown?.(r);

@@ -13,12 +13,15 @@ export type BreakerTransport = (typeof CLIENT_TRANSPORTS)[number];
 
 /**
  * Failures that count against a transport: the gateway failed the client on
- * that transport (`internal_error`: a bug or broken dependency in the path;
- * `backpressure_dropped`: it could not deliver). Client mistakes
- * (bad JSON, unknown tool, rate limits) and upstream trouble (which has its
- * own breakers) never trip a transport.
+ * that transport (`internal_error`: a bug or broken dependency in the path).
+ * Client mistakes never do (bad JSON, non-JSON-RPC input, bad ids, too deep
+ * a message: refused at the edge as invalid_request before any handler, see
+ * src/protocol/validate.ts; unknown tools, rate limits, auth), and neither
+ * does a client that does not read (`backpressure_dropped` is that client's
+ * own slowness: counting it would let a few non-reading clients open the
+ * breaker for everyone). Upstream trouble has its own breakers.
  */
-const TRANSPORT_FAILURES = new Set(["internal_error", "backpressure_dropped"]);
+const TRANSPORT_FAILURES = new Set(["internal_error"]);
 
 /** Health of one client transport (the guide's check_transport_health). */
 export interface TransportHealth {

@@ -104,7 +104,6 @@ describe("no upstreams; hot CPU; an SSE reconnect storm; WebSocket connections d
     const r = await doctor(url);
     assert.match(r.out, /\[WARN\] event loop: event loop held up to \d{4,} ms/);
     assert.match(r.out, /high CPU\? yes > profile hot paths/);
-    assert.doesNotMatch((await doctor(url)).out, /\[WARN\] event loop/);
   });
 
   test("HTTP+SSE streams reconnecting in a loop: SSE branch, reconnecting, with the proxy fix", async () => {

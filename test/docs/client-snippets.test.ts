@@ -10,10 +10,16 @@ import ts from "typescript";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = readFileSync(join(root, "docs/TROUBLESHOOTING.md"), "utf8");
-const blocks = [...doc.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+/** Every ```ts block of docs/client.md too: the SDK's own page must compile as written. */
+const clientDoc = readFileSync(join(root, "docs/client.md"), "utf8");
+const fence = /^```ts\n([\s\S]*?)^```/gm;
+const guideBlocks = [...doc.matchAll(fence)].map((m) => m[1]!);
+const clientBlocks = [...clientDoc.matchAll(fence)].map((m) => m[1]!);
+const blocks = [...guideBlocks, ...clientBlocks];
 
 test("the guide's TypeScript client snippets typecheck against the SDK", () => {
-  assert.ok(blocks.length >= 4, `${blocks.length} ts blocks`);
+  assert.ok(guideBlocks.length >= 4, `${guideBlocks.length} ts blocks in the guide`);
+  assert.ok(clientBlocks.length >= 1, "docs/client.md has ts blocks");
   assert.ok(blocks.every((b) => b.includes('from "mcp-gateway/client"')), "every snippet uses the SDK");
   // Inside the repository, so the snippets resolve node_modules like application code would.
   const dir = mkdtempSync(join(root, "test/docs/.snippets-"));

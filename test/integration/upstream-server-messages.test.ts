@@ -32,12 +32,19 @@ function buildChattyServer(): Server {
         { name: "echo", inputSchema: { type: "object", properties: { message: { type: "string" } } } },
         { name: "ask", inputSchema: { type: "object", properties: { question: { type: "string" } } } },
         { name: "relist", inputSchema: { type: "object", properties: {} } },
+        { name: "chatter", inputSchema: { type: "object", properties: {} } },
       ],
     };
   });
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const args = (request.params.arguments ?? {}) as Record<string, string>;
     if (request.params.name === "echo") return { content: [{ type: "text", text: `echo: ${args.message}` }] };
+    if (request.params.name === "chatter") {
+      // Related to this call (it travels on the call's POST stream): one info, one error.
+      await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "chatter info" } });
+      await extra.sendNotification({ method: "notifications/message", params: { level: "error", data: "chatter error" } });
+      return { content: [{ type: "text", text: "chattered" }] };
+    }
     if (request.params.name === "relist") {
       await server.sendToolListChanged();
       return { content: [{ type: "text", text: "relisting" }] };
@@ -83,7 +90,7 @@ test("a log sent while answering the gateway's own tools/list keeps the answer a
   const client = await connect("logs");
   try {
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    assert.deepEqual(names, ["ask", "echo", "relist"], "the upstream's tools/list answer was not lost");
+    assert.deepEqual(names, ["ask", "chatter", "echo", "relist"], "the upstream's tools/list answer was not lost");
     const r = await client.callTool({ name: "echo", arguments: { message: "hi" } });
     assert.match(JSON.stringify(r.content), /echo: hi/);
     await client.setLoggingLevel("info");
@@ -131,5 +138,25 @@ test("a server->client request for a client that did not declare the capability 
   } finally {
     await plain.close();
     await sampler.close();
+  }
+});
+
+test("logs related to a client's own call are filtered by the level that client set", async () => {
+  const quiet = await connect("quiet");
+  const loud = await connect("loud");
+  const heard: Record<string, string[]> = { quiet: [], loud: [] };
+  quiet.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.quiet!.push(String(n.params.level)));
+  loud.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void heard.loud!.push(String(n.params.level)));
+  try {
+    await quiet.setLoggingLevel("error");
+    await loud.setLoggingLevel("debug");
+    // The logs travel ahead of the result on the same stream: all delivered once the call resolves.
+    await quiet.callTool({ name: "chatter", arguments: {} });
+    await loud.callTool({ name: "chatter", arguments: {} });
+    assert.deepEqual(heard.quiet, ["error"], "info is below the quiet client's level");
+    assert.deepEqual(heard.loud, ["info", "error"]);
+  } finally {
+    await quiet.close();
+    await loud.close();
   }
 });

@@ -12,6 +12,7 @@ import { GatewayError } from "../../src/errors/index.js";
 import type { Transport } from "../../src/protocol/transport.js";
 import { fixtureUpstream, startTestGateway } from "../helpers/gateway.js";
 import { FrameSocket, initialize, trapCrashes } from "../helpers/edge.js";
+import { channels } from "../../src/telemetry/channels.js";
 
 let gateway: Gateway;
 let url: string;
@@ -144,4 +145,12 @@ test("item 4: a request that cannot be serialized for the upstream is the client
     () => connection.forward({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { arguments: deep(20_000) as Record<string, unknown> } }, call),
     (e: unknown) => e instanceof GatewayError && e.code === "invalid_request",
   );
+});
+
+test("item 3: a client too slow to read (backpressure_dropped) does not count against its transport's breaker", async () => {
+  const ws = await FrameSocket.open(`${url.replace(/^http/, "ws")}/mcp/ws?client_id=slow-reader`, "mcp");
+  // What the delivery path reports when it gives up on that client.
+  for (let i = 0; i < 3 * THRESHOLD; i++) channels.error.publish({ type: "request", code: "backpressure_dropped", message: "dropped", clientId: "slow-reader", transport: "websocket" });
+  assertAllClosed("after backpressure drops");
+  await ws.close();
 });

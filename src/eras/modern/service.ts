@@ -25,7 +25,7 @@ import { readEnvelope, paramHeaders } from "./envelope.js";
 import { ModernCaller } from "./caller.js";
 import { discoverResult } from "./discover.js";
 import { ListenHub, honoredFilter, readFilter } from "./listen.js";
-import { CACHEABLE, hintOf, sortList, stampResult, type CacheHint } from "./results.js";
+import { CACHEABLE, hintOf, mergeHints, sortList, stampResult, type CacheHint } from "./results.js";
 
 /** Methods the revision removed: 404 -32601 on this wire (SEP-2575). */
 export const REMOVED_METHODS: ReadonlySet<string> = new Set([
@@ -196,7 +196,17 @@ export class ModernService implements ModernWire {
     if (retried) return { ttlMs: 0, cacheScope: "private" };
     const own = hintOf(result);
     if (own) return own;
-    const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
+    const fallback: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
+    // A merged list: the shortest ttl of its contributors, private if any is (modern upstreams give
+    // their own hints; legacy ones get modern.cache_ttl).
+    const hints: CacheHint[] = [];
+    if (method.endsWith("/list")) {
+      for (const group of this.#deps.catalog.manager.groups.values()) {
+        const c = group.anyConnection();
+        if (c) hints.push(c.cacheHint(method) ?? fallback);
+      }
+    }
+    const hint = mergeHints(hints, fallback);
     // A list filtered for this caller (tool rules) must not be shared with another.
     const filter = this.#deps.relay.toolFilter;
     if (method === "tools/list" && filter && this.#deps.catalog.list("tools").some((t) => !filter(caller, t.name as string))) hint.cacheScope = "private";

@@ -39,8 +39,16 @@ function keyOf(session: Session, m: JsonRpcMessage): string | null {
   return rateKey(session);
 }
 
-/** The rate-limit key of a session's client. */
+/**
+ * The rate-limit key of a caller: `user:<client_id>` for a client with a name
+ * (authenticated, or self-declared `client_id` in the dev profile); for an
+ * anonymous dev-profile session, `session:<id>`, because its client id is only
+ * its address, which every local app shares (one busy app must not lock out
+ * the others). Anonymous modern-era callers have no session: they keep the
+ * address key.
+ */
 export function rateKey(session: Session): string {
+  if (session.identity?.anonymous && session.era === "legacy") return `session:${session.id}`;
   return `user:${session.clientId}`;
 }
 
@@ -90,7 +98,7 @@ export function rateLimitMiddleware(limiter: RateLimiter, config: ConfigStore, r
         if (channels.client.hasSubscribers) channels.client.publish({ type: "rate_limited", clientId: session.clientId, sessionId: session.id, key, retry_after: verdict.retryAfter });
         const id = (m as { id?: JsonRpcId }).id;
         // A notification has nobody to answer: past its window it is dropped (the event above says so).
-        if (id !== undefined) reject(session, id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit }));
+        if (id !== undefined) reject(session, id, new GatewayError("rate_limit_exceeded", { retry_after: verdict.retryAfter, limit: verdict.limit, key }));
       } else pass(session, m);
     };
 

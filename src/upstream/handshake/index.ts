@@ -20,6 +20,8 @@ export interface HandshakePlan {
   wire: ProbeWire | "other";
   /** Longest wait for the probe (default 60 s, the SDK v2 client's request timeout); a silent stdio server costs this once per spawn. */
   probeTimeoutMs?: number;
+  /** Client capabilities to declare (default GATEWAY_CLIENT_CAPABILITIES; a per_client session mirrors its client's). */
+  capabilities?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function negotiate(
   timeoutMs: number,
 ): Promise<UpstreamIdentity> {
   const probe = plan.mode !== "legacy" && plan.wire !== "other" && !(plan.mode === "auto" && knownLegacy.has(names.replica));
-  if (!probe) return legacyInitialize(channel, names.upstream, clientInfo, timeoutMs);
+  if (!probe) return legacyInitialize(channel, names.upstream, clientInfo, timeoutMs, plan.capabilities);
   let outcome;
   try {
     outcome = await modernDiscover(channel, names.upstream, clientInfo, plan.wire as ProbeWire, plan.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS);
@@ -60,5 +62,5 @@ export async function negotiate(
   }
   if (outcome.era === "modern") return outcome.identity;
   if (plan.mode === "modern") throw new DiscoverFailed(`upstream is configured protocol: modern but is not a 2026-07-28 server: ${outcome.reason}`);
-  return legacyInitialize(channel, names.upstream, clientInfo, timeoutMs);
+  return legacyInitialize(channel, names.upstream, clientInfo, timeoutMs, plan.capabilities);
 }
