@@ -166,4 +166,27 @@ describe("session caps", () => {
       assert.equal((await initialize(url, "c-late")).status, 200);
     });
   });
+
+  test("a Phoenix join past the per-client cap is replied too_many_sessions; the first channel keeps working", async () => {
+    await withGateway({ session: { max_sessions_per_client: 1 }, rate_limiting: { enabled: false } }, async (url, gateway) => {
+      const join = async () => {
+        const ws = new WebSocket(`${url.replace("http", "ws")}/mcp/ws/websocket?vsn=2.0.0&client_id=phx-capped`, "phoenix");
+        await once(ws, "open");
+        const reply = new Promise<any[]>((resolve) => ws.on("message", (d) => {
+          const f = JSON.parse(d.toString());
+          if (f[3] === "phx_reply" && f[1] === "1") resolve(f);
+        }));
+        ws.send(JSON.stringify(["1", "1", "mcp:gateway", "phx_join", {}]));
+        return { ws, reply: await reply };
+      };
+      const first = await join();
+      assert.equal(first.reply[4].status, "ok");
+      const second = await join();
+      assert.equal(second.reply[4].status, "error");
+      assert.equal(second.reply[4].response.error, "too_many_sessions");
+      assert.equal(gateway.registry.countOf("phx-capped"), 1);
+      first.ws.close();
+      second.ws.close();
+    });
+  });
 });
