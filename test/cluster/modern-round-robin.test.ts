@@ -19,7 +19,7 @@ before(async () => {
     routing: { prefix: "conditional" },
     upstreams: [{ name: "fx", transport: "stdio", command: process.execPath, args: ["--import", "tsx", "test/fixtures/conformance-server.ts", "--stdio"] }],
   };
-  nodes.push(...(await Promise.all(["rr-a", "rr-b", "rr-c"].map((n) => startNode(n, config)))));
+  nodes.push(...(await Promise.all(["rr-a", "rr-b", "rr-c"].map((n) => startNode(n, config, 90_000)))));
 });
 
 after(async () => {
