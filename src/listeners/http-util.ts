@@ -83,12 +83,20 @@ export function accepts(req: IncomingMessage, type: string): boolean {
  * array. Nothing else is validated here (the relay only needs the envelope).
  */
 export function parseJsonRpcBody(body: string): JsonRpcMessage {
-  let message: JsonRpcMessage;
+  const message = parseJsonRpcPayload(body);
+  if (Array.isArray(message)) throw new GatewayError("batch_not_supported");
+  return message;
+}
+
+/**
+ * Parses a POSTed body that may be a JSON-RPC batch (an array); throws
+ * `parse_error` for invalid JSON. Whether a batch is allowed is the caller's
+ * call (it depends on the session's protocol version).
+ */
+export function parseJsonRpcPayload(body: string): JsonRpcMessage | unknown[] {
   try {
-    message = JSON.parse(body);
+    return JSON.parse(body);
   } catch (err) {
     throw new GatewayError("parse_error", { detail: (err as Error).message });
   }
-  if (Array.isArray(message)) throw new GatewayError("batch_not_supported");
-  return message;
 }

@@ -4,12 +4,13 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
-import { accepts, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
+import { accepts, parseJsonRpcPayload, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
 import { checkMessage, idKey } from "../protocol/validate.js";
+import { BATCH_PROTOCOL_VERSIONS, planBatch } from "./streamable-http-batch.js";
 import { classifyHeaders, classifyMessage, type EdgeHeaders } from "../protocol/era.js";
 
 function edgeHeaders(req: IncomingMessage): EdgeHeaders {
@@ -22,6 +23,16 @@ function edgeHeaders(req: IncomingMessage): EdgeHeaders {
 interface Exchange {
   res: ServerResponse;
   streaming: boolean;
+  /** Set when the POST carried a batch: one exchange answers several requests. */
+  batch?: BatchReply;
+}
+
+/** The reply to a batch POST: answers wait here until the last one, then go out as one JSON array. */
+interface BatchReply {
+  /** Request keys still unanswered. */
+  pending: Set<string>;
+  /** Answers (and edge errors) collected so far, as JSON text. */
+  answers: string[];
 }
 
 /**
@@ -56,6 +67,53 @@ export class StreamableHttpSink implements DownstreamSink {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
       this.#touched();
     });
+  }
+
+  /**
+   * Registers a batch POST that carries requests `ids`; `answered` holds the
+   * edge errors already known. With no requests the reply goes out at once.
+   */
+  openBatch(ids: JsonRpcId[], res: ServerResponse, answered: string[]): void {
+    const batch: BatchReply = { pending: new Set(ids.map(idKey)), answers: answered };
+    const ex: Exchange = { res, streaming: false, batch };
+    if (batch.pending.size === 0) return this.#endBatch(ex);
+    for (const key of batch.pending) (this.#exchanges ??= new Map()).set(key, ex);
+    res.once("close", () => {
+      for (const key of batch.pending) if (this.#exchanges?.get(key) === ex) this.#exchanges.delete(key);
+      this.#touched();
+    });
+  }
+
+  /** Sends a batch's collected answers as one JSON array (or ends its SSE stream). */
+  #endBatch(ex: Exchange): void {
+    if (ex.streaming) return void ex.res.end();
+    const json = `[${ex.batch!.answers.join(",")}]`;
+    ex.res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": this.session.id });
+    ex.res.end(json);
+  }
+
+  /** One message for a batch POST: answers are collected; anything else first turns the reply into an SSE stream. */
+  #deliverToBatch(ex: Exchange, key: string, json: string, isAnswer: boolean, session: Session): boolean {
+    const batch = ex.batch!;
+    if (isAnswer) {
+      batch.pending.delete(key);
+      this.#exchanges!.delete(key);
+    }
+    let ok = true;
+    if (!ex.streaming && isAnswer) batch.answers.push(json);
+    else {
+      if (!ex.streaming) {
+        ex.streaming = true;
+        startSse(ex.res, this.retryMs, { "mcp-session-id": session.id });
+        ex.res.write(sseEvent("", session.record("", key)));
+        // Answers collected before the switch go first (edge errors and early answers).
+        for (const early of batch.answers) ex.res.write(sseEvent(early));
+        batch.answers.length = 0;
+      }
+      ok = ex.res.write(sseEvent(json, session.record(json, key, isAnswer)));
+    }
+    if (batch.pending.size === 0) this.#endBatch(ex);
+    return ok;
   }
 
   /** True while a POST for request `id` (same JSON type and value) waits for its answer. */
@@ -133,6 +191,7 @@ export class StreamableHttpSink implements DownstreamSink {
         if ("error" in message) queueMicrotask(() => this.onRefused?.());
       }
       if (ex && !ex.res.writableEnded) {
+        if (ex.batch) return this.#deliverToBatch(ex, key, json, isAnswer, session);
         if (isAnswer && !ex.streaming) {
           this.#exchanges!.delete(key);
           const res = ex.res;
@@ -173,7 +232,8 @@ export class StreamableHttpSink implements DownstreamSink {
     this.#get?.end();
     this.#get = null;
     if (this.#exchanges) {
-      for (const ex of this.#exchanges.values()) {
+      // A batch's exchange is listed once per request: end each stream once.
+      for (const ex of new Set(this.#exchanges.values())) {
         if (ex.streaming && retry && !ex.res.writableEnded) ex.res.write(retry);
         ex.res.end();
       }
@@ -183,7 +243,7 @@ export class StreamableHttpSink implements DownstreamSink {
 
   bufferedBytes(): number {
     let n = this.#get?.writableLength ?? 0;
-    if (this.#exchanges) for (const ex of this.#exchanges.values()) n += ex.res.writableLength;
+    if (this.#exchanges) for (const ex of new Set(this.#exchanges.values())) n += ex.res.writableLength;
     return n;
   }
 }
@@ -238,13 +298,15 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     return sendRpcError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }));
   }
   let body: string;
-  let message: JsonRpcMessage;
+  let payload: JsonRpcMessage | unknown[];
   try {
     body = await readBody(req, config.server.body_limit);
-    message = parseJsonRpcBody(body);
+    payload = parseJsonRpcPayload(body);
   } catch (err) {
     return sendRpcError(res, toGatewayError(err));
   }
+  if (Array.isArray(payload)) return handleBatch(req, res, ctx, payload, body.length);
+  const message = payload;
   // The edge check: a bad envelope or id, or too deep a message, is answered on this POST at once (never a hang).
   const check = checkMessage(message, config.server.max_json_depth);
   if (!check.ok) return sendRpcError(res, check.error, check.id);
@@ -300,6 +362,38 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     res.writeHead(202, { "mcp-session-id": session.id });
     res.end();
   }
+}
+
+/**
+ * A batch POST: allowed in sessions negotiated at 2025-03-26 (or 2024-11-05),
+ * refused with `batch_not_supported` in later ones. Each element goes through
+ * the normal per-message path; the answers come back together (one JSON
+ * array, or one SSE stream when something else comes first). A batch with no
+ * requests is accepted with 202.
+ */
+async function handleBatch(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, batch: unknown[], size: number): Promise<void> {
+  const versionError = checkProtocolVersion(req);
+  if (versionError) return sendRpcError(res, versionError);
+  const session = sessionOf(req, res, ctx);
+  if (!session) return;
+  const check = await ctx.verify(req, session);
+  if (check) return ctx.refuse(res, check);
+  if (!BATCH_PROTOCOL_VERSIONS.includes(session.protocolVersion)) return sendRpcError(res, new GatewayError("batch_not_supported"));
+  // JSON-RPC 2.0: an empty array is one invalid request.
+  if (batch.length === 0) return sendRpcError(res, new GatewayError("invalid_request", { detail: "a batch must not be empty" }));
+  const sink = session.sink as StreamableHttpSink;
+  const plan = planBatch(batch, ctx.config.current.server.max_json_depth, (id) => sink.hasOpen(id) || session.inflight?.has(id) === true);
+  if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: "batch", size });
+  if (plan.requests.length === 0 && plan.errors.length === 0) {
+    for (const m of plan.others) ctx.dispatch(session, m);
+    res.writeHead(202, { "mcp-session-id": session.id });
+    res.end();
+    return;
+  }
+  // Registered before any dispatch, so an answer given at once still finds its batch.
+  sink.openBatch(plan.requests.map((r) => r.id), res, plan.errors.map((e) => JSON.stringify(e)));
+  for (const m of plan.others) ctx.dispatch(session, m);
+  for (const r of plan.requests) ctx.dispatch(session, r.message);
 }
 
 /** The id of a parsed request (null for notifications, responses and anything without a valid id). */

@@ -69,10 +69,13 @@ test("malformed JSON is a -32700 parse error with 400, not a stack trace", async
   assert.equal(body.error.code, -32700);
 });
 
-test("batches are rejected with -32600", async () => {
-  const res = await post([init]);
+test("batches are rejected with -32600 in a 2025-11-25 session (2025-03-26 ones: streamable-http-batch.test.ts)", async () => {
+  const sid = await newSession();
+  const res = await post([{ jsonrpc: "2.0", id: 2, method: "ping" }], { "mcp-session-id": sid });
   assert.equal(res.status, 400);
-  assert.equal((await res.json()).error.code, -32600);
+  const body = await res.json();
+  assert.equal(body.error.code, -32600);
+  assert.equal(body.error.data.error, "batch_not_supported");
 });
 
 test("an invalid request and an unknown method get -32600 and -32601", async () => {
