@@ -121,6 +121,12 @@ export class StreamableHttpUpstreamTransport implements Transport {
   /** Open 2026-07-28 request POSTs: closing a request's stream is how it is cancelled on the modern wire. */
   readonly #cancellable = new Map<JsonRpcId, AbortController>();
   #modernWire = false;
+  /**
+   * Requests whose POST stream broke and is being resumed: aborted when the
+   * reply turns up on another stream (the GET stream, another resume) or the
+   * request is cancelled, so the resume stops waiting for what already came.
+   */
+  readonly #resuming = new Map<JsonRpcId, AbortController>();
 
   constructor(options: StreamableHttpUpstreamOptions) {
     this.#url = new URL(options.url);
@@ -169,6 +175,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
     const m = message as { id?: JsonRpcId; method?: string };
     const isInit = m.method === "initialize" && m.id !== undefined;
     if (isInit) this.#initId = m.id;
+    // A cancelled request's reply will not come: stop resuming its stream.
+    if (m.method === "notifications/cancelled") this.#stopResume((message as { params?: { requestId?: JsonRpcId } }).params?.requestId);
     this.#inFlight.begin();
     // On a 2026-07-28 connection (and for its discover probe) a request carries the standard headers and no
     // session id. The connection decides the era, not the body: a modern caller's envelope may reach a legacy upstream.
@@ -291,48 +299,76 @@ export class StreamableHttpUpstreamTransport implements Transport {
     this.#fail(id, "upstream_unavailable", "upstream stream ended before the response", undefined, cause);
   }
 
-  /** Resumes a broken POST stream with GET + Last-Event-ID until its reply arrives. */
+  /**
+   * Resumes a broken POST stream with GET + Last-Event-ID until its reply
+   * arrives. A server that ends a resumed stream cleanly is polling (SEP-1699:
+   * it closes the stream and says when to come back with `retry:`): the next
+   * resume waits exactly that hint, as the spec requires and no longer, and
+   * such rounds are not failures. Only failed connections and non-2xx answers
+   * count against `reconnectMaxAttempts` and back off exponentially. The
+   * resume ends when the reply arrives on any stream, the request is
+   * cancelled, or the session ends.
+   */
   async #resume(id: JsonRpcId, parser: SseParser, extra: MessageExtra): Promise<void> {
-    const signal = this.#sessionAbort.signal;
+    const session = this.#sessionAbort.signal;
+    const stop = new AbortController();
+    this.#resuming.set(id, stop);
+    const signal = AbortSignal.any([session, stop.signal]);
     const sid = this.sessionId!;
     let cause: unknown;
-    for (let attempt = 0; attempt < this.#retryAttempts; attempt++) {
-      if (!(await this.#backoff(attempt, parser.retry, signal))) {
-        // The session ended under us; the reply can no longer come.
-        if (!this.#closed) this.#fail(id, "session_expired", "upstream session ended before the response");
-        return;
-      }
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.#get(sid, parser.lastEventId, signal);
-      } catch (err) {
+    let failures = 0;
+    try {
+      while (failures < this.#retryAttempts) {
+        if (!(await this.#backoff(failures, parser.retry, signal))) {
+          // The session ended under us (the reply can no longer come), or the reply came elsewhere / was cancelled.
+          if (!this.#closed && session.aborted) this.#fail(id, "session_expired", "upstream session ended before the response");
+          return;
+        }
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await this.#get(sid, parser.lastEventId, signal);
+        } catch (err) {
+          if (this.#closed || signal.aborted) return;
+          cause = err;
+          failures++;
+          continue;
+        }
+        const status = res.statusCode;
+        if (status === 404) {
+          await this.#expire(res, sid, id);
+          return;
+        }
+        if (status < 200 || status >= 300) {
+          // The server cannot resume (no event store, 405, ...): the reply is lost.
+          await res.body.dump().catch(() => {});
+          this.#fail(id, "upstream_error", `upstream refused to resume the stream (${status})`, status);
+          return;
+        }
+        parser.reset();
+        try {
+          if (await this.#readSse(res.body, parser, extra, id)) return;
+          // A clean end without the reply: the server is polling; come back after its hint.
+          failures = 0;
+        } catch (err) {
+          if (this.#closed || signal.aborted) return;
+          cause = err;
+          failures++;
+        }
         if (this.#closed || signal.aborted) return;
-        cause = err;
-        continue;
       }
-      const status = res.statusCode;
-      if (status === 404) {
-        await this.#expire(res, sid, id);
-        return;
-      }
-      if (status < 200 || status >= 300) {
-        // The server cannot resume (no event store, 405, ...): the reply is lost.
-        await res.body.dump().catch(() => {});
-        this.#fail(id, "upstream_error", `upstream refused to resume the stream (${status})`, status);
-        return;
-      }
-      parser.reset();
-      const before = parser.lastEventId;
-      try {
-        if (await this.#readSse(res.body, parser, extra, id)) return;
-      } catch (err) {
-        cause = err;
-      }
-      if (this.#closed || signal.aborted) return;
-      // Progress on this connection earns a fresh set of attempts.
-      if (parser.lastEventId !== before) attempt = -1;
+      this.#fail(id, "upstream_unavailable", "upstream stream could not be resumed", undefined, cause);
+    } finally {
+      if (this.#resuming.get(id) === stop) this.#resuming.delete(id);
     }
-    this.#fail(id, "upstream_unavailable", "upstream stream could not be resumed", undefined, cause);
+  }
+
+  /** Stops the resume of request `id`'s stream, if one runs (its reply came elsewhere, or it was cancelled). */
+  #stopResume(id: JsonRpcId | undefined): void {
+    if (id === undefined) return;
+    const stop = this.#resuming.get(id);
+    if (stop === undefined) return;
+    this.#resuming.delete(id);
+    stop.abort();
   }
 
   // ----------------------------------------------------------------- GET path
@@ -486,6 +522,8 @@ export class StreamableHttpUpstreamTransport implements Transport {
     // took every reply for a stranger, so each call "lost" its reply and
     // resumed the stream with Last-Event-ID (issue 16's reconnect storm).
     const answers = isReply && awaitedId !== undefined && msg.id === awaitedId;
+    // The reply to a request whose stream is being resumed came on another stream: that resume is done.
+    if (isReply && !answers && msg.id !== undefined && this.#resuming.size > 0) this.#stopResume(msg.id);
     this.onmessage?.(msg as JsonRpcMessage, extra);
     return answers;
   }
