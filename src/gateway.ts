@@ -80,6 +80,8 @@ export class Gateway {
   readonly integrity: IntegrityService;
   #handler: MessageHandler;
   #middleware: Middleware[];
+  /** The innermost handler: the relay, possibly wrapped (see wrapRelay). */
+  #final: MessageHandler = (s, m) => this.relay.handle(s, m);
   #stopExpiry?: () => void;
   #starting = true;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
@@ -95,7 +97,7 @@ export class Gateway {
     this.catalog = new Catalog(this.manager, config.routing.prefix);
     this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
     this.#middleware = options.middleware ?? [];
-    this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
+    this.#handler = compose(this.#middleware, this.#final);
     for (const group of this.manager.groups.values()) {
       for (const replica of group.replicas) {
         replica.onReady = () => {
@@ -172,10 +174,16 @@ export class Gateway {
     this.cluster = installCluster(this);
   }
 
+  /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */
+  wrapRelay(wrapper: Middleware): void {
+    this.#final = wrapper(this.#final);
+    this.#handler = compose(this.#middleware, this.#final);
+  }
+
   /** Replaces the middleware chain (auth and rate limiting install theirs). */
   use(middleware: Middleware): void {
     this.#middleware.push(middleware);
-    this.#handler = compose(this.#middleware, (s, m) => this.relay.handle(s, m));
+    this.#handler = compose(this.#middleware, this.#final);
   }
 
   #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {

@@ -162,6 +162,7 @@ export function installResilience(gateway: Gateway): Resilience {
   });
   gateway.resilience = resilience;
   gateway.use(resilience.core.transports.middleware);
+  gateway.wrapRelay(resilience.core.transports.outcome);
   gateway.healthSources.transportStates = () => resilience.transportStates();
   gateway.server.once("listening", () => resilience.start());
   gateway.server.once("close", () => resilience.stop());

@@ -89,9 +89,16 @@ export class TransportBreakers {
     this.recordFailure(e.transport, e.code);
   }
 
+  /** Requests that reached the relay (see {@link outcome}); a probe whose request did not yet is released. */
+  readonly #reached = new WeakSet<object>();
+
   /**
-   * The message middleware: refuses requests on an open transport and feeds
-   * outcomes back (a request handled without a transport failure is a success).
+   * The message middleware (outermost): refuses requests on an open
+   * transport and counts a request that throws out of the chain. Successes
+   * are counted by {@link outcome}, next to the relay: steps in between may
+   * defer a request (the rate limiter awaits its store), and a success
+   * counted here, before the relay ran, reset the consecutive count ahead of
+   * every real failure, so real internal errors never opened the breaker.
    */
   readonly middleware: Middleware = (next) => (session, message) => {
     const b = this.of(session.transport);
@@ -99,14 +106,28 @@ export class TransportBreakers {
       return next(session, message);
     }
     if (b.state !== "closed" && !b.tryAcquire()) throw new GatewayError("transport_unavailable", { transport: b.target });
-    const before = b.totalFailures;
+    const probing = b.state === "half_open";
     try {
       next(session, message);
     } catch (err) {
       if (!(err instanceof GatewayError) || err.code === "internal_error") this.recordFailure(b.target, "internal_error");
-      else if (b.totalFailures === before) b.success();
       throw err;
     }
+    // Deferred (or refused before the relay): free the probe slot so it cannot stay claimed; its outcome still counts.
+    if (probing && !this.#reached.has(message)) b.release();
+  };
+
+  /**
+   * Wraps the relay (the innermost handler, which answers every failure
+   * synchronously and never throws): a request it handled without a
+   * transport failure is a success.
+   */
+  readonly outcome: Middleware = (next) => (session, message) => {
+    const b = this.of(session.transport);
+    if (b === undefined || (message as { method?: unknown }).method === undefined || (message as { id?: unknown }).id === undefined) return next(session, message);
+    this.#reached.add(message);
+    const before = b.totalFailures;
+    next(session, message);
     if (b.totalFailures === before) b.success();
   };
 

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
+import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { channels } from "../../src/telemetry/channels.js";
 import type { BreakerEvent } from "../../src/upstream/circuit-breaker.js";
 import { connectClient, errorCode, record, resilienceOf } from "./resilience-helpers.js";
@@ -99,6 +100,45 @@ test("a client hopping between transports shows up in check_oscillation (the gui
     assert.ok(report[0]!.held_until, "reported as flapping");
     assert.deepEqual(r.checkOscillation("someone-elses"), []);
   } finally {
+    await c.close();
+    await gateway.close();
+  }
+});
+
+test("transport breaker fed by the real path: internal failures of real calls open it (no synthetic events)", async () => {
+  const { gateway, url } = await startTestGateway({
+    circuit_breaker: { failure_threshold: 3, reset_timeout: 60_000, half_open_successes: 1 },
+    upstreams: [everythingUpstream("everything")],
+  });
+  const c = await connectClient(url, "tb-real");
+  const catalog = gateway.catalog as unknown as { resolveTool: (name: string) => unknown };
+  const resolveTool = catalog.resolveTool;
+  try {
+    const r = resilienceOf(gateway);
+    // A client mistake (unknown tool) is answered but never counts against the transport.
+    const unknown = await c.request({ method: "tools/call", params: { name: "no-such-tool", arguments: {} } }, CallToolResultSchema).then(
+      (res) => res.isError === true,
+      () => true,
+    );
+    assert.ok(unknown, "an unknown tool is refused");
+    assert.equal(r.transportHealth("streamable_http").errors, 0);
+    // A gateway bug in the request path (a dependency that throws): the relay answers internal_error,
+    // publishes it with the session's transport, and the transport breaker counts it.
+    catalog.resolveTool = () => {
+      throw new TypeError("simulated gateway bug");
+    };
+    // Raw tools/call requests: Client.callTool may list tools in between, and a success resets the consecutive count.
+    for (let i = 0; i < 3; i++) {
+      const err = await c.request({ method: "tools/call", params: { name: "echo", arguments: { message: `b${i}` } } }, CallToolResultSchema).then(() => undefined, (e: unknown) => e);
+      assert.equal(errorCode(err), "internal_error");
+    }
+    assert.equal(r.transportHealth("streamable_http").state, "open");
+    assert.equal(r.transportHealth("websocket").state, "closed");
+    catalog.resolveTool = resolveTool;
+    const refused = await c.callTool({ name: "echo", arguments: { message: "x" } }).then(() => undefined, (e: unknown) => e);
+    assert.equal(errorCode(refused), "transport_unavailable");
+  } finally {
+    catalog.resolveTool = resolveTool;
     await c.close();
     await gateway.close();
   }
