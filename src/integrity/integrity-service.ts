@@ -271,6 +271,28 @@ export class IntegrityService {
     return undefined;
   };
 
+  /**
+   * The relay's seam for resources: the error for a URI that matches a withheld
+   * resource template (its literal part before the first `{`), so a template
+   * hidden from resources/templates/list cannot still be read, completed or
+   * subscribed to.
+   */
+  withheldResource = (uri: string): GatewayError | undefined => {
+    for (const [key, items] of this.#seen) {
+      if (!key.endsWith("\0templates")) continue;
+      for (const item of items.values()) {
+        if (!item.withheld) continue;
+        const template = typeof item.definition.uriTemplate === "string" ? item.definition.uriTemplate : item.name;
+        const prefix = template.split("{")[0]!;
+        if (prefix.length === 0 || !uri.startsWith(prefix)) continue;
+        if (item.withheld === "blocked") return new GatewayError("tool_definition_blocked", { tool: template, rules: [...new Set(item.findings.map((f) => f.rule))].join(", ") });
+        const reason = item.withheld === "changed" ? "changed since it was pinned" : item.withheld === "renamed" ? `is a rename of pinned "${item.renamed_from}"` : "was never pinned";
+        return new GatewayError("tool_definition_changed", { tool: template, reason });
+      }
+    }
+    return undefined;
+  };
+
   /** Every definition seen, as clients see it (exposed name or withheld), sorted. */
   list(): Array<ReviewedItem & { exposed: string | null }> {
     const exposed = new Map<string, string>();
