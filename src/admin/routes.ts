@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "../gateway.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
-import { queryOf, readBody, sendError, sendJson } from "../listeners/http-util.js";
+import { queryOf, readJsonObject, sendError, sendJson } from "../listeners/http-util.js";
 import { checkAdminToken, checkOpsToken } from "./admin-auth.js";
 import type { Operations } from "./operations.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
@@ -13,17 +13,7 @@ type Action = (req: IncomingMessage, params: Params, body: Record<string, unknow
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
 async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  if (req.method === "GET" || req.method === "HEAD") return {};
-  const text = await readBody(req, ADMIN_BODY_LIMIT);
-  if (!text.trim()) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new GatewayError("parse_error", { detail: (err as Error).message });
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new GatewayError("invalid_params", { detail: "body must be a JSON object" });
-  return parsed as Record<string, unknown>;
+  return req.method === "GET" || req.method === "HEAD" ? {} : readJsonObject(req, ADMIN_BODY_LIMIT);
 }
 
 /** A number from the body or query, with a default; a bad one is a 400 naming it. */

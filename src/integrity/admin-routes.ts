@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Router } from "../listeners/router.js";
 import type { ConfigStore } from "../config/store.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
-import { queryOf, readBody, sendError, sendJson } from "../listeners/http-util.js";
+import { queryOf, readJsonObject, sendError, sendJson } from "../listeners/http-util.js";
 import { checkAdminToken } from "../admin/admin-auth.js";
 import { PIN_KINDS, type PinKind } from "./fingerprint.js";
 import type { IntegrityService } from "./integrity-service.js";
@@ -10,17 +10,7 @@ import type { IntegrityService } from "./integrity-service.js";
 const BODY_LIMIT = 16 * 1024;
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
-  if (req.method !== "POST") return {};
-  const text = await readBody(req, BODY_LIMIT);
-  if (!text.trim()) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new GatewayError("parse_error", { detail: (err as Error).message });
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new GatewayError("invalid_params", { detail: "body must be a JSON object" });
-  return parsed as Record<string, unknown>;
+  return req.method === "POST" ? readJsonObject(req, BODY_LIMIT) : {};
 }
 
 const optional = (name: string, v: unknown): string | undefined => {

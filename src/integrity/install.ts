@@ -47,6 +47,7 @@ export function installIntegrity(deps: IntegrityDeps): IntegrityService {
   if (c.integrity.mode !== "off" || c.upstreams.some((u) => u.integrity?.mode && u.integrity.mode !== "off")) service.openStore();
   deps.catalog.review = service.review;
   deps.relay.withheld = service.withheld;
+  deps.relay.withheldResource = service.withheldResource;
   deps.catalog.maxNameLength = deps.config.current.routing.max_name_length;
   deps.config.on("change", ({ path, config }: { path: string; config: GatewayConfig }) => {
     deps.catalog.maxNameLength = config.routing.max_name_length;

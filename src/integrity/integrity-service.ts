@@ -263,9 +263,27 @@ export class IntegrityService {
       if (!key.endsWith(`\0${kind}`)) continue;
       for (const item of items.values()) {
         if (!item.withheld || !this.#aliases(item).includes(exposed)) continue;
-        if (item.withheld === "blocked") return new GatewayError("tool_definition_blocked", { tool: exposed, rules: [...new Set(item.findings.map((f) => f.rule))].join(", ") });
-        const reason = item.withheld === "changed" ? "changed since it was pinned" : item.withheld === "renamed" ? `is a rename of pinned "${item.renamed_from}"` : "was never pinned";
-        return new GatewayError("tool_definition_changed", { tool: exposed, reason });
+        return withheldError(item, exposed);
+      }
+    }
+    return undefined;
+  };
+
+  /**
+   * The relay's seam for resources: the error for a URI that matches a withheld
+   * resource template (its literal part before the first `{`), so a template
+   * hidden from resources/templates/list cannot still be read, completed or
+   * subscribed to.
+   */
+  withheldResource = (uri: string): GatewayError | undefined => {
+    for (const [key, items] of this.#seen) {
+      if (!key.endsWith("\0templates")) continue;
+      for (const item of items.values()) {
+        if (!item.withheld) continue;
+        const template = typeof item.definition.uriTemplate === "string" ? item.definition.uriTemplate : item.name;
+        const prefix = template.split("{")[0]!;
+        if (prefix.length === 0 || !uri.startsWith(prefix)) continue;
+        return withheldError(item, template);
       }
     }
     return undefined;
@@ -424,4 +442,11 @@ export class IntegrityService {
   async close(): Promise<void> {
     await this.#store?.close();
   }
+}
+
+/** What a client is told about a definition the gateway withholds, under the name it asked for. */
+function withheldError(item: ReviewedItem, shownAs: string): GatewayError {
+  if (item.withheld === "blocked") return new GatewayError("tool_definition_blocked", { tool: shownAs, rules: [...new Set(item.findings.map((f) => f.rule))].join(", ") });
+  const reason = item.withheld === "changed" ? "changed since it was pinned" : item.withheld === "renamed" ? `is a rename of pinned "${item.renamed_from}"` : "was never pinned";
+  return new GatewayError("tool_definition_changed", { tool: shownAs, reason });
 }

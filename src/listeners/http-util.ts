@@ -100,3 +100,20 @@ export function parseJsonRpcPayload(body: string): JsonRpcMessage | unknown[] {
     throw new GatewayError("parse_error", { detail: (err as Error).message });
   }
 }
+
+/**
+ * Reads a small JSON object body (admin and integrity endpoints): empty is
+ * `{}`, bad JSON is `parse_error`, anything but an object `invalid_params`.
+ */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const text = await readBody(req, limit);
+  if (!text.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError("parse_error", { detail: (err as Error).message });
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new GatewayError("invalid_params", { detail: "body must be a JSON object" });
+  return parsed as Record<string, unknown>;
+}

@@ -52,6 +52,8 @@ export class Relay implements CallSink {
   toolFilter?: ToolFilter;
   /** Why an unknown name is unknown: the integrity layer's error for a definition it withholds (src/integrity/). */
   withheld?: (kind: "tools" | "prompts", exposedName: string) => GatewayError | undefined;
+  /** The integrity layer's error for a URI that only a withheld resource template would serve (src/integrity/). */
+  withheldResource?: (uri: string) => GatewayError | undefined;
   readonly version: string;
   /** Upstream sessions of `session_mode: per_client` upstreams, one per client session. */
   readonly clientSessions: ClientUpstreamSessions;
@@ -197,6 +199,9 @@ export class Relay implements CallSink {
   }
 
   #resourceOwner(uri: unknown): string {
+    // A withheld template must not stay reachable through the single-owner fallback of resolveResource.
+    const withheld = typeof uri === "string" && !this.catalog.isListedResource(uri) ? this.withheldResource?.(uri) : undefined;
+    if (withheld) throw withheld;
     const owner = typeof uri === "string" ? this.catalog.resolveResource(uri) : undefined;
     if (!owner) throw new GatewayError("resource_not_found", { uri: String(uri) });
     return owner;

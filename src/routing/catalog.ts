@@ -147,6 +147,11 @@ export class Catalog {
     return this.#prompts.get(exposed);
   }
 
+  /** True when an upstream listed this exact URI in resources/list. */
+  isListedResource(uri: string): boolean {
+    return this.#resources.has(uri);
+  }
+
   /** The upstream that owns a resource URI (listed, or matching a template). */
   resolveResource(uri: string): string | undefined {
     const owner = this.#resources.get(uri);

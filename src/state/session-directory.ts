@@ -71,6 +71,7 @@ export function decodeEntry(f: Record<string, string>): DirectoryEntry | undefin
       return undefined;
     }
   };
+  const inflight = inflightIds(json(f.inflight));
   return {
     node: f.node,
     clientId: f.clientId,
@@ -82,7 +83,8 @@ export function decodeEntry(f: Record<string, string>): DirectoryEntry | undefin
     lastSeq: Number(f.lastSeq) || 0,
     ackedSeq: Number(f.ackedSeq) || 0,
     createdAt: Number(f.createdAt) || Date.now(),
-    inflight: inflightIds(json(f.inflight)),
+    // Only when there is something: an entry reads back exactly as it was written (the state contract).
+    ...(inflight ? { inflight } : {}),
   };
 }
 

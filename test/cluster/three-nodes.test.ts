@@ -228,7 +228,12 @@ describe("three gateway nodes on one Redis", { skip: REDIS_SKIP }, () => {
     const resumed = await openLegacy(b, client, { "last-event-id": String(lastSeen) }, `&session_id=${sessionId}`);
     assert.equal(resumed.sessionId, sessionId);
     await resumed.sse.waitFor((e) => e.some((x) => Number(x.id) === lastLogged), 10_000, `replay up to ${lastLogged}`);
-    const replayed = resumed.sse.messages();
+    // The call still running on A when it died is answered by B (issue 11 item 19), right after the replay.
+    await resumed.sse.waitFor((e) => e.some((x) => x.data.includes('"id":2') && x.data.includes("cluster_node_lost")), 10_000, "cluster_node_lost for call 2");
+    const lost = resumed.sse.messages().find((m) => m.msg.id === 2)!;
+    assert.equal(lost.msg.error.data.error, "cluster_node_lost");
+    assert.ok(lost.seq > lastLogged, "numbered after the replay");
+    const replayed = resumed.sse.messages().filter((m) => m.seq !== lost.seq);
     const all = [...seen, ...replayed].map((m) => m.seq);
     assert.equal(new Set(all).size, all.length, "no message twice");
     assert.deepEqual(all, Array.from({ length: lastLogged }, (_, i) => i + 1), "every message, in order, none missing");
@@ -240,7 +245,7 @@ describe("three gateway nodes on one Redis", { skip: REDIS_SKIP }, () => {
     assert.equal((await post(c, { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "echo", arguments: { text: "after" } } })).status, 202);
     await resumed.sse.waitFor((e) => e.some((x) => x.data.includes('"id":3')), 10_000, "answer after takeover");
     const after3 = resumed.sse.messages().find((m) => m.msg.id === 3)!;
-    assert.ok(after3.seq > lastLogged, "event ids stay unique after the takeover");
+    assert.ok(after3.seq > lost.seq, "event ids stay unique after the takeover");
     assert.equal(await redis.hget(`${prefix}:session:${sessionId}`, "node"), "node-b");
     const stats = (await (await fetch(`${b.url}/mcp/stats`)).json()) as { cluster: { takeovers: number } };
     assert.ok(stats.cluster.takeovers >= 1);

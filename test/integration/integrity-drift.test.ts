@@ -173,3 +173,22 @@ test("fingerprints are computed on refresh only, never per call", async () => {
     await gateway.close();
   }
 });
+
+test("enforce: a withheld resource template cannot be read through the single-owner fallback; pinning brings it back", async () => {
+  const pinFile = tempPinFile();
+  const { gateway, url } = await startTestGateway({ integrity: { mode: "enforce", pin_file: pinFile }, upstreams: [mutableUpstream("m", ["--template"])] });
+  const c = await CountingClient.connect(url);
+  try {
+    assert.deepEqual((await c.client.listResourceTemplates()).resourceTemplates, [], "enforce with no pins lists no template");
+    await assert.rejects(c.client.readResource({ uri: "note://7" }), (err: McpError) => err.code === -32060 && /note:\/\/\{id\} is withheld/.test(err.message));
+    const pinned = c.nextChange();
+    const pinAll = await cli(url, "tools", "pin", "--all");
+    assert.equal(pinAll.code, 0, pinAll.out);
+    await pinned;
+    assert.deepEqual((await c.client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate), ["note://{id}"]);
+    assert.deepEqual((await c.client.readResource({ uri: "note://7" })).contents, [{ uri: "note://7", text: "note 7" }]);
+  } finally {
+    await c.client.close();
+    await gateway.close();
+  }
+});

@@ -42,12 +42,15 @@ test("first matching rule decides; globs; default policy for the rest", () => {
 
 test("tokens: Bearer header only, ?token= only on WebSocket upgrades; scopes from scope or scp", () => {
   const req = (headers: Record<string, string>, url = "/mcp") => ({ headers, url }) as unknown as IncomingMessage;
+  // What Node's parser hands to the `upgrade` event: `req.upgrade` is set (a header alone is not an upgrade).
+  const upgradeReq = (headers: Record<string, string>, url: string) => ({ headers, url, upgrade: true }) as unknown as IncomingMessage;
   assert.equal(bearerToken(req({ authorization: "Bearer abc.def" })), "abc.def");
   assert.equal(bearerToken(req({ authorization: "Basic abc" })), undefined);
   assert.equal(bearerToken(req({}, "/mcp?token=abc")), undefined);
   assert.equal(upgradeToken(req({}, "/mcp?token=abc")), undefined, "not an upgrade");
-  assert.equal(upgradeToken(req({ upgrade: "websocket" }, "/mcp/ws?token=abc")), "abc");
-  assert.equal(upgradeToken(req({ upgrade: "websocket", authorization: "Bearer hdr" }, "/mcp/ws?token=abc")), "hdr", "the header wins");
+  assert.equal(upgradeToken(req({ upgrade: "websocket" }, "/mcp/ws?token=abc")), undefined, "an Upgrade header on a plain request is not an upgrade");
+  assert.equal(upgradeToken(upgradeReq({ upgrade: "websocket" }, "/mcp/ws?token=abc")), "abc");
+  assert.equal(upgradeToken(upgradeReq({ upgrade: "websocket", authorization: "Bearer hdr" }, "/mcp/ws?token=abc")), "hdr", "the header wins");
   assert.deepEqual(scopesOf({ scope: "a b  c" }), ["a", "b", "c"]);
   assert.deepEqual(scopesOf({ scp: ["x", 1, "y"] }), ["x", "y"]);
   assert.deepEqual(scopesOf({}), []);
