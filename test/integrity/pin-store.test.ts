@@ -76,7 +76,8 @@ test("file: a broken pin file is a clear start-up error", async () => {
 test("redis: an unreachable Redis fails load() within its bound instead of hanging the refresh", async () => {
   const down = new RedisPinStore("redis://127.0.0.1:1", prefix, 200);
   try {
-    await assert.rejects(down.load(), /did not answer within 200 ms/);
+    // Whichever comes first: the bound, or ioredis giving up on a refused connection (fast on a quiet machine).
+    await assert.rejects(down.load(), /did not answer within 200 ms|max retries per request/i);
   } finally {
     await down.close();
   }
