@@ -337,14 +337,8 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     ctx.onConnected(session, req);
   } else {
     // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
-    const requestId = parsedId(message);
-    const versionError = checkProtocolVersion(req);
-    if (versionError) return sendRpcError(res, versionError, requestId);
-    session = sessionOf(req, res, ctx, requestId);
+    session = await existingSession(req, res, ctx, parsedId(message));
     if (!session) return;
-    // Every request is verified; a session id is not a credential.
-    const check = await ctx.verify(req, session);
-    if (check) return ctx.refuse(res, check);
   }
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
   const m = message as { id?: JsonRpcId; method?: string };
@@ -372,12 +366,8 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
  * requests is accepted with 202.
  */
 async function handleBatch(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, batch: unknown[], size: number): Promise<void> {
-  const versionError = checkProtocolVersion(req);
-  if (versionError) return sendRpcError(res, versionError);
-  const session = sessionOf(req, res, ctx);
+  const session = await existingSession(req, res, ctx);
   if (!session) return;
-  const check = await ctx.verify(req, session);
-  if (check) return ctx.refuse(res, check);
   if (!BATCH_PROTOCOL_VERSIONS.includes(session.protocolVersion)) return sendRpcError(res, new GatewayError("batch_not_supported"));
   // JSON-RPC 2.0: an empty array is one invalid request.
   if (batch.length === 0) return sendRpcError(res, new GatewayError("invalid_request", { detail: "a batch must not be empty" }));
@@ -396,6 +386,28 @@ async function handleBatch(req: IncomingMessage, res: ServerResponse, ctx: Liste
   for (const r of plan.requests) ctx.dispatch(session, r.message);
 }
 
+/**
+ * The session a later request names, after the checks every such request
+ * passes: its MCP-Protocol-Version, the session id (400/404), and its
+ * credentials (a session id is not a credential). Answers the refusal itself
+ * (naming `requestId` when the body was parsed) and returns undefined.
+ */
+async function existingSession(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, requestId: JsonRpcId | null = null): Promise<Session | undefined> {
+  const versionError = checkProtocolVersion(req);
+  if (versionError) {
+    sendRpcError(res, versionError, requestId);
+    return undefined;
+  }
+  const session = sessionOf(req, res, ctx, requestId);
+  if (!session) return undefined;
+  const check = await ctx.verify(req, session);
+  if (check) {
+    ctx.refuse(res, check);
+    return undefined;
+  }
+  return session;
+}
+
 /** The id of a parsed request (null for notifications, responses and anything without a valid id). */
 function parsedId(message: JsonRpcMessage): JsonRpcId | null {
   const m = message as { id?: unknown; method?: unknown };
@@ -406,12 +418,8 @@ async function handleGet(req: IncomingMessage, res: ServerResponse, ctx: Listene
   if (!accepts(req, "text/event-stream")) {
     return sendError(res, new GatewayError("not_acceptable", { detail: "GET needs Accept: text/event-stream" }));
   }
-  const versionError = checkProtocolVersion(req);
-  if (versionError) return sendRpcError(res, versionError);
-  const session = sessionOf(req, res, ctx);
+  const session = await existingSession(req, res, ctx);
   if (!session) return;
-  const check = await ctx.verify(req, session);
-  if (check) return ctx.refuse(res, check);
   const lastEventId = req.headers["last-event-id"];
   let stream = "get";
   if (typeof lastEventId === "string" && /^\d+$/.test(lastEventId)) {
