@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { EVERYTHING } from "../helpers/gateway.js";
+import { EVERYTHING, everythingUpstream, startTestGateway } from "../helpers/gateway.js";
+import type { Gateway } from "../../src/gateway.js";
 
 /** A running HTTP upstream child and its MCP URL. */
 export interface HttpChild {
@@ -67,4 +68,46 @@ export async function v2Http(era: "modern" | "dual"): Promise<HttpChild> {
 /** A stdio upstream entry running the SDK v2 fixture. */
 export function v2StdioUpstream(name: string, era: "modern" | "dual", extra: Record<string, unknown> = {}) {
   return { name, transport: "stdio" as const, command: process.execPath, args: ["--import", "tsx", "test/fixtures/v2-server.ts", "--transport", "stdio", "--era", era], ...extra };
+}
+
+/** The six-upstream gateway both era-matrix halves run against, and its children. */
+export interface EraMatrix {
+  gateway: Gateway;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway (`routing.prefix: always`, no rate limits) in front of six
+ * upstreams: SDK v1 server-everything (`v1s` stdio, `v1h` Streamable HTTP) and
+ * the SDK v2 fixture modern-only (`v2ms`, `v2mh`) and dual-era (`v2ds`, `v2dh`),
+ * resolved once every replica is ready.
+ */
+export async function startEraMatrix(): Promise<EraMatrix> {
+  const children = await Promise.all([everythingHttp(), v2Http("modern"), v2Http("dual")]);
+  const [v1h, v2mh, v2dh] = children;
+  const { gateway, url } = await startTestGateway({
+    routing: { prefix: "always" },
+    rate_limiting: { enabled: false },
+    upstreams: [
+      everythingUpstream("v1s"),
+      { name: "v1h", transport: "streamable_http", url: v1h.url },
+      v2StdioUpstream("v2ms", "modern"),
+      { name: "v2mh", transport: "streamable_http", url: v2mh.url },
+      v2StdioUpstream("v2ds", "dual"),
+      { name: "v2dh", transport: "streamable_http", url: v2dh.url },
+    ],
+  });
+  const close = async () => {
+    await gateway.close();
+    await Promise.all(children.map((c) => c.stop()));
+  };
+  // On a loaded machine a child may miss its first handshake; every row needs all six upstreams up.
+  for (const group of gateway.manager.groups.values()) {
+    if (!(await group.replicas[0]!.waitReady(90_000))) {
+      await close();
+      throw new Error(`${group.name} never became ready`);
+    }
+  }
+  return { gateway, url, close };
 }

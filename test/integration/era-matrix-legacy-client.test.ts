@@ -14,36 +14,20 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { EventEmitter } from "node:events";
-import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
 import type { Gateway } from "../../src/gateway.js";
-import { everythingHttp, v2Http, v2StdioUpstream, type HttpChild } from "./era-helpers.js";
+import { startEraMatrix, type EraMatrix } from "./era-helpers.js";
 
 let gateway: Gateway;
 let url: string;
-const children: HttpChild[] = [];
+let matrix: EraMatrix | undefined;
 
 before(async () => {
-  const [v1h, v2mh, v2dh] = await Promise.all([everythingHttp(), v2Http("modern"), v2Http("dual")]);
-  children.push(v1h, v2mh, v2dh);
-  ({ gateway, url } = await startTestGateway({
-    routing: { prefix: "always" },
-    rate_limiting: { enabled: false },
-    upstreams: [
-      everythingUpstream("v1s"),
-      { name: "v1h", transport: "streamable_http", url: v1h.url },
-      v2StdioUpstream("v2ms", "modern"),
-      { name: "v2mh", transport: "streamable_http", url: v2mh.url },
-      v2StdioUpstream("v2ds", "dual"),
-      { name: "v2dh", transport: "streamable_http", url: v2dh.url },
-    ],
-  }));
-  // On a loaded machine a child may miss its first handshake; every row needs all six upstreams up.
-  for (const group of gateway.manager.groups.values()) assert.ok(await group.replicas[0]!.waitReady(90_000), `${group.name} never became ready`);
+  matrix = await startEraMatrix();
+  ({ gateway, url } = matrix);
 });
 
 after(async () => {
-  await gateway?.close();
-  await Promise.all(children.map((c) => c.stop()));
+  await matrix?.close();
 });
 
 /** A v1 client that can be asked for sampling and elicitation, and records resource updates. */
