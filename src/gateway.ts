@@ -10,6 +10,7 @@ import { UpstreamManager } from "./upstream/manager.js";
 import type { TransportFactory } from "./upstream/replica.js";
 import { createUpstreamTransport } from "./upstream/transport-factory.js";
 import { Catalog } from "./routing/catalog.js";
+import { startAndListFirst, type FirstListReport } from "./routing/first-lists.js";
 import { Relay } from "./relay/relay.js";
 import { compose, type Middleware, type MessageHandler } from "./middleware/compose.js";
 import { checkOrigin } from "./middleware/origin.js";
@@ -84,6 +85,8 @@ export class Gateway {
   #final: MessageHandler = (s, m) => this.relay.handle(s, m);
   #stopExpiry?: () => void;
   #starting = true;
+  /** How start-up's first lists went (time to the first full list, per-upstream outcome); set once listen() resolved. */
+  firstLists?: FirstListReport;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
   #ready: Promise<void>;
   #markReady!: () => void;
@@ -94,7 +97,7 @@ export class Gateway {
     this.config = new ConfigStore(config);
     this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes }, config.backpressure.max_total_buffered_bytes);
     this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
-    this.catalog = new Catalog(this.manager, config.routing.prefix);
+    this.catalog = new Catalog(this.manager, config.routing.prefix, () => this.config.current.routing.list_timeout);
     this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
     this.#middleware = options.middleware ?? [];
     this.#handler = compose(this.#middleware, this.#final);
@@ -300,8 +303,8 @@ export class Gateway {
         resolve();
       });
     });
-    await this.manager.start();
-    await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
+    // Every upstream at once; one that stalls is left behind after routing.list_timeout (ADR 0210).
+    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout);
     this.#starting = false;
     this.#markReady();
     this.#stopExpiry = startSessionExpiry(this.registry, this.config);

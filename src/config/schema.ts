@@ -252,6 +252,13 @@ export const configSchema = z
       flap_limit: positive().default(4),
       /** Window for flap detection (ms). */
       flap_window: ms().default(60_000),
+      /**
+       * Longest wait for one upstream's lists (ms) before the gateway serves the
+       * federated lists without it: at start-up, and on every refresh (its last
+       * good lists stay listed; the upstream is flagged in the log and in
+       * gateway_upstream_list_stale). A late answer is still merged. Runtime-changeable.
+       */
+      list_timeout: positive().default(1000),
       /** `tools/list` with an upstream down: partial result (false) or an error (true). */
       fail_closed: z.boolean().default(false),
       /** First hold-down of a flapping replica or client (ms); doubles on each repeat, up to 16x. */
