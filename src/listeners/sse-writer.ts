@@ -17,6 +17,37 @@ export function startSse(res: ServerResponse, retryMs: number, headers: Record<s
   (res as ServerResponse & { flushHeaders(): void }).flushHeaders();
 }
 
+/** Longest piece handed to one socket write: a multi-MB string is encoded in slices, not in one second copy. */
+const WRITE_SLICE = 256 * 1024;
+
+/**
+ * Writes a long string in slices (never splitting a surrogate pair): each
+ * write encodes only its slice, so the socket's copies are freed as the
+ * kernel takes them instead of one copy of the whole text waiting at once.
+ */
+export function writeSliced(res: { write(chunk: string): boolean }, text: string): boolean {
+  if (text.length <= WRITE_SLICE) return res.write(text);
+  let ok = true;
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(text.length, at + WRITE_SLICE);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    ok = res.write(text.slice(at, end));
+    at = end;
+  }
+  return ok;
+}
+
+/** Writes one SSE event whose data is `parts` (wireParts of a message) without joining them. */
+export function writeSseParts(res: { write(chunk: string): boolean }, parts: readonly string[], id?: number | string, event?: string): boolean {
+  let head = "";
+  if (id !== undefined) head += `id: ${id}\n`;
+  if (event !== undefined) head += `event: ${event}\n`;
+  res.write(`${head}data: `);
+  for (const p of parts) writeSliced(res, p);
+  return res.write("\n\n");
+}
+
 /** Formats one SSE event. `data` must not contain newlines (JSON.stringify output never does). */
 export function sseEvent(data: string, id?: number | string, event?: string): string {
   let out = "";
