@@ -1,9 +1,12 @@
 // Fan-out cold start (issue 16, ADR 0210): a gateway (in this process) with 20 stdio upstreams
 // (test/fixtures/fanout-server.mjs, real SDK servers spawned in parallel): all healthy, one that
 // never answers its lists, one that never answers at all. Reports the time from listen() to the
-// first full list and each upstream's outcome, and checks a client's tools/list.
+// first full list and each upstream's outcome, and checks a client's tools/list; first the same children
+// spawned and listed directly by SDK clients (the floor the gateway cannot beat).
 //   node --import tsx bench/fanout.ts [--upstreams 20]
 import { parseArgs } from 'node:util';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { validateConfig } from '../src/config/index.js';
 import { startGateway } from '../src/gateway.js';
 
@@ -11,6 +14,18 @@ const { values } = parseArgs({ options: { upstreams: { type: 'string', default: 
 const count = Math.max(2, Math.min(100, Number(values.upstreams)));
 const up = (n: number, mode?: string) => ({ name: `f${n}`, transport: 'stdio' as const, command: process.execPath, args: ['test/fixtures/fanout-server.mjs', String(n), ...(mode ? [mode] : [])], protocol: 'legacy' as const });
 let failed = false;
+// The floor: the same children spawned and listed directly by SDK clients, all at once (no gateway).
+{
+  const t0 = performance.now();
+  const clients = await Promise.all(Array.from({ length: count }, async (_, n) => {
+    const c = new Client({ name: 'bench-direct', version: '1' });
+    await c.connect(new StdioClientTransport({ command: process.execPath, args: ['test/fixtures/fanout-server.mjs', String(n)] }));
+    await c.listTools();
+    return c;
+  }));
+  console.log(`direct (no gateway): ${count} children spawned and listed after ${Math.round(performance.now() - t0)} ms`);
+  await Promise.all(clients.map((c) => c.close()));
+}
 for (const [label, mode] of [['all healthy', undefined], ['one stalls its lists', '--stall-lists'], ['one never answers', '--silent']] as const) {
   const upstreams = Array.from({ length: count }, (_, n) => up(n, n === count - 1 ? mode : undefined));
   const t0 = performance.now();

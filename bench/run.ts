@@ -543,7 +543,7 @@ async function main(): Promise<boolean> {
   const payload: PayloadRow[] = [];
   if (payloadMB > 0 && defs.some((d) => d.proc === 'gateway')) {
     // --quick: the Streamable HTTP client transport only (one more gateway start instead of three).
-    for (const t of quick ? (['http'] as const) : (['http', 'sse', 'ws'] as const)) {
+    for (const t of quick ? (['http'] as const) : (['http', 'sse', 'ws', 'phx'] as const)) {
       process.stdout.write(`  payload ${payloadMB} MB over ${t} ... `);
       const p = await runPayload({ transport: t, payloadMB, gatewaySrc: flags['gateway-src'] }).catch((e: unknown) => ({ transport: t, payloadMB, error: errMsg(e) }) as PayloadRow);
       payload.push(p);

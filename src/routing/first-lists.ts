@@ -18,8 +18,8 @@ export interface FirstListReport {
  * - an upstream that handshook gets `listTimeoutMs` for its lists; past that
  *   it is flagged stale (the catalog logs it) and the gateway opens without it;
  * - an upstream still handshaking is waited for while any other upstream
- *   makes progress, and then as long again as the start-up took so far (at
- *   least `listTimeoutMs`). Its own handshake timeout is far longer (60 s
+ *   makes progress, and then half as long again as the start-up took so far
+ *   (at least `listTimeoutMs`). Its own handshake timeout is far longer (60 s
  *   for the stdio probe), and a slow spawn on a loaded machine must not be
  *   cut off by a bound meant for lists; "the others are done, and long ago"
  *   is the signal that it is the odd one out. With no other upstream listed
@@ -39,13 +39,13 @@ export async function startAndListFirst(manager: UpstreamManager, catalog: Catal
   let releaseStragglers!: () => void;
   const stragglersReleased = new Promise<void>((resolve) => (releaseStragglers = resolve));
   let quiet: NodeJS.Timeout | undefined;
-  // Re-armed on every step. Runs out once nothing but handshakes is left and nothing moved for as long
-  // as the start-up so far took (at least a list timeout): on a loaded machine twenty children finish
-  // spawning over a spread, but not one that long again after all the others.
+  // Re-armed on every step. Runs out once nothing but handshakes is left and nothing moved for half as
+  // long as the start-up so far took (at least a list timeout): on a loaded machine twenty children
+  // finish spawning over a spread of seconds, but not half the whole start-up after all the others.
   const rearm = () => {
     clearTimeout(quiet);
     if (listed > 0 && listing === 0 && connecting > 0) {
-      quiet = setTimeout(releaseStragglers, Math.max(listTimeoutMs(), Date.now() - started));
+      quiet = setTimeout(releaseStragglers, Math.max(listTimeoutMs(), (Date.now() - started) / 2));
       quiet.unref();
     }
   };
