@@ -6,7 +6,7 @@ import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse, writeSseParts } from "./sse-writer.js";
-import { partsText, wireParts } from "../protocol/raw-reply.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
 import { channels } from "../telemetry/channels.js";
 import { SseDebugTap } from "./sse-debug.js";
 import { checkMessage } from "../protocol/validate.js";
@@ -41,14 +41,15 @@ export class LegacySseSink implements DownstreamSink {
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const parts = wireParts(message);
-    const json = partsText(parts);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", size: json.length });
     const seq = session.record(json, "sse");
     // Ended (closed by the gateway) but not yet detached: the message waits in the replay buffer.
     if (this.res.writableEnded) return false;
     // A large reply relayed as text goes out in pieces (ADR 0211).
-    const ok = parts.length === 1 ? this.res.write(sseEvent(json, seq, "message")) : writeSseParts(this.res, parts, seq, "message");
+    const ok = parts === undefined ? this.res.write(sseEvent(json, seq, "message")) : writeSseParts(this.res, parts, seq, "message");
     this.debug?.sent(message, seq, json.length);
     return ok;
   }

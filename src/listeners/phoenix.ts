@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { partsBuffer, partsText, wireParts } from "../protocol/raw-reply.js";
+import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import { UnjoinedSockets } from "./phoenix-admission.js";
 import { guarded, guardedHandler } from "./guard.js";
@@ -58,13 +58,14 @@ export class PhoenixSink implements DownstreamSink {
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const parts = wireParts(message);
-    const json = partsText(parts);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "phoenix", size: json.length });
     const seq = session.record(json, "phx");
     const ws = this.conn.ws;
     if (ws.readyState !== 1) return false;
-    if (parts.length === 1) ws.send(messageFrame(this.#prefix, seq, json));
+    if (parts === undefined) ws.send(messageFrame(this.#prefix, seq, json));
     // A large reply relayed as text (ADR 0211): encoded once, in place, into the frame's payload.
     else ws.send(partsBuffer(parts, `${this.#prefix}{"id":${seq},"seq":${seq},"message":`, "}]"), { binary: false });
     return ws.bufferedAmount < this.maxBuffered;

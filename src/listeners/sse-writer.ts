@@ -38,7 +38,7 @@ export function writeSliced(res: { write(chunk: string): boolean }, text: string
   return ok;
 }
 
-/** Writes one SSE event whose data is `parts` (wireParts of a message) without joining them. */
+/** Writes one SSE event whose data is `parts` (rawParts of a message) without joining them. */
 export function writeSseParts(res: { write(chunk: string): boolean }, parts: readonly string[], id?: number | string, event?: string): boolean {
   let head = "";
   if (id !== undefined) head += `id: ${id}\n`;

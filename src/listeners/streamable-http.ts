@@ -6,7 +6,7 @@ import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { accepts, parseJsonRpcPayload, readBody, sendError, sendRpcError } from "./http-util.js";
 import { sseEvent, startSse, writeSseParts } from "./sse-writer.js";
-import { partsBuffer, partsText, wireParts } from "../protocol/raw-reply.js";
+import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
@@ -180,9 +180,9 @@ export class StreamableHttpSink implements DownstreamSink {
   }
 
   deliver(message: JsonRpcMessage, relatedId: JsonRpcId | undefined, session: Session): boolean {
-    // One piece, or three for a large reply relayed as text (ADR 0211): `json` is then a rope over them.
-    const parts = wireParts(message);
-    const json = partsText(parts);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
     if (relatedId !== undefined) {
       const key = idKey(relatedId);
@@ -201,7 +201,7 @@ export class StreamableHttpSink implements DownstreamSink {
           // A rate-limit refusal is also an HTTP 429 with Retry-After (the body stays the JSON-RPC error).
           const retryAfter = rateLimitedRetryAfter(message);
           // A large reply relayed as text (ADR 0211): encoded once, in place, into the body.
-          const body = parts.length === 1 ? json : partsBuffer(parts);
+          const body = parts === undefined ? json : partsBuffer(parts);
           const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
           if (retryAfter === undefined) res.writeHead(200, { "content-type": "application/json", "content-length": length, "mcp-session-id": session.id });
           else res.writeHead(429, { "content-type": "application/json", "content-length": length, "mcp-session-id": session.id, "retry-after": String(retryAfter) });
@@ -215,7 +215,7 @@ export class StreamableHttpSink implements DownstreamSink {
           ex.res.write(sseEvent("", session.record("", key)));
         }
         const seq = session.record(json, key, isAnswer);
-        const ok = parts.length === 1 ? ex.res.write(sseEvent(json, seq)) : writeSseParts(ex.res, parts, seq);
+        const ok = parts === undefined ? ex.res.write(sseEvent(json, seq)) : writeSseParts(ex.res, parts, seq);
         if (isAnswer) {
           this.#exchanges!.delete(key);
           ex.res.end();
@@ -229,7 +229,7 @@ export class StreamableHttpSink implements DownstreamSink {
     const seq = session.record(json, "get");
     if (!this.#get || this.#get.writableEnded) return false;
     this.getCursor = seq;
-    return parts.length === 1 ? this.#get.write(sseEvent(json, seq)) : writeSseParts(this.#get, parts, seq);
+    return parts === undefined ? this.#get.write(sseEvent(json, seq)) : writeSseParts(this.#get, parts, seq);
   }
 
   /** Ends every stream; on shutdown (1001) SSE streams first get a `retry:` so clients come back. */

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { partsBuffer, partsText, wireParts } from "../protocol/raw-reply.js";
+import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
@@ -39,12 +39,13 @@ export class WebSocketSink implements DownstreamSink {
   ) {}
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const parts = wireParts(message);
-    const json = partsText(parts);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", size: json.length });
     const seq = session.record(json, "ws");
     if (this.ws.readyState !== 1) return false;
-    if (parts.length === 1) this.ws.send(this.envelope ? messageFrame(seq, json) : json);
+    if (parts === undefined) this.ws.send(this.envelope ? messageFrame(seq, json) : json);
     // A large reply relayed as text (ADR 0211): encoded once, in place, into the frame's payload.
     else this.ws.send(this.envelope ? partsBuffer(parts, `{"type":"message","seq":${seq},"message":`, "}") : partsBuffer(parts), { binary: false });
     return this.ws.bufferedAmount < this.maxBuffered;

@@ -8,7 +8,7 @@ import type { JsonRpcId, JsonRpcMessage, JsonRpcResponse } from "./jsonrpc.js";
  * whose envelope has one of the two shapes SDKs write is kept as its text
  * instead: the id's place in it is found textually, the relay swaps the id
  * as on any message (`reply.id = ...`), and the client listeners write the
- * text around the new id in pieces (`wireParts`), never building a second
+ * text around the new id in pieces (`rawParts`), never building a second
  * copy of the body. `result` parses the text on first access, so any code
  * that does look inside still sees the object (and from then on the message
  * is an ordinary one).
@@ -94,14 +94,15 @@ export function rawReply(parts: string[]): JsonRpcResponse | undefined {
 }
 
 /**
- * The message's JSON text in pieces whose concatenation is the message:
- * one piece for an ordinary message (JSON.stringify); for a raw reply the
+ * A raw reply's JSON text in pieces whose concatenation is the message: the
  * pieces it arrived in, with the one holding the id cut around the current
- * id. Writing them one by one copies nothing twice.
+ * id; undefined for an ordinary message (serialize it with JSON.stringify,
+ * as always: on the common path this costs one missed property lookup).
+ * Writing the pieces one by one copies nothing twice.
  */
-export function wireParts(message: JsonRpcMessage): string[] {
+export function rawParts(message: JsonRpcMessage): string[] | undefined {
   const raw = (message as RawCarrier)[RAW];
-  if (raw === undefined) return [JSON.stringify(message)];
+  if (raw === undefined) return undefined;
   const holder = raw.parts[raw.idPart]!;
   const cut = [holder.slice(0, raw.idStart), JSON.stringify((message as JsonRpcResponse).id), holder.slice(raw.idEnd)];
   return [...raw.parts.slice(0, raw.idPart), ...cut, ...raw.parts.slice(raw.idPart + 1)];
@@ -126,7 +127,6 @@ export function partsByteLength(parts: readonly string[]): number {
  * that points at the pieces (no copy); it is only flattened if it is replayed.
  */
 export function partsText(parts: readonly string[]): string {
-  if (parts.length === 1) return parts[0]!;
   let text = "";
   for (const p of parts) text += p;
   return text;

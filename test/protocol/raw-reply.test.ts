@@ -1,7 +1,7 @@
 /** Large replies relayed as text (ADR 0211): which lines qualify, the id swap, and the lazy parse. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RAW_MIN_CHARS, partsBuffer, partsText, rawReply, wireParts } from "../../src/protocol/raw-reply.js";
+import { RAW_MIN_CHARS, partsBuffer, partsText, rawReply, rawParts } from "../../src/protocol/raw-reply.js";
 
 const big = "é😀\"\\".repeat(RAW_MIN_CHARS / 4);
 /** `text` cut into pieces the way the stdio transport's decoder delivers it: ~64 KiB, never inside a surrogate pair. */
@@ -26,7 +26,7 @@ for (const [shape, line] of [
     assert.ok(reply, "a large reply of this shape is held as text");
     assert.equal(reply.id, 41);
     reply.id = "client-7";
-    const parts = wireParts(reply);
+    const parts = rawParts(reply)!;
     assert.ok(parts.length > 1, "written in pieces");
     const expected = JSON.stringify({ ...JSON.parse(line), id: "client-7" });
     assert.deepEqual(JSON.parse(partsText(parts)), JSON.parse(expected));
@@ -39,7 +39,7 @@ test("a piece boundary inside the id's envelope is merged away", () => {
   const cut = line.length - 10;
   const reply = rawReply([line.slice(0, cut), line.slice(cut)])!;
   reply.id = 9;
-  assert.equal(JSON.parse(partsText(wireParts(reply))).id, 9);
+  assert.equal(JSON.parse(partsText(rawParts(reply)!)).id, 9);
 });
 
 test("touching result parses the text; the message is an ordinary one from then on", () => {
@@ -47,8 +47,8 @@ test("touching result parses the text; the message is an ordinary one from then 
   reply.id = 2;
   assert.equal((reply.result as { text: string }).text, big);
   (reply.result as { text: string }).text = "changed";
-  assert.equal(wireParts(reply).length, 1);
-  assert.deepEqual(JSON.parse(wireParts(reply)[0]!), { jsonrpc: "2.0", id: 2, result: { text: "changed" } });
+  assert.equal(rawParts(reply), undefined, "an ordinary message now");
+  assert.deepEqual(JSON.parse(JSON.stringify(reply)), { jsonrpc: "2.0", id: 2, result: { text: "changed" } });
   assert.ok("result" in reply && !("error" in reply));
 });
 
