@@ -2,13 +2,15 @@
  * A 5 MiB tool result (multi-byte characters, surrogate pairs, escapes) from
  * a real SDK stdio upstream arrives intact, under the client's own id, on
  * every client transport: Streamable HTTP, HTTP+SSE, WebSocket and Phoenix
- * (the text path of ADR 0211). Asserts content, never time.
+ * (the text path of ADR 0211), and to a 2026-07-28 client (whose edge parses
+ * the result after all). Asserts content, never time.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from "@modelcontextprotocol/client";
 import { startTestGateway } from "../helpers/gateway.js";
 import { WsClient } from "../helpers/ws-client.js";
 import { FrameSocket } from "../helpers/edge.js";
@@ -28,7 +30,7 @@ function assertIntact(text: unknown, transport: string): void {
 
 const textOf = (result: any) => result?.content?.[0]?.text;
 
-test("a 5 MiB result arrives intact on Streamable HTTP, HTTP+SSE, WebSocket and Phoenix", async () => {
+test("a 5 MiB result arrives intact on Streamable HTTP, HTTP+SSE, WebSocket and Phoenix, and on the modern wire", async () => {
   const { gateway, url } = await startTestGateway({
     upstreams: [{ name: "big", transport: "stdio", command: process.execPath, args: ["test/fixtures/big-result-server.mjs"], protocol: "legacy" }],
   });
@@ -46,6 +48,12 @@ test("a 5 MiB result arrives intact on Streamable HTTP, HTTP+SSE, WebSocket and 
       assert.equal(textOf(await client.callTool({ name: "big", arguments: { chars: 10 } })), bigText(10));
       assertIntact(textOf(await client.callTool({ name: "big", arguments: { chars: CHARS } })), name);
     }
+
+    // The modern (2026-07-28) edge adds resultType and _meta, so it reads the result: the lazily parsed path.
+    const modern = new ModernClient({ name: "big-modern", version: "1.0.0" }, { capabilities: {}, versionNegotiation: { mode: { pin: "2026-07-28" } } } as never);
+    await modern.connect(new ModernTransport(new URL(`${url}/mcp`)));
+    closers.push(() => modern.close());
+    assertIntact(textOf(await modern.callTool({ name: "big", arguments: { chars: CHARS } })), "modern streamable_http");
 
     const ws = await WsClient.open(url, "big-ws");
     closers.push(() => ws.close());
