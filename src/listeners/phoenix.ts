@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
+import { sendTextFragments } from "./ws-fragments.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import { UnjoinedSockets } from "./phoenix-admission.js";
 import { guarded, guardedHandler } from "./guard.js";
@@ -66,8 +67,8 @@ export class PhoenixSink implements DownstreamSink {
     const ws = this.conn.ws;
     if (ws.readyState !== 1) return false;
     if (parts === undefined) ws.send(messageFrame(this.#prefix, seq, json));
-    // A large reply relayed as text (ADR 0211): encoded once, in place, into the frame's payload.
-    else ws.send(partsBuffer(parts, `${this.#prefix}{"id":${seq},"seq":${seq},"message":`, "}]"), { binary: false });
+    // A large reply relayed as text (ADR 0211): one message in fragments, each encoded on its own.
+    else sendTextFragments(ws, parts, `${this.#prefix}{"id":${seq},"seq":${seq},"message":`, "}]");
     return ws.bufferedAmount < this.maxBuffered;
   }
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { forEachSlice } from "../protocol/raw-reply.js";
 
 /**
  * Starts an SSE response: no proxy buffering (X-Accel-Buffering: no), no
@@ -26,15 +27,8 @@ const WRITE_SLICE = 256 * 1024;
  * kernel takes them instead of one copy of the whole text waiting at once.
  */
 export function writeSliced(res: { write(chunk: string): boolean }, text: string): boolean {
-  if (text.length <= WRITE_SLICE) return res.write(text);
   let ok = true;
-  for (let at = 0; at < text.length; ) {
-    let end = Math.min(text.length, at + WRITE_SLICE);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    ok = res.write(text.slice(at, end));
-    at = end;
-  }
+  forEachSlice(text, WRITE_SLICE, (slice) => (ok = res.write(slice)));
   return ok;
 }
 

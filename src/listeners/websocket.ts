@@ -2,7 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
-import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
+import { sendTextFragments } from "./ws-fragments.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
@@ -46,8 +47,9 @@ export class WebSocketSink implements DownstreamSink {
     const seq = session.record(json, "ws");
     if (this.ws.readyState !== 1) return false;
     if (parts === undefined) this.ws.send(this.envelope ? messageFrame(seq, json) : json);
-    // A large reply relayed as text (ADR 0211): encoded once, in place, into the frame's payload.
-    else this.ws.send(this.envelope ? partsBuffer(parts, `{"type":"message","seq":${seq},"message":`, "}") : partsBuffer(parts), { binary: false });
+    // A large reply relayed as text (ADR 0211): one message in fragments, each encoded on its own.
+    else if (this.envelope) sendTextFragments(this.ws, parts, `{"type":"message","seq":${seq},"message":`, "}");
+    else sendTextFragments(this.ws, parts);
     return this.ws.bufferedAmount < this.maxBuffered;
   }
 

@@ -132,6 +132,22 @@ export function partsText(parts: readonly string[]): string {
   return text;
 }
 
+/**
+ * Calls `write` with consecutive slices of `text` of at most `max` UTF-16
+ * units, never splitting a surrogate pair (each slice is encoded on its own).
+ * Slices of a flat string share its storage: nothing is copied here.
+ */
+export function forEachSlice(text: string, max: number, write: (slice: string) => void): void {
+  if (text.length <= max) return write(text);
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(text.length, at + max);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    write(text.slice(at, end));
+    at = end;
+  }
+}
+
 /** One Buffer holding `before`, the pieces and `after` (a WebSocket frame's payload), written in place. */
 export function partsBuffer(parts: readonly string[], before = "", after = ""): Buffer {
   const buf = Buffer.allocUnsafe(Buffer.byteLength(before) + partsByteLength(parts) + Buffer.byteLength(after));
