@@ -16,6 +16,7 @@ import { AttributionLanes, needsLane } from "./attribution-lane.js";
 import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-sessions.js";
 import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
+import { taskRoutes } from "../protocol/task-route.js";
 
 /** Repeated roots/list_changed within this window reach the upstreams once more at its end, not once each (ms). */
 const ROOTS_FANOUT_INTERVAL_MS = 250;
@@ -165,6 +166,14 @@ export class Relay implements CallSink {
         return this.#complete(session, request);
       case "logging/setLevel":
         return this.#setLevel(session, request);
+      case "tasks/get":
+      case "tasks/update":
+      case "tasks/cancel": {
+        // Routed by the sealed task id the modern wire opened (src/eras/modern/tasks/); nothing else has a route.
+        const upstream = taskRoutes.get(request);
+        if (upstream === undefined) throw new GatewayError("method_not_found", { method });
+        return this.#forward(session, request, upstream);
+      }
       default:
         throw new GatewayError("method_not_found", { method });
     }
