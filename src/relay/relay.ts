@@ -147,6 +147,9 @@ export class Relay implements CallSink {
           throw (!target && !denied && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
         }
         request.params!.name = target.name;
+        // The gateway offers no 2025-11-25 tasks (no tasks/get route back): a `task` hint is dropped, the call runs
+        // synchronously (docs/protocol-2026.md, Tasks); on the modern wire SEP-2663 says to ignore it anyway.
+        if ("task" in request.params!) delete request.params!.task;
         return this.#forward(session, request, target.upstream, this.#timeoutFor(target.upstream, target.name));
       }
       case "prompts/get": {

@@ -41,10 +41,13 @@ before(async () => {
         { upstream: "tasks", tool: "confirm_delete", allow_scopes: ["jobs"] },
       ],
     },
-    upstreams: [{ name: "tasks", transport: "stdio", protocol: "modern", command: process.execPath, args: ["--import", "tsx", "test/fixtures/tasks-server.ts", "--transport", "stdio"] }],
+    upstreams: [
+      { name: "tasks", transport: "stdio", protocol: "modern", command: process.execPath, args: ["--import", "tsx", "test/fixtures/tasks-server.ts", "--transport", "stdio"] },
+      // A 2025-11-25 server with that revision's tasks (advertises capabilities.tasks).
+      { name: "legacy", transport: "stdio", command: process.execPath, args: ["--import", "tsx", "test/fixtures/legacy-tasks-server.ts"] },
+    ],
   } as never));
-  const ready = await gateway.manager.groups.get("tasks")!.replicas[0]!.waitReady(60_000);
-  assert.ok(ready, "the tasks fixture came up");
+  for (const name of ["tasks", "legacy"]) assert.ok(await gateway.manager.groups.get(name)!.replicas[0]!.waitReady(60_000), `${name} came up`);
 });
 after(() => gateway.close());
 
@@ -177,6 +180,27 @@ test("a legacy (v1 SDK) client never gets a task: the extension is not offered u
     assert.match(JSON.stringify(r.content), /computed legacy/);
     await assert.rejects(client.callTool({ name: "failing_job", arguments: {} }), (err: { code?: number }) => err.code === -32021);
     await assert.rejects(client.request({ method: "tasks/get", params: { taskId: "x" } } as never, z.object({}).passthrough()), (err: { code?: number }) => err.code === -32601);
+  } finally {
+    await client.close();
+  }
+});
+
+test("2025-11-25 tasks of a legacy upstream are not offered: the task hint is dropped, optional runs synchronously, required says so", async () => {
+  // A modern client that declared the extension, and sends a legacy `task` hint too.
+  const optional = await rpc("tools/call", { name: "legacy_optional", arguments: {}, task: { ttl: 60_000 } });
+  assert.equal(optional.result!.resultType, "complete");
+  assert.match(JSON.stringify(optional.result!.content), /legacy done/);
+  const required = await rpc("tools/call", { name: "legacy_required", arguments: {} });
+  // The SDK v1 upstream says it in a tool error result (its -32601 wrapped as isError).
+  assert.equal(required.result!.isError, true);
+  assert.match(JSON.stringify(required.result!.content), /requires task augmentation/);
+  // A legacy client asking for 2025-11-25 task augmentation gets the plain result, never a task it could not poll.
+  const client = new V1Client({ name: "v1", version: "1.0.0" }, { capabilities: {} });
+  await client.connect(new V1Transport(new URL(`${url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEYS.alice}` } } }));
+  try {
+    const r = await client.request({ method: "tools/call", params: { name: "legacy_optional", arguments: {}, task: { ttl: 60_000 } } } as never, z.object({}).passthrough());
+    assert.equal((r as { task?: unknown }).task, undefined);
+    assert.match(JSON.stringify(r), /legacy done/);
   } finally {
     await client.close();
   }

@@ -86,17 +86,11 @@ export class ModernTasks {
 
   /**
    * A modern `tools/call` on its way: remembers the tool (the relay renames
-   * it for the upstream) and drops the 2025-11-25 `task` hint, which the
-   * extension says servers must ignore (a legacy upstream would honour it).
+   * it for the upstream, and drops a 2025-11-25 `task` hint).
    */
   noteToolCall(caller: CallerContext, request: JsonRpcRequest): void {
     const params = request.params;
-    if (params === undefined) return;
-    if ("task" in params) {
-      const { task: _hint, ...rest } = params;
-      request.params = rest;
-    }
-    if (typeof params.name === "string") this.#noted.set(caller, { tool: params.name, target: this.deps.resolveTool(params.name) });
+    if (typeof params?.name === "string") this.#noted.set(caller, { tool: params.name, target: this.deps.resolveTool(params.name) });
   }
 
   /**
