@@ -192,6 +192,25 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
   });
 }
 
+for (const kind of ["streamable_http", "http_sse"] as const) {
+  test(`over ${kind}, the POST's traceparent header is the parent when _meta has none`, async () => {
+    const parent = clientParent();
+    const requestInit = { headers: { traceparent: parent.traceparent } };
+    const target = kind === "streamable_http" ? `${url}/mcp?client_id=otel-hdr-${kind}` : `${url}/mcp/sse?client_id=otel-hdr-${kind}`;
+    const transport = kind === "streamable_http" ? new StreamableHTTPClientTransport(new URL(target), { requestInit }) : new SSEClientTransport(new URL(target), { requestInit });
+    const client = new Client({ name: `otel-hdr-${kind}`, version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      await client.callTool({ name: "echo_meta", arguments: {} });
+      const spans = (await exported()).filter((s) => s.traceId === parent.traceId && s.name === "tools/call echo_meta");
+      const server = only(spans, (s) => s.kind === SPAN_KIND.SERVER, "SERVER span");
+      assert.equal(server.parentSpanId, parent.spanId);
+    } finally {
+      await client.close();
+    }
+  });
+}
+
 test("metrics: the three mcp.* histograms over OTLP with the convention's buckets, and on /metrics", async () => {
   // A session that ends now, so mcp.server.session.duration has a point.
   const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp?client_id=otel-session`));

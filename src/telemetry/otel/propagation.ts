@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, trace, type Context, type Span, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { httpTraceContext } from "../../protocol/trace-context.js";
 
 /**
  * W3C Trace Context in MCP `params._meta` (SEP-414: unprefixed `traceparent`
@@ -25,10 +26,17 @@ const setter: TextMapSetter<Carrier> = {
   },
 };
 
-/** The remote parent a client put in `_meta` (the root context when there is none or it is malformed). */
-export function extractParent(meta: unknown): Context {
-  if (meta === null || typeof meta !== "object") return ROOT_CONTEXT;
-  return propagator.extract(ROOT_CONTEXT, meta as Carrier, getter);
+/**
+ * The remote parent of a client's request: `params._meta` first (the MCP
+ * context, SEP-414), else the `traceparent` header of the HTTP POST that
+ * carried it; the root context when neither has a valid one.
+ */
+export function extractParent(message: object, meta: unknown): Context {
+  if (meta !== null && typeof meta === "object" && typeof (meta as Carrier).traceparent === "string") {
+    return propagator.extract(ROOT_CONTEXT, meta as Carrier, getter);
+  }
+  const http = httpTraceContext.get(message);
+  return http === undefined ? ROOT_CONTEXT : propagator.extract(ROOT_CONTEXT, http as unknown as Carrier, getter);
 }
 
 /** A context whose current span is `span` (the parent of spans started under it). */

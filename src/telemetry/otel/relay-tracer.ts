@@ -70,7 +70,7 @@ class RequestTrace implements CallTrace, CallSink {
     const tracer = owner.options.tracer;
     if (tracer === undefined) return;
     const params = request.params as Record<string, unknown> | undefined;
-    this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER }, extractParent(params?._meta));
+    this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER }, extractParent(request, params?._meta));
     if (!this.span.isRecording()) return;
     const a: Attributes = { [ATTR.requestId]: String(id), [GATEWAY_ATTR.clientId]: caller.clientId, [GATEWAY_ATTR.clientTransport]: caller.transport };
     if (caller.era === "legacy") a[ATTR.sessionId] = caller.id;
