@@ -68,3 +68,22 @@ test("a gateway with telemetry off has no tracer on its relay and no OTel handle
     await gateway.close();
   }
 });
+
+test("telemetry.mcp_metrics alone: calls land in the /metrics histograms, no spans exported anywhere", async () => {
+  const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
+  const { StreamableHTTPClientTransport } = await import("@modelcontextprotocol/sdk/client/streamableHttp.js");
+  const { gateway, url } = await startTestGateway({ telemetry: { mcp_metrics: true } });
+  const client = new Client({ name: "mcp-metrics-only", version: "1.0.0" });
+  try {
+    assert.equal(gateway.otel?.settings.traces, false);
+    assert.ok(gateway.relay.tracer);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp?client_id=mcp-metrics-only`)));
+    await client.listTools();
+    const text = await (await fetch(`${url}/metrics`)).text();
+    assert.match(text, /^mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="tools\/list"[^}]*\} 1$/m);
+    assert.match(text, /^mcp_server_operation_duration_seconds_count\{[^}]*mcp_method_name="initialize"[^}]*\} 1$/m);
+  } finally {
+    await client.close();
+    await gateway.close();
+  }
+});
