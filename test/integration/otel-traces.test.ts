@@ -16,7 +16,9 @@ import WebSocket from "ws";
 import { startTestGateway } from "../helpers/gateway.js";
 import { startSdkHttpUpstream, type SdkHttpUpstream } from "../helpers/sdk-http-upstream.js";
 import { attrs, SPAN_KIND, STATUS, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from "../helpers/otlp-receiver.js";
-import { traceEchoServer } from "../fixtures/trace-echo-server.js";
+import { once } from "node:events";
+import { traceEchoEvents, traceEchoServer } from "../fixtures/trace-echo-server.js";
+import { WsClient } from "../helpers/ws-client.js";
 import type { Gateway } from "../../src/gateway.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -210,6 +212,40 @@ for (const kind of ["streamable_http", "http_sse"] as const) {
     }
   });
 }
+
+test("a duplicate request id (refused) does not end the open request's SERVER span; cancelling it does", async () => {
+  const ws = await WsClient.open(url, "otel-dup");
+  try {
+    await ws.initialize();
+    const first = clientParent();
+    const second = clientParent();
+    const refusal = new Promise<{ error?: { data?: { error?: string } } }>((resolve) => {
+      ws.ws.on("message", (data) => {
+        const m = JSON.parse(data.toString());
+        if (m.id === "dup-1" && m.error) resolve(m);
+      });
+    });
+    const waiting = once(traceEchoEvents, "waiting");
+    ws.ws.send(JSON.stringify({ jsonrpc: "2.0", id: "dup-1", method: "tools/call", params: { name: "wait", arguments: {}, _meta: { traceparent: first.traceparent } } }));
+    await waiting;
+    ws.ws.send(JSON.stringify({ jsonrpc: "2.0", id: "dup-1", method: "tools/call", params: { name: "echo_meta", arguments: {}, _meta: { traceparent: second.traceparent } } }));
+    assert.equal((await refusal).error?.data?.error, "duplicate_request_id");
+    let spans = (await exported()).filter((s) => s.traceId === first.traceId || s.traceId === second.traceId);
+    assert.equal(spans.filter((s) => s.kind === SPAN_KIND.SERVER).length, 0, "the first call's SERVER span is still open; the duplicate has none");
+    // The gateway ends the spans when the cancellation arrives, then passes it on: the upstream's abort follows.
+    const cancelled = once(traceEchoEvents, "cancelled");
+    ws.notify("notifications/cancelled", { requestId: "dup-1", reason: "test" });
+    await cancelled;
+    spans = (await exported()).filter((s) => s.traceId === first.traceId);
+    const server = only(spans, (s) => s.kind === SPAN_KIND.SERVER, "SERVER span of the first call");
+    assert.equal(attrs(server.attributes)["error.type"], "cancelled");
+    const clientSpan = only(spans, (s) => s.kind === SPAN_KIND.CLIENT, "CLIENT span of the first call");
+    assert.equal(attrs(clientSpan.attributes)["error.type"], "cancelled");
+    assert.equal(clientSpan.parentSpanId, server.spanId);
+  } finally {
+    await ws.close();
+  }
+});
 
 test("metrics: the three mcp.* histograms over OTLP with the convention's buckets, and on /metrics", async () => {
   // A session that ends now, so mcp.server.session.duration has a point.

@@ -54,6 +54,8 @@ const content = (value: unknown): string | undefined => {
 class RequestTrace implements CallTrace, CallSink {
   readonly startedAt = performance.now();
   readonly span?: Span;
+  /** Requests that reused this one's id while it was open: the relay refuses them, and those answers are not this one's. */
+  duplicates = 0;
   #attempts = 0;
   #firstReplica?: string;
   #attempt?: { span?: Span; startedAt: number; attrs: Attributes };
@@ -238,10 +240,14 @@ export class ServerTracer implements RelayTracer {
       if (m.method === "notifications/cancelled") this.#cancelled(caller, m.params?.requestId as JsonRpcId);
       return;
     }
-    if ((typeof m.id !== "string" && typeof m.id !== "number") || caller.inflight?.has(m.id)) return;
+    if (typeof m.id !== "string" && typeof m.id !== "number") return;
     let open = this.#open.get(caller);
     if (open === undefined) this.#open.set(caller, (open = new Map()));
-    if (open.has(m.id)) return;
+    const existing = open.get(m.id);
+    if (existing !== undefined) {
+      existing.duplicates++;
+      return;
+    }
     open.set(m.id, new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, m.params), m));
   }
 
@@ -250,6 +256,10 @@ export class ServerTracer implements RelayTracer {
     const open = this.#open.get(caller);
     const t = open?.get(id);
     if (t === undefined) return;
+    if (t.duplicates > 0) {
+      t.duplicates--;
+      return;
+    }
     open!.delete(id);
     t.end(outcomeOf(message), message);
   }
