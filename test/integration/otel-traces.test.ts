@@ -19,6 +19,7 @@ import { attrs, SPAN_KIND, STATUS, startOtlpReceiver, type OtlpReceiver, type Ot
 import { once } from "node:events";
 import { traceEchoEvents, traceEchoServer } from "../fixtures/trace-echo-server.js";
 import { WsClient } from "../helpers/ws-client.js";
+import { startSdkSseUpstream, type SdkSseUpstream } from "../helpers/sdk-sse-upstream.js";
 import type { Gateway } from "../../src/gateway.js";
 
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -27,14 +28,20 @@ type Kind = "streamable_http" | "http_sse" | "websocket";
 
 let receiver: OtlpReceiver;
 let upstream: SdkHttpUpstream;
+let sseUpstream: SdkSseUpstream;
 let gateway: Gateway;
 let url: string;
 
 before(async () => {
   receiver = await startOtlpReceiver();
-  upstream = await startSdkHttpUpstream(traceEchoServer);
+  upstream = await startSdkHttpUpstream(() => traceEchoServer());
+  sseUpstream = await startSdkSseUpstream(() => traceEchoServer("_sse"));
   ({ gateway, url } = await startTestGateway({
-    upstreams: [{ name: "echo", transport: "streamable_http", url: upstream.url }],
+    upstreams: [
+      { name: "echo", transport: "streamable_http", url: upstream.url },
+      { name: "echo_sse", transport: "sse", url: sseUpstream.url },
+      { name: "echo_stdio", transport: "stdio", command: process.execPath, args: ["--import", "tsx", "test/fixtures/trace-echo-server.ts", "--stdio", "--suffix", "_stdio"] },
+    ],
     // Long export intervals: the test flushes when it wants the data, so nothing depends on timing.
     telemetry: { otlp: { endpoint: receiver.url, traces_delay: 60_000, metrics_interval: 600_000 } },
   }));
@@ -43,6 +50,7 @@ before(async () => {
 after(async () => {
   await gateway?.close();
   await upstream?.close();
+  await sseUpstream?.close();
   await receiver?.close();
 });
 
@@ -212,6 +220,37 @@ for (const kind of ["streamable_http", "http_sse"] as const) {
     }
   });
 }
+
+test("HTTP+SSE and stdio upstreams: CLIENT span network attributes, context in _meta (and the SSE POST's header)", async () => {
+  const client = new Client({ name: "otel-upstreams", version: "1.0.0" });
+  await client.connect(transportFor("streamable_http", "otel-upstreams"));
+  try {
+    for (const [tool, upstreamName] of [["echo_meta_sse", "echo_sse"], ["echo_meta_stdio", "echo_stdio"]] as const) {
+      const parent = clientParent();
+      const result = await client.callTool({ name: tool, arguments: {}, _meta: { traceparent: parent.traceparent } });
+      const received = JSON.parse((result.content as Array<{ text: string }>)[0]!.text) as { meta: Record<string, unknown>; traceparent: string | null };
+      const spans = (await exported()).filter((s) => s.traceId === parent.traceId);
+      const server = only(spans, (s) => s.kind === SPAN_KIND.SERVER, `${tool} SERVER span`);
+      const clientSpan = only(spans, (s) => s.kind === SPAN_KIND.CLIENT, `${tool} CLIENT span`);
+      assert.equal(clientSpan.parentSpanId, server.spanId);
+      const a = attrs(clientSpan.attributes);
+      assert.equal(a["mcp_gateway.upstream"], upstreamName);
+      assert.equal(received.meta.traceparent, `00-${parent.traceId}-${clientSpan.spanId}-01`, `${tool}: _meta`);
+      if (upstreamName === "echo_stdio") {
+        assert.equal(a["network.transport"], "pipe");
+        assert.equal(a["server.address"], undefined);
+        assert.equal(a["network.protocol.name"], undefined);
+      } else {
+        assert.equal(a["network.transport"], "tcp");
+        assert.equal(a["network.protocol.name"], "http");
+        assert.equal(a["server.port"], sseUpstream.port);
+        assert.equal(received.traceparent, received.meta.traceparent, "the SSE POST carries the header too");
+      }
+    }
+  } finally {
+    await client.close();
+  }
+});
 
 test("a duplicate request id (refused) does not end the open request's SERVER span; cancelling it does", async () => {
   const ws = await WsClient.open(url, "otel-dup");
