@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
+import { hrTime } from "@opentelemetry/core";
 import type { JsonRpcId, JsonRpcMessage, JsonRpcRequest, JsonRpcResponse } from "../../protocol/jsonrpc.js";
 import type { CallerContext } from "../../protocol/caller-context.js";
 import type { CallSink, PendingCall, UpstreamConnection } from "../../upstream/connection.js";
@@ -72,7 +73,8 @@ class RequestTrace implements CallTrace, CallSink {
     const tracer = owner.options.tracer;
     if (tracer === undefined) return;
     const params = request.params as Record<string, unknown> | undefined;
-    this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER }, extractParent(request, params?._meta));
+    // Times from one monotonic clock (the SDK would anchor each span on Date.now(), whose milliseconds can put a child before its parent).
+    this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER, startTime: hrTime(this.startedAt) }, extractParent(request, params?._meta));
     if (!this.span.isRecording()) return;
     const a: Attributes = { [ATTR.requestId]: String(id), [GATEWAY_ATTR.clientId]: caller.clientId, [GATEWAY_ATTR.clientTransport]: caller.transport };
     if (caller.era === "legacy") a[ATTR.sessionId] = caller.id;
@@ -124,8 +126,9 @@ class RequestTrace implements CallTrace, CallSink {
     if (upstreamTarget.prompt !== undefined) attrs[ATTR.promptName] = upstreamTarget.prompt;
     let span: Span | undefined;
     const tracer = this.owner.options.tracer;
+    const startedAt = performance.now();
     if (tracer !== undefined && this.span !== undefined) {
-      span = tracer.startSpan(spanName(request.method, upstreamTarget.tool ?? upstreamTarget.prompt), { kind: SpanKind.CLIENT }, contextWith(this.span));
+      span = tracer.startSpan(spanName(request.method, upstreamTarget.tool ?? upstreamTarget.prompt), { kind: SpanKind.CLIENT, startTime: hrTime(startedAt) }, contextWith(this.span));
       if (span.isRecording()) {
         span.setAttributes(attrs);
         const s: Attributes = {
@@ -145,7 +148,7 @@ class RequestTrace implements CallTrace, CallSink {
       }
       injectInto(params, span);
     }
-    this.#attempt = { span, startedAt: performance.now(), attrs };
+    this.#attempt = { span, startedAt, attrs };
     if (call.sink !== this) {
       this.#inner = call.sink;
       call.sink = this;
@@ -175,7 +178,8 @@ class RequestTrace implements CallTrace, CallSink {
     const attempt = this.#attempt;
     if (attempt === undefined) return;
     this.#attempt = undefined;
-    const seconds = (performance.now() - attempt.startedAt) / 1000;
+    const endedAt = performance.now();
+    const seconds = (endedAt - attempt.startedAt) / 1000;
     const attrs = { ...attempt.attrs };
     if (outcome.errorType !== undefined) attrs[ATTR.errorType] = outcome.errorType;
     if (outcome.statusCode !== undefined) attrs[ATTR.statusCode] = outcome.statusCode;
@@ -189,13 +193,14 @@ class RequestTrace implements CallTrace, CallSink {
         if (r !== undefined) span.setAttribute(ATTR.toolResult, r);
       }
     }
-    span.end();
+    span.end(hrTime(endedAt));
   }
 
   /** The answer went out to the client. */
   end(outcome: Outcome, message?: JsonRpcMessage): void {
     this.#endAttempt(outcome);
-    const seconds = (performance.now() - this.startedAt) / 1000;
+    const endedAt = performance.now();
+    const seconds = (endedAt - this.startedAt) / 1000;
     const attrs = this.common();
     if (outcome.errorType !== undefined) attrs[ATTR.errorType] = outcome.errorType;
     if (outcome.statusCode !== undefined) attrs[ATTR.statusCode] = outcome.statusCode;
@@ -211,7 +216,7 @@ class RequestTrace implements CallTrace, CallSink {
         if (r !== undefined) span.setAttribute(ATTR.toolResult, r);
       }
     }
-    span.end();
+    span.end(hrTime(endedAt));
   }
 }
 
