@@ -7,6 +7,9 @@ import { log } from "../channels.js";
 import { otelSettings, type OtelSettings } from "./settings.js";
 import type { UpstreamEndpoint } from "./relay-tracer.js";
 
+/** Longest wait for the last export at shutdown (ms). */
+const SHUTDOWN_BOUND_MS = 2000;
+
 /** What the gateway hands the OpenTelemetry layer (narrow: it plugs one hook into the relay). */
 export interface OtelDeps {
   config: GatewayConfig;
@@ -61,7 +64,15 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
     },
     async close() {
       await ready.catch(() => {});
-      await providers?.shutdown().catch(() => {});
+      if (providers === undefined) return;
+      // A collector that is down must not hold the gateway's shutdown for the exporters' 10-30 s timeouts.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_BOUND_MS);
+        timer.unref();
+      });
+      await Promise.race([providers.shutdown().catch(() => {}), bound]);
+      clearTimeout(timer);
     },
   };
 }
