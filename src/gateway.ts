@@ -33,6 +33,7 @@ import { installIntegrity, type IntegrityService } from "./integrity/index.js";
 import { installProtection } from "./middleware/chain.js";
 import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
+import { installOpenTelemetry, type OtelHandle } from "./telemetry/otel/install.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
 import type { CallerContext } from "./protocol/caller-context.js";
@@ -78,6 +79,8 @@ export class Gateway {
   cluster?: ClusterService;
   /** Tool pinning, drift, poisoning scan and name limits (src/integrity/, docs/integrity.md). */
   readonly integrity: IntegrityService;
+  /** OpenTelemetry by the MCP semantic conventions, when telemetry.otlp / OTEL_* turn it on (src/telemetry/otel/). */
+  readonly otel?: OtelHandle;
   #handler: MessageHandler;
   #middleware: Middleware[];
   /** The innermost handler: the relay, possibly wrapped (see wrapRelay). */
@@ -172,6 +175,7 @@ export class Gateway {
     this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
+    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, metrics: operationsOf(this).metrics.registry, version: VERSION });
   }
 
   /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */
@@ -300,6 +304,7 @@ export class Gateway {
         resolve();
       });
     });
+    await this.otel?.ready;
     await this.manager.start();
     await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
     this.#starting = false;
@@ -350,6 +355,7 @@ export class Gateway {
     await Promise.all([this.manager.close(), this.relay.clientSessions.close()]);
     await closed;
     await this.cluster?.close();
+    await this.otel?.close();
   }
 
 }
