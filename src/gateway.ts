@@ -34,6 +34,7 @@ import { installIntegrity, type IntegrityService } from "./integrity/index.js";
 import { installProtection } from "./middleware/chain.js";
 import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
+import { installOpenTelemetry, type OtelHandle } from "./telemetry/otel/install.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
 import type { CallerContext } from "./protocol/caller-context.js";
@@ -79,6 +80,8 @@ export class Gateway {
   cluster?: ClusterService;
   /** Tool pinning, drift, poisoning scan and name limits (src/integrity/, docs/integrity.md). */
   readonly integrity: IntegrityService;
+  /** OpenTelemetry by the MCP semantic conventions, when telemetry.otlp / OTEL_* turn it on (src/telemetry/otel/). */
+  readonly otel?: OtelHandle;
   #handler: MessageHandler;
   #middleware: Middleware[];
   /** The innermost handler: the relay, possibly wrapped (see wrapRelay). */
@@ -175,6 +178,7 @@ export class Gateway {
     this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
+    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, metrics: operationsOf(this).metrics.registry, version: VERSION });
   }
 
   /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */
@@ -303,6 +307,7 @@ export class Gateway {
         resolve();
       });
     });
+    await this.otel?.ready;
     // Every upstream at once; one that stalls is left behind after routing.list_timeout (ADR 0210).
     this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout);
     this.#starting = false;
@@ -353,6 +358,7 @@ export class Gateway {
     await Promise.all([this.manager.close(), this.relay.clientSessions.close()]);
     await closed;
     await this.cluster?.close();
+    await this.otel?.close();
   }
 
 }

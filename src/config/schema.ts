@@ -350,6 +350,32 @@ export const configSchema = z
       stdout: z.boolean().default(true),
     }),
 
+    /** OpenTelemetry by the MCP semantic conventions (src/telemetry/otel/, docs/operations.md "OpenTelemetry"). */
+    telemetry: section({
+      /** The convention's histograms on /metrics (mcp_*_duration_seconds) even without an OTLP collector. */
+      mcp_metrics: z.boolean().default(false),
+      otlp: section({
+        /** Collector base URL (`/v1/traces`, `/v1/metrics` are appended); set it, or OTEL_EXPORTER_OTLP_ENDPOINT, to turn OTLP export on. */
+        endpoint: z.string().url().optional(),
+        /** Headers on every export (a collector's API key): secrets, redacted wherever config is shown. */
+        headers: z.record(z.string(), z.string()).default({}),
+        /** Export spans. */
+        traces: z.boolean().default(true),
+        /** Export the mcp.* histograms. */
+        metrics: z.boolean().default(true),
+        /** How often metrics are exported (ms). */
+        metrics_interval: positive().default(60_000),
+        /** Longest wait before finished spans are exported (ms). */
+        traces_delay: positive().default(5000),
+        /** Share of root traces sampled (parent-based: a sampled client parent is always followed); unset: OTEL_TRACES_SAMPLER_ARG, else 1. */
+        sampling_ratio: z.number().min(0).max(1).optional(),
+        /** Record tool arguments and results (gen_ai.tool.call.arguments/result, the convention's opt-in attributes). */
+        record_content: z.boolean().default(false),
+        /** service.name of the resource; unset: OTEL_SERVICE_NAME, else mcp-gateway. */
+        service_name: z.string().min(1).optional(),
+      }),
+    }),
+
     cluster: section({
       /** Redis URL; set (or REDIS_URL) to run several nodes as one gateway. */
       redis_url: z.string().optional(),

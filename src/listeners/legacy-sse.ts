@@ -11,6 +11,7 @@ import { channels } from "../telemetry/channels.js";
 import { SseDebugTap } from "./sse-debug.js";
 import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
+import { noteHttpTraceContext } from "../protocol/trace-context.js";
 
 /** Path clients POST their messages to (the `endpoint` event names it with the session). */
 export const LEGACY_POST_PATH = "/mcp/messages";
@@ -154,5 +155,6 @@ export async function handleLegacySsePost(req: IncomingMessage, res: ServerRespo
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
   res.writeHead(202, { "content-type": "text/plain" });
   res.end("Accepted");
+  noteHttpTraceContext(req, message);
   ctx.dispatch(session, message);
 }

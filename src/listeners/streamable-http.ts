@@ -13,6 +13,7 @@ import { resumePlan } from "../session/continuity.js";
 import { checkMessage, idKey } from "../protocol/validate.js";
 import { BATCH_PROTOCOL_VERSIONS, planBatch } from "./streamable-http-batch.js";
 import { classifyHeaders, classifyMessage, type EdgeHeaders } from "../protocol/era.js";
+import { noteHttpTraceContext } from "../protocol/trace-context.js";
 
 function edgeHeaders(req: IncomingMessage): EdgeHeaders {
   const v = req.headers["mcp-protocol-version"];
@@ -348,6 +349,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     if (!session) return;
   }
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
+  noteHttpTraceContext(req, message);
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
     const sink = session.sink as StreamableHttpSink;
