@@ -60,7 +60,8 @@ export function upstreamLabel(url: URL): string {
 
 /** `TextDecoder.decode` options for a body read chunk by chunk (one shared object, not one per chunk). */
 export const STREAM_DECODE = { stream: true } as const;
-const ERROR_BODY_LIMIT = 64 * 1024;
+/** How much of an error answer's body is read for its JSON-RPC error message. */
+export const ERROR_BODY_LIMIT = 64 * 1024;
 
 /** First value of a response header (undici gives arrays for repeated headers). */
 export function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
@@ -95,6 +96,11 @@ export async function httpStatusError(res: Dispatcher.ResponseData, what: string
   } catch {
     // The status alone says enough.
   }
+  return statusError(status, text, what);
+}
+
+/** The {@link UpstreamTransportError} for a non-2xx answer whose (first 64 KiB of) body is `text`. */
+export function statusError(status: number, text: string, what: string): UpstreamTransportError {
   let message = `${what} answered HTTP ${status}`;
   let upstreamCode: number | undefined;
   try {

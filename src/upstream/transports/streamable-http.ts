@@ -4,18 +4,20 @@ import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
+import { rawReply, RAW_MIN_CHARS } from "../../protocol/raw-reply.js";
 import {
   STREAM_DECODE,
   UpstreamTransportError,
-  header,
   httpStatusError,
   lowerKeys,
+  statusError,
   upstreamErrorResponse,
   upstreamLabel,
   type UpstreamErrorCode,
 } from "./errors.js";
 import { InFlightLimit } from "./in-flight.js";
 import { SseParser } from "./sse-parser.js";
+import { PostExchange, rawHeader, type PostSink } from "./post-exchange.js";
 import { modernHeaders } from "./modern-headers.js";
 import { traceHeaders, withTraceHeaders } from "./trace-headers.js";
 
@@ -120,7 +122,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
   /** The session signal of the running GET stream loop, if any. */
   #getSignal: AbortSignal | undefined;
   /** Open 2026-07-28 request POSTs: closing a request's stream is how it is cancelled on the modern wire. */
-  readonly #cancellable = new Map<JsonRpcId, AbortController>();
+  readonly #cancellable = new Map<JsonRpcId, PostExchange>();
   #modernWire = false;
   /**
    * Requests whose POST stream broke and is being resumed: aborted when the
@@ -197,10 +199,10 @@ export class StreamableHttpUpstreamTransport implements Transport {
    * no such request (already answered, or a legacy one).
    */
   cancelRequest(id: JsonRpcId): boolean {
-    const controller = this.#cancellable.get(id);
-    if (!controller) return false;
+    const exchange = this.#cancellable.get(id);
+    if (!exchange) return false;
     this.#cancellable.delete(id);
-    controller.abort();
+    exchange.cancel();
     return true;
   }
 
@@ -230,74 +232,72 @@ export class StreamableHttpUpstreamTransport implements Transport {
 
   // ---------------------------------------------------------------- POST path
 
-  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>, trace?: Record<string, string>): Promise<void> {
-    // The session this POST speaks for: a 404 expires it, not whatever session is current by then.
-    const sid = isInit || modern ? undefined : this.sessionId;
-    const cancel = modern !== undefined && id !== undefined ? new AbortController() : undefined;
-    if (cancel) this.#cancellable.set(id!, cancel);
-    try {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await this.#pool.request({
-          path: this.#path,
-          method: "POST",
-          headers: withTraceHeaders(isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(), trace),
-          body,
-          headersTimeout: this.#timeout,
-          bodyTimeout: 0,
-          signal: cancel?.signal,
-        });
-      } catch (err) {
-        if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${(err as Error).message}`, undefined, err);
-        return;
-      }
-      const status = res.statusCode;
-      if (status < 200 || status >= 300) {
-        await this.#httpError(res, id, sid);
-        return;
-      }
-      if (isInit) {
-        const assigned = header(res.headers, "mcp-session-id");
-        if (assigned !== undefined) this.sessionId = assigned;
-      }
-      const type = header(res.headers, "content-type") ?? "";
-      if (type.startsWith("text/event-stream")) {
-        await this.#postStream(res.body, id, cancel?.signal);
-      } else {
-        const text = await res.body.text();
-        const answered = text.length > 0 && this.#dispatchText(text, undefined, id);
-        if (!answered && id !== undefined && !this.#closed) {
-          this.#fail(id, "upstream_error", `upstream answered ${status} without a response to the request`, status);
-        }
-      }
-      if (method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
-    } catch (err) {
-      // Reading a JSON body failed midway (connection reset); a request we cancelled ourselves is no failure.
-      if (!this.#closed && !cancel?.signal.aborted) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${(err as Error).message}`, undefined, err);
-    } finally {
-      if (cancel && this.#cancellable.get(id!) === cancel) this.#cancellable.delete(id!);
-      this.#settle();
-    }
+  /**
+   * Dispatches one POST with a {@link PostExchange} as its handler: the
+   * callbacks land in {@link #sink}, nothing per call but the exchange, the
+   * request options and (on the modern wire) the merged headers.
+   */
+  #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>, trace?: Record<string, string>): void {
+    const exchange = new PostExchange(this.#sink, method, id, isInit || modern ? undefined : this.sessionId);
+    if (modern !== undefined && id !== undefined) this.#cancellable.set(id, exchange);
+    // dispatch reports a synchronous failure (e.g. the pool is destroyed) through onError too.
+    this.#pool.dispatch(
+      {
+        path: this.#path,
+        method: "POST",
+        headers: withTraceHeaders(isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(), trace),
+        body,
+        headersTimeout: this.#timeout,
+        bodyTimeout: 0,
+      },
+      exchange,
+    );
   }
 
-  /** Reads a POST's SSE stream; resumes it via GET if it breaks before the reply. */
-  async #postStream(body: Dispatcher.ResponseData["body"], id: JsonRpcId | undefined, cancelled?: AbortSignal): Promise<void> {
-    // One extra object per POST stream, shared by all its messages.
-    const extra: MessageExtra | undefined = id === undefined ? undefined : { relatedRequestId: id };
-    const parser = new SseParser();
-    let answered = false;
-    let cause: unknown;
-    try {
-      answered = await this.#readSse(body, parser, extra, id);
-    } catch (err) {
-      cause = err;
+  /** Where every POST exchange reports; arrow functions so they reach the transport's private state. */
+  readonly #sink: PostSink = {
+    started: (ex, rawHeaders) => {
+      if (ex.method === "initialize" && ex.id !== undefined) {
+        const assigned = rawHeader(rawHeaders, "mcp-session-id");
+        if (assigned !== undefined) this.sessionId = assigned;
+      }
+    },
+    message: (ex, text) => this.#dispatchText(text, ex.extra, ex.id),
+    ended: (ex, err) => this.#postEnded(ex, err),
+  };
+
+  /** A POST exchange is over: answer its request if its reply did not come, resume a broken stream, settle. */
+  #postEnded(ex: PostExchange, err: Error | undefined): void {
+    const id = ex.id;
+    if (id !== undefined && this.#cancellable.get(id) === ex) this.#cancellable.delete(id);
+    const status = ex.status;
+    if (status === 0) {
+      // No response at all (refused, reset, headers timeout, pool destroyed); a request we cancelled ourselves is no failure.
+      if (!this.#closed && !ex.cancelled) this.#fail(id, "upstream_unavailable", `upstream unreachable: ${err?.message}`, undefined, err);
+    } else if (status < 200 || status >= 300) {
+      const error = statusError(status, ex.errorText(), "upstream");
+      if (status === 404 && ex.sid !== undefined) this.#sessionExpired(ex.sid, id, 404);
+      else this.#report(id, error);
+    } else if (ex.parser !== undefined) {
+      if (!ex.answered && id !== undefined && !this.#closed && !ex.cancelled) {
+        if (ex.parser.lastEventId !== undefined && this.sessionId !== undefined) {
+          // The exchange stays outstanding until the resume ends.
+          void this.#resume(id, ex.parser, ex.extra!).finally(() => this.#settle());
+          return;
+        }
+        this.#fail(id, "upstream_unavailable", "upstream stream ended before the response", undefined, err);
+      }
+      if (ex.method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
+    } else if (err !== undefined) {
+      // Reading a JSON body failed midway (connection reset).
+      if (!this.#closed && !ex.cancelled) this.#fail(id, "upstream_unavailable", `upstream connection failed: ${err.message}`, undefined, err);
+    } else {
+      if (!ex.answered && id !== undefined && !this.#closed) {
+        this.#fail(id, "upstream_error", `upstream answered ${status} without a response to the request`, status);
+      }
+      if (ex.method === "notifications/initialized" && !this.#closed) void this.#runGetStream();
     }
-    if (answered || id === undefined || this.#closed || cancelled?.aborted) return;
-    if (parser.lastEventId !== undefined && this.sessionId !== undefined) {
-      await this.#resume(id, parser, extra!);
-      return;
-    }
-    this.#fail(id, "upstream_unavailable", "upstream stream ended before the response", undefined, cause);
+    this.#settle();
   }
 
   /**
@@ -495,8 +495,18 @@ export class StreamableHttpUpstreamTransport implements Transport {
     return answered;
   }
 
-  /** Parses one body or event and delivers it; true if it held the reply to `awaitedId`. */
-  #dispatchText(text: string, extra: MessageExtra | undefined, awaitedId: JsonRpcId | undefined): boolean {
+  /**
+   * Parses one body or event (one string, or the pieces a body was decoded in) and delivers it; true if it
+   * held the reply to `awaitedId`. A reply of 256 KiB or more in an SDK's envelope shape is relayed as its
+   * text, never parsed (ADR 0211, 0240).
+   */
+  #dispatchText(text: string | string[], extra: MessageExtra | undefined, awaitedId: JsonRpcId | undefined): boolean {
+    if (typeof text !== "string" || text.length >= RAW_MIN_CHARS) {
+      const parts = typeof text === "string" ? [text] : text;
+      const raw = rawReply(parts);
+      if (raw !== undefined) return this.#dispatchOne(raw, extra, awaitedId);
+      text = parts.length === 1 ? parts[0]! : parts.join("");
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -1,0 +1,159 @@
+// CPU per relayed call of the gateway in front of a Streamable HTTP upstream (a trivial fast one,
+// bench/shttp-upstream-server.mjs, answering as SSE or as a JSON body), optionally against the code of
+// another git ref:
+//   node --import tsx bench/shttp-upstream.ts [--calls 3000] [--concurrency 10] [--rounds 5] [--mode sse|json|both] [--baseline main] [--json out.json]
+// Each variant is its own gateway process with its own upstream process, all started up front; phases
+// alternate between variants `rounds` times so the machine's drift hits every variant, and the median
+// decides. CPU is the gateway process's utime+stime (/proc) over the phase divided by completed calls.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sampleProc } from './procstat.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '5' },
+    mode: { type: 'string', default: 'sse' },
+    baseline: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const CALLS = Number(flags.calls);
+const CONCURRENCY = Number(flags.concurrency);
+const ROUNDS = Number(flags.rounds);
+const MODES = flags.mode === 'both' ? ['sse', 'json'] : [flags.mode!];
+const PHASE_LIMIT_MS = 60_000;
+const dir = mkdtempSync(join(tmpdir(), 'mcpgw-shttp-bench-'));
+
+interface Variant {
+  name: string;
+  src: string;
+  mode: string;
+  children: ChildProcess[];
+  gateway?: ChildProcess;
+  mcp?: string;
+  sessions: string[];
+}
+
+const sources: { label: string; src: string }[] = [{ label: 'this', src: 'src' }];
+if (flags.baseline) {
+  // The other ref's src/ in a temp dir (git archive: nothing in any work tree changes), sharing this node_modules.
+  const base = join(dir, 'baseline');
+  execFileSync('sh', ['-c', `mkdir -p ${base} && git archive ${flags.baseline} src package.json | tar -x -C ${base}`]);
+  symlinkSync(resolve('node_modules'), join(base, 'node_modules'));
+  sources.unshift({ label: `baseline (${flags.baseline})`, src: join(base, 'src') });
+}
+const variants: Variant[] = MODES.flatMap((mode) => sources.map((s) => ({ name: `${s.label} ${mode}`, src: s.src, mode, children: [], sessions: [] })));
+
+function waitFor(child: ChildProcess, re: RegExp, what: string): Promise<string> {
+  let out = '';
+  return new Promise<string>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`${what} did not start:\n${out}`)), 60_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = re.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        res(m[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => rej(new Error(`${what} exited (${code}):\n${out}`)));
+  });
+}
+
+async function start(v: Variant, i: number): Promise<void> {
+  const upstream = spawn(process.execPath, [resolve('bench/shttp-upstream-server.mjs'), v.mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  v.children.push(upstream);
+  const port = await waitFor(upstream, /listening (\d+)/, `upstream of ${v.name}`);
+  const configFile = join(dir, `gateway-${i}.yaml`);
+  writeFileSync(
+    configFile,
+    [
+      'profile: dev',
+      'logging: { dir: "", stdout: true, level: info }',
+      'rate_limiting: { enabled: false }',
+      'upstreams:',
+      `  - { name: fast, transport: streamable_http, url: "http://127.0.0.1:${port}/mcp", protocol: legacy }`,
+    ].join('\n'),
+  );
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+  const gateway = spawn(process.execPath, ['--import', 'tsx', join(v.src, 'cli/main.ts'), 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  v.children.push(gateway);
+  v.gateway = gateway;
+  v.mcp = `${await waitFor(gateway, /listening on (http:\/\/[^\s"]+)\/mcp/, `gateway ${v.name}`)}/mcp`;
+}
+
+const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+async function session(mcp: string): Promise<string> {
+  const r = await fetch(mcp, { method: 'POST', headers: HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }) });
+  await r.text();
+  const id = r.headers.get('mcp-session-id')!;
+  await fetch(mcp, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((x) => x.text());
+  return id;
+}
+
+function call(v: Variant, worker: number, id: number): Promise<boolean> {
+  const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `m${id}` } } };
+  return fetch(v.mcp!, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': v.sessions[worker]!, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify(body) })
+    .then((r) => r.json())
+    .then((j: { result?: { content?: { text?: string }[] } }) => j.result?.content?.[0]?.text === `m${id}`, () => false);
+}
+
+async function phase(v: Variant): Promise<{ variant: string; calls: number; errors: number; cpuMsPerCall: number; ms: number }> {
+  const before = sampleProc(v.gateway!.pid!)!;
+  const started = Date.now();
+  let nextId = 1;
+  let done = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      while (nextId <= CALLS && Date.now() - started < PHASE_LIMIT_MS) {
+        if (await call(v, w, nextId++)) done++;
+        else errors++;
+      }
+    }),
+  );
+  const after = sampleProc(v.gateway!.pid!)!;
+  return { variant: v.name, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(4)), ms: Date.now() - started };
+}
+
+const median = (xs: number[]) => {
+  const x = [...xs].sort((a, b) => a - b);
+  return x.length % 2 ? x[(x.length - 1) / 2]! : (x[x.length / 2 - 1]! + x[x.length / 2]!) / 2;
+};
+
+try {
+  await Promise.all(variants.map((v, i) => start(v, i)));
+  for (const v of variants) for (let i = 0; i < CONCURRENCY; i++) v.sessions.push(await session(v.mcp!));
+  for (const v of variants) {
+    let n = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, k) => {
+      while (n < 1000) await call(v, k, 1_000_000 + n++);
+    }));
+  }
+  const rows = [];
+  for (let r = 0; r < ROUNDS; r++) for (const v of variants) rows.push(await phase(v));
+  console.table(rows);
+  const summary: Record<string, unknown> = { calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS };
+  for (const v of variants) summary[`${v.name} cpuMsPerCall`] = Number(median(rows.filter((r) => r.variant === v.name).map((r) => r.cpuMsPerCall)).toFixed(4));
+  if (flags.baseline) {
+    for (const mode of MODES) {
+      const mine = median(rows.filter((r) => r.variant === `this ${mode}`).map((r) => r.cpuMsPerCall));
+      const base = median(rows.filter((r) => r.variant === `${sources[0]!.label} ${mode}`).map((r) => r.cpuMsPerCall));
+      summary[`${mode} this/baseline`] = Number((mine / base).toFixed(3));
+    }
+  }
+  console.log(JSON.stringify(summary));
+  if (flags.json) writeFileSync(flags.json, JSON.stringify({ summary, rows }, null, 2));
+  if (rows.some((r) => r.errors > 0)) process.exitCode = 1;
+} finally {
+  for (const v of variants) for (const c of v.children) c.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+}
