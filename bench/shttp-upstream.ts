@@ -1,20 +1,21 @@
 // CPU per relayed call of the gateway in front of a Streamable HTTP upstream (a trivial fast one,
 // bench/shttp-upstream-server.mjs, answering as SSE or as a JSON body), optionally against the code of
 // another git ref:
-//   node --import tsx bench/shttp-upstream.ts [--calls 3000] [--concurrency 10] [--rounds 5] [--mode sse|json|both] [--baseline main] [--json out.json]
+//   node --import tsx bench/shttp-upstream.ts [--calls 3000] [--warmup 3000] [--concurrency 10] [--rounds 5] [--mode sse|json|both] [--baseline main] [--json out.json]
 // Each variant is its own gateway process with its own upstream process, all started up front; phases
 // alternate between variants `rounds` times so the machine's drift hits every variant, and the median
 // decides. CPU is the gateway process's utime+stime (/proc) over the phase divided by completed calls.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sampleProc } from './procstat.js';
+import { clockTicks } from './procstat.js';
 
 const { values: flags } = parseArgs({
   options: {
     calls: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
     mode: { type: 'string', default: 'sse' },
@@ -26,7 +27,16 @@ const CALLS = Number(flags.calls);
 const CONCURRENCY = Number(flags.concurrency);
 const ROUNDS = Number(flags.rounds);
 const MODES = flags.mode === 'both' ? ['sse', 'json'] : [flags.mode!];
+const WARMUP = Number(flags.warmup);
 const PHASE_LIMIT_MS = 60_000;
+
+/** utime and stime of a process in ms (/proc/<pid>/stat fields 14 and 15): user space is where the gateway's code runs. */
+function cpu(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ms = 1000 / clockTicks();
+  return { user: Number(f[11]) * ms, sys: Number(f[12]) * ms };
+}
 const dir = mkdtempSync(join(tmpdir(), 'mcpgw-shttp-bench-'));
 
 interface Variant {
@@ -106,8 +116,10 @@ function call(v: Variant, worker: number, id: number): Promise<boolean> {
     .then((j: { result?: { content?: { text?: string }[] } }) => j.result?.content?.[0]?.text === `m${id}`, () => false);
 }
 
-async function phase(v: Variant): Promise<{ variant: string; calls: number; errors: number; cpuMsPerCall: number; ms: number }> {
-  const before = sampleProc(v.gateway!.pid!)!;
+interface Row { variant: string; calls: number; errors: number; cpuMsPerCall: number; userMsPerCall: number; sysMsPerCall: number; ms: number }
+
+async function phase(v: Variant): Promise<Row> {
+  const before = cpu(v.gateway!.pid!);
   const started = Date.now();
   let nextId = 1;
   let done = 0;
@@ -120,8 +132,11 @@ async function phase(v: Variant): Promise<{ variant: string; calls: number; erro
       }
     }),
   );
-  const after = sampleProc(v.gateway!.pid!)!;
-  return { variant: v.name, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(4)), ms: Date.now() - started };
+  const after = cpu(v.gateway!.pid!);
+  const per = (ms: number) => Number((ms / Math.max(1, done)).toFixed(4));
+  const user = after.user - before.user;
+  const sys = after.sys - before.sys;
+  return { variant: v.name, calls: done, errors, cpuMsPerCall: per(user + sys), userMsPerCall: per(user), sysMsPerCall: per(sys), ms: Date.now() - started };
 }
 
 const median = (xs: number[]) => {
@@ -135,14 +150,18 @@ try {
   for (const v of variants) {
     let n = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async (_, k) => {
-      while (n < 1000) await call(v, k, 1_000_000 + n++);
+      while (n < WARMUP) await call(v, k, 1_000_000 + n++);
     }));
   }
-  const rows = [];
+  const rows: Row[] = [];
   for (let r = 0; r < ROUNDS; r++) for (const v of variants) rows.push(await phase(v));
   console.table(rows);
   const summary: Record<string, unknown> = { calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS };
-  for (const v of variants) summary[`${v.name} cpuMsPerCall`] = Number(median(rows.filter((r) => r.variant === v.name).map((r) => r.cpuMsPerCall)).toFixed(4));
+  for (const v of variants) {
+    const mine = rows.filter((r) => r.variant === v.name);
+    summary[`${v.name} cpuMsPerCall`] = Number(median(mine.map((r) => r.cpuMsPerCall)).toFixed(4));
+    summary[`${v.name} userMsPerCall`] = Number(median(mine.map((r) => r.userMsPerCall)).toFixed(4));
+  }
   if (flags.baseline) {
     for (const mode of MODES) {
       const mine = median(rows.filter((r) => r.variant === `this ${mode}`).map((r) => r.cpuMsPerCall));
