@@ -86,12 +86,10 @@ export class ModernService implements ModernWire {
       },
     });
     this.listen = new ListenHub({ dispatch, serverInfo: this.serverInfo, keepAliveMs: () => modern().keepalive_interval });
-    // Listen streams hear every merged-list change; the relay's legacy broadcast keeps its turn first.
-    const previous = deps.catalog.onChanged;
-    deps.catalog.onChanged = (kind) => {
-      previous?.(kind);
+    // Listen streams hear every merged-list change, beside the relay's legacy broadcast.
+    deps.catalog.onListChanged((kind) => {
       if (kind !== "templates") this.listen.listChanged(LIST_KINDS[kind].notification);
-    };
+    });
   }
 
   async serve(req: IncomingMessage, res: ServerResponse, preread?: string): Promise<void> {
