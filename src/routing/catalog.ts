@@ -9,6 +9,8 @@ export { LIST_KINDS, type ListKind } from "./list-refresher.js";
 export interface Target {
   upstream: string;
   name: string;
+  /** The item as its upstream listed it (its schema, e.g. the `x-mcp-header` declarations the modern edge checks). */
+  definition?: ListItem;
 }
 
 type Item = ListItem;
@@ -256,7 +258,7 @@ export class Catalog {
             log("error", "MCP.Routing", msg);
             continue;
           }
-          targets.set(exposed, { upstream, name: item.name! });
+          targets.set(exposed, { upstream, name: item.name!, definition: item });
           if (!this.#hidden.has(upstream)) merged.push(exposed === item.name ? item : { ...item, name: exposed });
         }
       }

@@ -43,9 +43,15 @@ export class ModernCaller implements CallerContext {
   serverRequests?: Map<JsonRpcId, ForwardedServerRequest>;
   subscriptions?: Set<string>;
   sink: CallerSink | null = null;
+  /**
+   * The client's `Mcp-Param-*` headers (SEP-2243), forwarded as they came to
+   * a modern Streamable HTTP upstream; never read for any decision.
+   */
+  readonly paramHeaders?: Readonly<Record<string, string>>;
   #n = 0;
 
-  constructor(identity: ClientIdentity, envelope: Envelope) {
+  constructor(identity: ClientIdentity, envelope: Envelope, paramHeaders?: Readonly<Record<string, string>>) {
+    this.paramHeaders = paramHeaders;
     this.clientId = identity.clientId;
     this.identity = identity;
     this.protocolVersion = envelope.protocolVersion;

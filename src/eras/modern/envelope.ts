@@ -102,10 +102,3 @@ export function readEnvelope(request: JsonRpcRequest, headers: IncomingHttpHeade
     trace,
   };
 }
-
-/** `Mcp-Param-*` headers of a request (forwarded to modern upstreams as they came). */
-export function paramHeaders(headers: IncomingHttpHeaders): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const [k, v] of Object.entries(headers)) if (k.startsWith("mcp-param-") && typeof v === "string") (out ??= {})[k] = v;
-  return out;
-}

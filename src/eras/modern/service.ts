@@ -21,7 +21,8 @@ import { checkMessage } from "../../protocol/validate.js";
 import { ModernExchange, sendModernError } from "../../listeners/modern-exchange.js";
 import { InputBridge, inputResponsesOf } from "../bridge/mrtr.js";
 import type { ModernWire } from "./wire.js";
-import { readEnvelope, paramHeaders } from "./envelope.js";
+import { readEnvelope } from "./envelope.js";
+import { checkParamHeaders, clientParamHeaders } from "./param-headers.js";
 import { ModernCaller } from "./caller.js";
 import { discoverResult } from "./discover.js";
 import { ListenHub, honoredFilter, readFilter } from "./listen.js";
@@ -40,9 +41,6 @@ export const REMOVED_METHODS: ReadonlySet<string> = new Set([
 
 /** Methods the relay serves for modern callers (the upstream may answer input_required on those marked). */
 const RELAYED = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "tools/call", "prompts/get", "resources/read", "completion/complete"]);
-
-/** `Mcp-Param-*` headers of a modern request, kept beside the message for a modern upstream transport. */
-export const forwardedParamHeaders = new WeakMap<object, Record<string, string>>();
 
 /** What the modern wire needs from the gateway (narrow, built by the composition root). */
 export interface ModernDeps {
@@ -146,7 +144,12 @@ export class ModernService implements ModernWire {
       throw new GatewayError("method_not_found", { method });
     }
     const envelope = readEnvelope(request, req.headers);
-    const caller = new ModernCaller(identity, envelope);
+    const params = clientParamHeaders(req.headers);
+    // SEP-2243: arguments the tool mirrors into Mcp-Param-* headers must agree with the body (-32020).
+    if (method === "tools/call" && typeof request.params?.name === "string") {
+      checkParamHeaders(this.#deps.catalog.resolveTool(request.params.name)?.definition, request.params.arguments, params);
+    }
+    const caller = new ModernCaller(identity, envelope, params);
     if (method === "server/discover") {
       const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
       const result = stampResult(method, discoverResult(this.#deps.catalog), this.serverInfo, hint);
@@ -173,8 +176,6 @@ export class ModernService implements ModernWire {
       inner = state.inner;
     }
     const forwarded = withoutRetryParams(request);
-    const headers = paramHeaders(req.headers);
-    if (headers) forwardedParamHeaders.set(forwarded, headers);
     this.bridge.start(caller, exchange, forwarded, this.#ownerOf(forwarded), answers, retried, inner);
   }
 

@@ -25,6 +25,8 @@ interface CallerLike {
   era?: "legacy" | "modern";
   clientCapabilities?: Record<string, unknown>;
   logLevel?: string;
+  /** A modern client's own `Mcp-Param-*` headers (forwarded; those derived from the body win). */
+  paramHeaders?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -105,10 +107,14 @@ export class ModernUpstream {
       logLevel: caller?.logLevel,
     });
     if (request.method === "tools/call") {
-      // SEP-2243: arguments a tool declares with x-mcp-header are mirrored into Mcp-Param-* headers.
+      // SEP-2243: arguments a tool declares with x-mcp-header are mirrored into Mcp-Param-* headers,
+      // built from the body (the upstream's tool name, after namespace rewriting). A modern client's
+      // own Mcp-Param-* headers go on too (intermediaries forward unknown ones), but a header built
+      // here replaces the client's of the same name: the body decides.
       const declarations = this.#paramHeaders.get(request.params!.name as string);
       const built = declarations ? buildParamHeaders(declarations, request.params!.arguments) : undefined;
-      if (built) extraHeaders.set(request, { ...extraHeaders.get(request), ...built });
+      const forwarded = caller?.paramHeaders;
+      if (built || forwarded) extraHeaders.set(request, { ...forwarded, ...extraHeaders.get(request), ...built });
     }
   }
 
