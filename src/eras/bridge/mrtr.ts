@@ -27,7 +27,7 @@ import type { CallerContext } from "../../protocol/caller-context.js";
 import type { Sealer, SealedPayload } from "../../protocol/sealed.js";
 import { GatewayError } from "../../errors/index.js";
 import type { CallerSink, ModernCaller } from "../modern/caller.js";
-import { missingCapability } from "../modern/errors.js";
+import { missingCapability, relayedErrorForModern } from "../modern/errors.js";
 import type { ModernExchange } from "../../listeners/modern-exchange.js";
 import { stampResult, type CacheHint } from "../modern/results.js";
 
@@ -72,6 +72,8 @@ export interface BridgeDeps {
   /** Attribution lanes (Relay.parkLane/unparkLane): a held call gives its lane away until the retry. */
   parkLane(caller: CallerContext, requestId: JsonRpcId): void;
   unparkLane(caller: CallerContext, requestId: JsonRpcId, run: () => void): void;
+  /** The era an upstream speaks (undefined: not connected), for rendering its errors on the modern wire. */
+  upstreamEra?(upstream: string): "legacy" | "modern" | undefined;
   /** Post-processing of a complete result (task ids sealed, lists sorted). */
   finishResult?(method: string, upstream: string, result: Record<string, unknown>): Record<string, unknown>;
 }
@@ -298,7 +300,10 @@ class BridgedCall implements CallerSink {
     this.caller.closed = true;
     this.bridge.release(this);
     clearTimeout(this.#gather);
-    if ("error" in response) return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, response), id: exchange.id });
+    if ("error" in response) {
+      const relayed = this.upstream === "" ? response : relayedErrorForModern(response, this.upstream, this.bridge.deps.upstreamEra?.(this.upstream));
+      return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, relayed), id: exchange.id });
+    }
     const deps = this.bridge.deps;
     let result = response.result;
     if (deps.finishResult) result = deps.finishResult(this.request.method, this.upstream, result);

@@ -78,6 +78,7 @@ export class ModernService implements ModernWire {
       parkLane: (caller, id) => deps.relay.parkLane(caller, id),
       unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
       hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
+      upstreamEra: (upstream) => deps.catalog.manager.groups.get(upstream)?.anyConnection()?.era,
       finishResult: (method, _upstream, result) => {
         if (method.endsWith("/list")) sortList(result);
         return result;
