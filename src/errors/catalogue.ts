@@ -83,6 +83,11 @@ export const CATALOGUE = {
   sealed_state_invalid: { http: 400, jsonrpc: -32602, close: 1008, message: "Invalid {purpose}: {reason}" },
   /** MRTR bridge: the client did not come back with the input a legacy upstream asked for. */
   input_timeout: { http: 408, jsonrpc: -32042, close: 1008, message: "No input for {method} within {timeout_ms} ms" },
+  /**
+   * MRTR bridge: a retry whose held call no longer exists (answered, timed out, cancelled, or its
+   * node died). The call is never re-run behind the client's back: it sends the request afresh.
+   */
+  input_call_gone: { http: 400, jsonrpc: -32045, close: 1008, message: "The call waiting for this input is gone ({reason}); send the request again without requestState" },
   /** A feature the other era has no counterpart for (the bridge says so instead of going silent). */
   no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
   /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */

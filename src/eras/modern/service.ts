@@ -66,19 +66,20 @@ export class ModernService implements ModernWire {
     this.sealer = new Sealer(key ? keyFromConfig(key) : undefined);
     this.serverInfo = { name: "mcp-gateway", version: deps.version };
     const dispatch = (caller: CallerContext, message: JsonRpcMessage) => deps.context.dispatch(caller, message);
+    const localNode = randomUUID();
     const modern = () => deps.config.current.modern;
     this.bridge = new InputBridge({
       dispatch,
       sealer: this.sealer,
-      // Held calls live in this process: the id only has to tell this process from the others.
-      nodeId: randomUUID(),
+      // The cluster's node id (the bus addresses held calls by it), else one that tells this process from others.
+      nodeId: () => deps.context.cluster?.nodeId ?? localNode,
       serverInfo: this.serverInfo,
       inputTimeoutMs: () => modern().input_timeout,
       stateTtlMs: () => modern().state_ttl,
       parkLane: (caller, id) => deps.relay.parkLane(caller, id),
       unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
       hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
-      upstreamEra: (upstream) => deps.catalog.manager.groups.get(upstream)?.anyConnection()?.era,
+      upstreamEra: (upstream) => this.#eraOf(upstream),
       finishResult: (method, _upstream, result) => {
         if (method.endsWith("/list")) sortList(result);
         return result;
@@ -101,8 +102,10 @@ export class ModernService implements ModernWire {
       return sendModernError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }), null);
     }
     let message: JsonRpcMessage;
+    let body: string;
     try {
-      message = parseJsonRpcBody(preread ?? (await readBody(req, this.#deps.config.current.server.body_limit)));
+      body = preread ?? (await readBody(req, this.#deps.config.current.server.body_limit));
+      message = parseJsonRpcBody(body);
     } catch (err) {
       return sendModernError(res, toGatewayError(err), null);
     }
@@ -132,14 +135,14 @@ export class ModernService implements ModernWire {
       return this.#deps.context.refuse(res, toGatewayError(err));
     }
     try {
-      this.#route(req, res, m as JsonRpcRequest, identity);
+      await this.#route(req, res, m as JsonRpcRequest, identity, body);
     } catch (err) {
       if (!res.headersSent) sendModernError(res, toGatewayError(err), id);
       else res.end();
     }
   }
 
-  #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity): void {
+  async #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity, body: string): Promise<void> {
     const method = request.method;
     if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
       throw new GatewayError("method_not_found", { method });
@@ -163,21 +166,35 @@ export class ModernService implements ModernWire {
       const filter = honoredFilter(readFilter(request), this.#deps.catalog.capabilities());
       return this.listen.open(res, caller, request, filter);
     }
-    const exchange = new ModernExchange(res, request.id);
-    let answers = inputResponsesOf(request);
-    let retried = false;
-    let inner: string | undefined;
+    const answers = inputResponsesOf(request);
     const token = request.params?.requestState;
-    if (token !== undefined) {
-      const state = this.bridge.openState(token, request);
-      if (this.bridge.resume(state, exchange, answers)) return;
-      // Not held here (another node, or it timed out): run again, answering from the sealed answers.
-      answers = { ...state.answers, ...answers };
-      retried = true;
-      inner = state.inner;
+    const upstreamBound = withoutRetryParams(request);
+    const owner = this.#ownerOf(upstreamBound);
+    if (token === undefined) {
+      // A modern upstream reads a first call's inputResponses itself; a legacy one's questions are answered from them.
+      if (Object.keys(answers).length > 0 && this.#eraOf(owner) === "modern") upstreamBound.params = { ...upstreamBound.params, inputResponses: answers };
+      const handOver = this.#eraOf(owner) === "modern" ? {} : answers;
+      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, handOver, false);
     }
-    const forwarded = withoutRetryParams(request);
-    this.bridge.start(caller, exchange, forwarded, this.#ownerOf(forwarded), answers, retried, inner);
+    const state = this.bridge.openState(token, request);
+    if (state.way === "through") {
+      // Stateless: the upstream's own state comes out of the seal; any node sends the round on.
+      if (state.upstream !== owner) throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: `it names upstream ${state.upstream}, which no longer serves this request` });
+      upstreamBound.params = { ...upstreamBound.params, inputResponses: answers, ...(state.inner !== undefined ? { requestState: state.inner } : {}) };
+      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, {}, true);
+    }
+    const here = this.bridge.deps.nodeId();
+    if (state.node === here) return this.bridge.resume(state, new ModernExchange(res, request.id), answers);
+    // Held on another node: the whole request goes there over the cluster bus, never re-run here.
+    const cluster = this.#deps.context.cluster;
+    if (!cluster || cluster.forwarded(req)) throw new GatewayError("input_call_gone", { reason: "it was held by another gateway process" });
+    const sent = await cluster.forwardTo(state.node!, req, res, body);
+    if (sent === "gone") throw new GatewayError("input_call_gone", { reason: `node ${state.node} that held it went away` });
+    if (sent === "unreachable") throw new GatewayError("cluster_node_lost", { node: state.node! });
+  }
+
+  #eraOf(upstream: string): "legacy" | "modern" | undefined {
+    return upstream === "" ? undefined : this.#deps.catalog.manager.groups.get(upstream)?.anyConnection()?.era;
   }
 
   /** The upstream a request routes to (named in sealed state); "" when the gateway answers it itself. */

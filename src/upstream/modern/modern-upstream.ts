@@ -30,16 +30,16 @@ interface CallerLike {
 }
 
 /**
- * Which calls the bridge drives: every caller's, unless the request already
- * carries a retry channel (`inputResponses`/`requestState`: someone else is
- * driving the rounds). A legacy caller gets real server->client requests; a
- * modern caller's edge (src/eras/bridge/mrtr.ts) turns those same requests
- * into its own sealed `input_required` and answers them from the client's
- * retry, so both bridges compose without the upstream's state ever reaching
- * the client. Gateway-issued calls have no caller and are never bridged.
+ * Which calls the bridge drives: a legacy caller's (it gets real
+ * server->client requests), unless the request already carries a retry
+ * channel (`inputResponses`/`requestState`: someone else is driving the
+ * rounds). A modern caller's `input_required` passes through to its edge
+ * (src/eras/bridge/mrtr.ts), which seals the upstream's own requestState
+ * with the upstream's name: stateless, so the retry works on any node.
+ * Gateway-issued calls have no caller and are never bridged.
  */
 function isBridged(call: PendingCall, request: JsonRpcRequest): boolean {
-  if (call.owner === undefined) return false;
+  if (call.owner === undefined || (call.owner as CallerLike).era === "modern") return false;
   const p = request.params;
   return p?.inputResponses === undefined && p?.requestState === undefined;
 }
