@@ -26,7 +26,8 @@ let counter = 0;
 /** A CallerContext for one modern request. */
 export class ModernCaller implements CallerContext {
   readonly era = "modern" as const;
-  readonly id = `m-${(++counter).toString(36)}`;
+  /** `<scope><n>`: the scope tells this gateway's callers from another's in one process (telemetry). */
+  readonly id: string;
   readonly transport = "streamable_http" as const;
   clientId: string;
   identity?: ClientIdentity;
@@ -50,7 +51,8 @@ export class ModernCaller implements CallerContext {
   readonly paramHeaders?: Readonly<Record<string, string>>;
   #n = 0;
 
-  constructor(identity: ClientIdentity, envelope: Envelope, paramHeaders?: Readonly<Record<string, string>>) {
+  constructor(identity: ClientIdentity, envelope: Envelope, paramHeaders?: Readonly<Record<string, string>>, scope = "m-") {
+    this.id = `${scope}${(++counter).toString(36)}`;
     this.paramHeaders = paramHeaders;
     this.clientId = identity.clientId;
     this.identity = identity;

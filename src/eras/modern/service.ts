@@ -59,6 +59,8 @@ export class ModernService implements ModernWire {
   readonly listen: ListenHub;
   readonly serverInfo: { name: string; version: string };
   readonly #deps: ModernDeps;
+  /** Prefix of this gateway's modern caller ids. */
+  readonly #callerScope = `m-${randomUUID().slice(0, 8)}-`;
 
   constructor(deps: ModernDeps) {
     this.#deps = deps;
@@ -90,6 +92,10 @@ export class ModernService implements ModernWire {
     deps.catalog.onListChanged((kind) => {
       if (kind !== "templates") this.listen.listChanged(LIST_KINDS[kind].notification);
     });
+  }
+
+  ownsCaller(callerId: string): boolean {
+    return callerId.startsWith(this.#callerScope);
   }
 
   async serve(req: IncomingMessage, res: ServerResponse, preread?: string): Promise<void> {
@@ -153,7 +159,7 @@ export class ModernService implements ModernWire {
     if (method === "tools/call" && typeof request.params?.name === "string") {
       checkParamHeaders(this.#deps.catalog.resolveTool(request.params.name)?.definition, request.params.arguments, params);
     }
-    const caller = new ModernCaller(identity, envelope, params);
+    const caller = new ModernCaller(identity, envelope, params, this.#callerScope);
     if (method === "server/discover") {
       const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
       const result = stampResult(method, discoverResult(this.#deps.catalog), this.serverInfo, hint);
