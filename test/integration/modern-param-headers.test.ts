@@ -77,3 +77,16 @@ test("headers that lie about the target change nothing: Mcp-Name must match the 
   assert.equal(decoy.status, 200);
   assert.deepEqual(Object.keys(JSON.parse(decoy.body.result!.content![0]!.text)).sort(), ["mcp-name", "mcp-param-name", "mcp-param-upstream"]);
 });
+
+test("a Base64 sentinel that is not canonical padded Base64 is refused, not guessed; without both halves it is literal", async () => {
+  for (const bad of ["=?base64?SGVsbG8?=", "=?base64?SGVs!!!bG8=?="]) {
+    const r = await call("v2__where", { region: "Hello" }, { "mcp-param-region": bad });
+    assert.deepEqual([r.status, r.body.error?.code], [400, -32020], bad);
+    assert.match(r.body.error!.message, /invalid Base64/);
+  }
+  const literal = "=?base64?SGVsbG8=";
+  const ok = await call("v2__where", { region: literal }, { "mcp-param-region": literal });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const badName = await call("v2__where", { region: "x" }, { "mcp-name": "=?base64?djJfX3doZXJ?=", "mcp-param-region": "x" });
+  assert.equal(badName.status, 400, "Mcp-Name whose Base64 is truncated is refused");
+});

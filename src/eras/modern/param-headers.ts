@@ -73,6 +73,7 @@ export function checkParamHeaders(tool: CatalogItem | undefined, args: unknown, 
     const raw = headers?.[`${PREFIX}${d.header.toLowerCase()}`];
     if (raw === undefined) throw mismatch(name, `the body carries ${d.path.join(".")}=${JSON.stringify(node)} but the ${name} header is absent`);
     const decoded = decodeHeaderValue(raw.trim());
+    if (decoded === undefined) throw mismatch(name, `the ${name} header carries an invalid Base64 sentinel value`);
     const same = typeof node === "number" && CANONICAL_DECIMAL.test(decoded) ? Number(decoded) === node : decoded === body;
     if (!same) throw mismatch(name, `the ${name} header decodes to ${JSON.stringify(decoded)} but the body carries ${d.path.join(".")}=${JSON.stringify(node)}`);
   }

@@ -178,9 +178,11 @@ export class ModernService implements ModernWire {
     const owner = this.#ownerOf(upstreamBound);
     if (token === undefined) {
       // A modern upstream reads a first call's inputResponses itself; a legacy one's questions are answered from them.
-      if (Object.keys(answers).length > 0 && this.#eraOf(owner) === "modern") upstreamBound.params = { ...upstreamBound.params, inputResponses: answers };
-      const handOver = this.#eraOf(owner) === "modern" ? {} : answers;
-      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, handOver, false);
+      if (request.params?.inputResponses !== undefined && this.#eraOf(owner) === "modern") {
+        upstreamBound.params = { ...upstreamBound.params, inputResponses: answers };
+        return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, {}, false);
+      }
+      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, answers, false);
     }
     const state = this.bridge.openState(token, request);
     if (state.way === "through") {
