@@ -81,6 +81,10 @@ test("sealed requestState: tampered, or presented for another tool, is refused; 
   assert.deepEqual([r.status, r.body.error?.code, r.body.error?.data?.error], [400, -32602, "sealed_state_invalid"]);
   r = await post("tools/call", { name: "test_simple_text", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, {}, 3);
   assert.equal(r.body.error?.data?.error, "sealed_state_invalid");
+  // A leaked state is useless to another client: it is bound to the one it was issued to.
+  r = await post("tools/call", { name: "test_input_required_result_elicitation", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, { "x-client-id": "someone-else" }, 31);
+  assert.deepEqual([r.status, r.body.error?.data?.error], [400, "sealed_state_invalid"]);
+  assert.match(String((r.body.error as { message?: string }).message), /another client/);
   r = await post("tools/call", { name: "test_input_required_result_elicitation", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, {}, 4);
   assert.equal(r.body.id, 4);
   assert.match(JSON.stringify(r.body.result?.content), /Hello, Ada!/);

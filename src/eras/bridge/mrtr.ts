@@ -31,6 +31,7 @@ import { GatewayError } from "../../errors/index.js";
 import type { CallerSink, ModernCaller } from "../modern/caller.js";
 import { missingCapability, relayedErrorForModern } from "../modern/errors.js";
 import type { ModernExchange } from "../../listeners/modern-exchange.js";
+import type { ClientIdentity } from "../../listeners/identity.js";
 import { stampResult, type CacheHint } from "../modern/results.js";
 
 /** `_meta` key a legacy upstream may use to name its input request (the key the client sees). */
@@ -55,6 +56,13 @@ export interface RequestState extends SealedPayload {
   name?: string;
   /** A modern upstream's own requestState (through; absent when the upstream gave none). */
   inner?: string;
+  /** Who may hand it back: the client id and, for a self-named client, its binding (see ownsSession). */
+  client?: string;
+}
+
+/** The owner key a state is bound to: a leaked requestState is useless to any other client. */
+function ownerKey(identity: ClientIdentity | undefined): string | undefined {
+  return identity === undefined ? undefined : identity.binding === undefined ? identity.clientId : `${identity.clientId} ${identity.binding}`;
 }
 
 /** What the bridge needs from the gateway. */
@@ -119,9 +127,12 @@ export class InputBridge {
     call.attach(exchange, inputResponses);
   }
 
-  /** Opens a client's requestState (throws sealed_state_invalid) and checks it belongs to `request`. */
-  openState(token: unknown, request: JsonRpcRequest): RequestState {
+  /** Opens a client's requestState (throws sealed_state_invalid) and checks it belongs to `request` of `identity`. */
+  openState(token: unknown, request: JsonRpcRequest, identity?: ClientIdentity): RequestState {
     const state = this.deps.sealer.open<RequestState>("request_state", token);
+    if (state.client !== undefined && state.client !== ownerKey(identity)) {
+      throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: "it was issued to another client" });
+    }
     if (state.way !== "held" && state.way !== "through") throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: "it was issued by an older gateway version" });
     const name = request.params?.name ?? request.params?.uri;
     if (state.method !== request.method || (state.name !== undefined && state.name !== name)) {
@@ -287,6 +298,8 @@ class BridgedCall implements CallerSink {
 
   #sealState(state: RequestState): string {
     if (this.#name !== undefined) state.name = this.#name;
+    const client = ownerKey(this.caller.identity);
+    if (client !== undefined) state.client = client;
     return this.bridge.deps.sealer.seal("request_state", state, this.bridge.deps.stateTtlMs());
   }
 

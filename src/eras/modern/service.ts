@@ -184,7 +184,7 @@ export class ModernService implements ModernWire {
       }
       return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, answers, false);
     }
-    const state = this.bridge.openState(token, request);
+    const state = this.bridge.openState(token, request, identity);
     if (state.way === "through") {
       // Stateless: the upstream's own state comes out of the seal; any node sends the round on.
       if (state.upstream !== owner) throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: `it names upstream ${state.upstream}, which no longer serves this request` });
