@@ -84,8 +84,8 @@ export interface BridgeDeps {
   unparkLane(caller: CallerContext, requestId: JsonRpcId, run: () => void): void;
   /** The era an upstream speaks (undefined: not connected), for rendering its errors on the modern wire. */
   upstreamEra?(upstream: string): "legacy" | "modern" | undefined;
-  /** Post-processing of a complete result (task ids sealed, lists sorted). */
-  finishResult?(method: string, upstream: string, result: Record<string, unknown>): Record<string, unknown>;
+  /** Post-processing of a complete result (task ids sealed, lists sorted); an error instead fails the call. */
+  finishResult?(method: string, upstream: string, result: Record<string, unknown>, caller: CallerContext): Record<string, unknown> | GatewayError;
 }
 
 /** Asks are collected this long before an input_required goes out, so concurrent asks travel together. */
@@ -329,7 +329,11 @@ class BridgedCall implements CallerSink {
     }
     const deps = this.bridge.deps;
     let result = response.result;
-    if (deps.finishResult) result = deps.finishResult(this.request.method, this.upstream, result);
+    if (deps.finishResult) {
+      const finished = deps.finishResult(this.request.method, this.upstream, result, this.caller);
+      if (finished instanceof GatewayError) return exchange.fail(finished);
+      result = finished;
+    }
     const hint = deps.hintFor(this.request.method, result, this.caller, this.retried);
     exchange.finish({ jsonrpc: "2.0", id: exchange.id, result: stampResult(this.request.method, result, deps.serverInfo, hint) });
   }
