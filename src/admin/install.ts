@@ -50,7 +50,14 @@ export function installOperations(gateway: Gateway): OperationsHandle {
       return { total: h.totals.exhaustion_ratio, upstreams: h.upstreams.map((p) => ({ upstream: p.upstream, ratio: p.exhaustion_ratio, in_use: p.in_use, waiting: p.waiting, timeouts: p.timeouts })) };
     },
     breakers: () => gateway.resilience?.breakerStates(),
-    upstreams: () => [...gateway.manager.groups.values()].map((g) => ({ upstream: g.name, ready: g.ready().length, total: g.replicas.length })),
+    upstreams: () =>
+      [...gateway.manager.groups.values()].map((g) => ({
+        upstream: g.name,
+        ready: g.ready().length,
+        total: g.replicas.length,
+        listStale: gateway.catalog.isStale(g.name),
+        listTimeouts: gateway.catalog.staleCounts().get(g.name) ?? 0,
+      })),
     maxLagSeconds() {
       let max = 0;
       const now = Date.now();

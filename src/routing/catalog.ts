@@ -47,7 +47,7 @@ export class Catalog {
   readonly #lists = new Map<string, Partial<Record<ListKind, Item[]>>>();
   /** Upstreams with no ready replica (past the grace): their items are not listed. */
   readonly #hidden = new Set<string>();
-  readonly #refresher = new ListRefresher(async (group, fetched) => this.#apply(group, await this.#reviewed(group, fetched)));
+  readonly #refresher: ListRefresher;
   readonly #dropTimers = new Map<string, NodeJS.Timeout>();
   #tools = new Map<string, Target>();
   #prompts = new Map<string, Target>();
@@ -72,8 +72,30 @@ export class Catalog {
   constructor(
     readonly manager: UpstreamManager,
     prefixMode: PrefixMode,
+    /** routing.list_timeout (read per refresh); without it nothing is flagged stale. */
+    listTimeoutMs?: () => number,
   ) {
     this.#prefixMode = prefixMode;
+    this.#refresher = new ListRefresher(async (group, fetched) => this.#apply(group, await this.#reviewed(group, fetched)), listTimeoutMs && {
+      timeoutMs: listTimeoutMs,
+      onStale: (upstream, afterMs, reason) => {
+        const kept = this.#lists.get(upstream);
+        const what = kept ? `its last good lists (${kept.tools?.length ?? 0} tools)` : "nothing from it yet";
+        const why = reason === "timeout" ? `unanswered after ${afterMs} ms (routing.list_timeout)` : `not fetched (a list request failed or no connection)`;
+        log("warn", "MCP.Routing", `lists of ${upstream} ${why}: serving ${what}`, { upstream, list_stale: true });
+      },
+      onSettled: (upstream, afterMs) => log("info", "MCP.Routing", `lists of ${upstream} answered again after ${afterMs} ms`, { upstream, list_stale: false }),
+    });
+  }
+
+  /** True while an upstream's lists are stale: a refresh ran past routing.list_timeout or failed (gateway_upstream_list_stale). */
+  isStale(upstream: string): boolean {
+    return this.#refresher.isStale(upstream);
+  }
+
+  /** Times each upstream's lists went stale (gateway_upstream_list_timeouts_total). */
+  staleCounts(): ReadonlyMap<string, number> {
+    return this.#refresher.timeouts;
   }
 
   /** Subscribes to merged-list changes; returns the unsubscribe. */

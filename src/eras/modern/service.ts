@@ -28,6 +28,7 @@ import { discoverResult } from "./discover.js";
 import { ListenHub, honoredFilter, readFilter } from "./listen.js";
 import { CACHEABLE, hintOf, mergeHints, sortList, stampResult, type CacheHint } from "./results.js";
 import { ModernTasks, TASK_METHODS, advertiseTasks } from "./tasks/tasks.js";
+import { noteHttpTraceContext } from "../../protocol/trace-context.js";
 
 /** Methods the revision removed: 404 -32601 on this wire (SEP-2575). */
 export const REMOVED_METHODS: ReadonlySet<string> = new Set([
@@ -158,6 +159,7 @@ export class ModernService implements ModernWire {
   }
 
   async #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity, body: string): Promise<void> {
+    noteHttpTraceContext(req, request);
     const method = request.method;
     if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || TASK_METHODS.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
       throw new GatewayError("method_not_found", { method });
