@@ -1,9 +1,11 @@
 // A trivial, fast Streamable HTTP MCP upstream for bench/shttp-upstream.ts: answers every JSON-RPC
 // request at once, as an SSE event (default) or an application/json body (argv[2] === "json").
-// Usage: node bench/shttp-upstream-server.mjs [sse|json]  (prints "listening <port>")
+// With argv[2] === "stdio" the same answers go over stdin/stdout, newline-delimited: the stdio path to compare.
+// Usage: node bench/shttp-upstream-server.mjs [sse|json|stdio]  (prints "listening <port>" unless stdio)
 import http from 'node:http';
+import { createInterface } from 'node:readline';
 
-const mode = process.argv[2] === 'json' ? 'json' : 'sse';
+const mode = ['json', 'stdio'].includes(process.argv[2]) ? process.argv[2] : 'sse';
 const TOOL = { name: 'echo', description: 'echo', inputSchema: { type: 'object', properties: { message: { type: 'string' } } } };
 let sessions = 0;
 
@@ -26,7 +28,19 @@ function result(msg) {
   }
 }
 
-const server = http.createServer((req, res) => {
+if (mode === 'stdio') {
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line.length === 0) return;
+    const msg = JSON.parse(line);
+    if (msg.id === undefined || msg.method === undefined) return;
+    const reply = msg.method === 'server/discover'
+      ? { jsonrpc: '2.0', id: msg.id, error: { code: -32601, message: 'Method not found' } }
+      : { jsonrpc: '2.0', id: msg.id, result: result(msg) };
+    process.stdout.write(JSON.stringify(reply) + '\n');
+  });
+}
+
+const server = mode === 'stdio' ? undefined : http.createServer((req, res) => {
   if (req.method !== 'POST') {
     res.writeHead(405).end();
     return;
@@ -54,5 +68,7 @@ const server = http.createServer((req, res) => {
     }
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+if (server) {
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => console.log(`listening ${server.address().port}`));
+}

@@ -1,7 +1,7 @@
 // CPU per relayed call of the gateway in front of a Streamable HTTP upstream (a trivial fast one,
 // bench/shttp-upstream-server.mjs, answering as SSE or as a JSON body), optionally against the code of
 // another git ref:
-//   node --import tsx bench/shttp-upstream.ts [--calls 3000] [--warmup 3000] [--concurrency 10] [--rounds 5] [--mode sse|json|both] [--baseline main] [--json out.json]
+//   node --import tsx bench/shttp-upstream.ts [--calls 3000] [--warmup 3000] [--concurrency 10] [--rounds 5] [--mode sse|json|stdio|both|all] [--baseline main] [--json out.json]
 // Each variant is its own gateway process with its own upstream process, all started up front; phases
 // alternate between variants `rounds` times so the machine's drift hits every variant, and the median
 // decides. CPU is the gateway process's utime+stime (/proc) over the phase divided by completed calls.
@@ -26,7 +26,8 @@ const { values: flags } = parseArgs({
 const CALLS = Number(flags.calls);
 const CONCURRENCY = Number(flags.concurrency);
 const ROUNDS = Number(flags.rounds);
-const MODES = flags.mode === 'both' ? ['sse', 'json'] : [flags.mode!];
+// `all` adds a stdio upstream (the same answers over a pipe) as the floor the HTTP path is compared with.
+const MODES = flags.mode === 'both' ? ['sse', 'json'] : flags.mode === 'all' ? ['sse', 'json', 'stdio'] : [flags.mode!];
 const WARMUP = Number(flags.warmup);
 const PHASE_LIMIT_MS = 60_000;
 
@@ -78,9 +79,16 @@ function waitFor(child: ChildProcess, re: RegExp, what: string): Promise<string>
 }
 
 async function start(v: Variant, i: number): Promise<void> {
-  const upstream = spawn(process.execPath, [resolve('bench/shttp-upstream-server.mjs'), v.mode], { stdio: ['ignore', 'pipe', 'pipe'] });
-  v.children.push(upstream);
-  const port = await waitFor(upstream, /listening (\d+)/, `upstream of ${v.name}`);
+  const server = resolve('bench/shttp-upstream-server.mjs');
+  let upstreamLine: string;
+  if (v.mode === 'stdio') {
+    upstreamLine = `  - { name: fast, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(server)}, stdio], protocol: legacy }`;
+  } else {
+    const upstream = spawn(process.execPath, [server, v.mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    v.children.push(upstream);
+    const port = await waitFor(upstream, /listening (\d+)/, `upstream of ${v.name}`);
+    upstreamLine = `  - { name: fast, transport: streamable_http, url: "http://127.0.0.1:${port}/mcp", protocol: legacy }`;
+  }
   const configFile = join(dir, `gateway-${i}.yaml`);
   writeFileSync(
     configFile,
@@ -89,7 +97,7 @@ async function start(v: Variant, i: number): Promise<void> {
       'logging: { dir: "", stdout: true, level: info }',
       'rate_limiting: { enabled: false }',
       'upstreams:',
-      `  - { name: fast, transport: streamable_http, url: "http://127.0.0.1:${port}/mcp", protocol: legacy }`,
+      upstreamLine,
     ].join('\n'),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
