@@ -85,6 +85,8 @@ export class PostExchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    // Informational (1xx) answers come before the real one: wait for it.
+    if (statusCode < 200) return true;
     this.status = statusCode;
     if (statusCode < 200 || statusCode >= 300) {
       this.#mode = MODE_ERROR;
