@@ -58,9 +58,14 @@ async function loopMaxMs(url: string): Promise<number | undefined> {
 }
 
 /** Runs the scenario on a fresh gateway (one per transport, so RSS growth starts from the same state). */
-export async function runPayload(o: { transport: Transport; payloadMB: number; gatewaySrc?: boolean }): Promise<PayloadRow> {
+export async function runPayload(o: { transport: Transport; payloadMB: number; gatewaySrc?: boolean; /** the large call's upstream (default stdio) */ upstream?: PayloadUpstream }): Promise<PayloadRow> {
+  const httpUpstream = o.upstream === 'shttp-sse' || o.upstream === 'shttp-json' ? await startHttpUpstream(o.upstream === 'shttp-json') : undefined;
   const r = await startTarget('gateway', { gatewaySrc: o.gatewaySrc, stdioArgs: ['--import', 'tsx', 'bench/payload-server.mts'],
     secondStdioArgs: ['--import', 'tsx', 'bench/payload-server.mts', '--echo'],
+    upstreamUrl: httpUpstream?.url,
+  }).catch((e: unknown) => {
+    httpUpstream?.stop();
+    throw e;
   });
   try {
     const url = r.url(o.transport);
@@ -114,5 +119,22 @@ export async function runPayload(o: { transport: Transport; payloadMB: number; g
     }
   } finally {
     await r.stop();
+    httpUpstream?.stop();
   }
+}
+
+/** Where the large result comes from: a stdio upstream, or a Streamable HTTP one answering as an SSE event or a JSON body. */
+export type PayloadUpstream = 'stdio' | 'shttp-sse' | 'shttp-json';
+
+/** bench/payload-server.mts as a Streamable HTTP server in its own process. */
+async function startHttpUpstream(json: boolean): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/payload-server.mts', '--http', ...(json ? ['--json'] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const m = /^listening (\d+)$/.exec(String(first.value));
+  if (!m) {
+    child.kill('SIGKILL');
+    throw new Error(`payload upstream: ${first.value}`);
+  }
+  return { url: `http://127.0.0.1:${m[1]}/mcp`, stop: () => void child.kill('SIGTERM') };
 }

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SseParser, type SseEvent } from "../../src/upstream/transports/sse-parser.js";
+import { LONG_LINE, SseParser, type SseEvent } from "../../src/upstream/transports/sse-parser.js";
 
 /** Feeds every chunk and collects all events. */
 function run(parser: SseParser, chunks: string[]): SseEvent[] {
@@ -104,6 +104,33 @@ describe("SseParser", () => {
     const ev = run(p, chunks);
     assert.equal(ev.length, 1);
     assert.equal(ev[0]!.data, big);
+  });
+
+  it("keeps a long single data line as the pieces it arrived in (CR LF split, next event in the same chunk)", () => {
+    const p = new SseParser();
+    const big = "é𝄞x".repeat(Math.ceil(LONG_LINE / 3) + 10);
+    const chunks = [`event: message\nid: 7\ndata: ${big.slice(0, 5000)}`];
+    for (let i = 5000; i < big.length; i += 65_536) chunks.push(big.slice(i, i + 65_536));
+    chunks.push("\r", "\n\r\ndata: after\n\n");
+    const ev = run(p, chunks);
+    assert.equal(ev.length, 2);
+    assert.ok(ev[0]!.parts !== undefined, "the long line is kept in pieces");
+    assert.ok(ev[0]!.parts!.length > 1);
+    assert.equal(ev[0]!.parts!.join(""), big);
+    assert.equal(ev[0]!.data, big);
+    assert.equal(ev[0]!.event, "message");
+    assert.equal(ev[0]!.id, "7");
+    assert.deepEqual(clean([ev[1]!]), [{ data: "after" }]);
+    assert.equal(p.lastEventId, "7");
+  });
+
+  it("joins a long data line after all when its event has a second data line", () => {
+    const p = new SseParser();
+    const big = "y".repeat(LONG_LINE + 1);
+    const ev = run(p, [`data: ${big.slice(0, 100)}`, big.slice(100), "\ndata: tail\n\n"]);
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0]!.parts, undefined);
+    assert.equal(ev[0]!.data, `${big}\ntail`);
   });
 
   it("discards an unterminated event on reset but keeps lastEventId", () => {

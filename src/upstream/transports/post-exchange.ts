@@ -112,7 +112,12 @@ export class PostExchange implements Dispatcher.DispatchHandler {
       for (let i = 0; i < events.length; i++) {
         const ev = events[i]!;
         // Empty data is a priming event (it only carries an id); other event types are not MCP.
-        if (ev.data.length === 0 || (ev.event !== undefined && ev.event !== "message")) continue;
+        if (ev.event !== undefined && ev.event !== "message") continue;
+        if (ev.parts !== undefined) {
+          if (this.sink.message(this, ev.parts)) this.answered = true;
+          continue;
+        }
+        if (ev.data.length === 0) continue;
         if (this.sink.message(this, ev.data)) this.answered = true;
       }
       return true;

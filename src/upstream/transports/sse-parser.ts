@@ -8,7 +8,10 @@
  * - a chunk without any line terminator is only queued, so a multi-megabyte
  *   `data:` line arriving in many chunks is joined once, not re-scanned per chunk;
  * - `feed` returns a shared empty array when no event completed, so idle
- *   keep-alive comments allocate nothing.
+ *   keep-alive comments allocate nothing;
+ * - an event whose single `data:` line is at least LONG_LINE characters
+ *   keeps it as the pieces it arrived in ({@link SseEvent.parts}): a
+ *   multi-MB reply is never joined here (ADR 0240).
  */
 
 /** One dispatched event. */
@@ -21,6 +24,28 @@ export interface SseEvent {
   id?: string;
   /** The `retry:` field (reconnection delay in ms) of this event, if it had a valid one. */
   retry?: number;
+  /**
+   * A long single `data:` line as the pieces it arrived in (their concatenation is `data`, which joins
+   * them on first access): read this first to avoid the copy. Undefined for ordinary events.
+   */
+  parts?: string[];
+}
+
+/** A data line at least this long (with no other data line in its event) is kept in pieces. */
+export const LONG_LINE = 256 * 1024;
+
+/** An event whose data is kept in pieces: `data` is joined only if someone asks for it. */
+class LongEvent implements SseEvent {
+  #data: string | undefined;
+  constructor(
+    readonly parts: string[],
+    readonly event: string | undefined,
+    readonly id: string | undefined,
+    readonly retry: number | undefined,
+  ) {}
+  get data(): string {
+    return (this.#data ??= this.parts.join(""));
+  }
 }
 
 const EMPTY: readonly SseEvent[] = Object.freeze([]);
@@ -36,6 +61,9 @@ const SPACE = 32;
 export class SseParser {
   /** Text queued since the last line terminator, kept as parts to avoid repeated concatenation. */
   #pending: string[] = [];
+  #pendingChars = 0;
+  /** The current event's data, when it is one long line kept in pieces. */
+  #dataParts: string[] | undefined;
   /** The previous chunk ended with CR: a leading LF of the next chunk belongs to it. */
   #skipLf = false;
   /** At the very start of the stream a UTF-8 BOM is to be ignored. */
@@ -68,9 +96,10 @@ export class SseParser {
    */
   reset(): void {
     this.#pending.length = 0;
+    this.#pendingChars = 0;
     this.#skipLf = false;
     this.#atStart = true;
-    this.#data = this.#event = this.#id = this.#retry = undefined;
+    this.#data = this.#event = this.#id = this.#retry = this.#dataParts = undefined;
   }
 
   /**
@@ -88,13 +117,35 @@ export class SseParser {
     let nl = chunk.indexOf("\n", pos);
     let cr = chunk.indexOf("\r", pos);
     if (nl === -1 && cr === -1) {
-      this.#pending.push(pos === 0 ? chunk : chunk.slice(pos));
+      const piece = pos === 0 ? chunk : chunk.slice(pos);
+      this.#pending.push(piece);
+      this.#pendingChars += piece.length;
       return EMPTY;
     }
     let buf: string;
-    if (this.#pending.length > 0) {
+    const first = cr === -1 || (nl !== -1 && nl < cr) ? nl : cr;
+    if (this.#pending.length > 0 && this.#pendingChars + first - pos >= LONG_LINE && this.#startsLongData()) {
+      // The line completes a long `data:` line: keep its pieces, drop the field name from the first.
+      const parts = this.#pending;
+      this.#pending = [];
+      this.#pendingChars = 0;
+      parts.push(chunk.slice(pos, first));
+      const head = parts[0]!;
+      parts[0] = head.slice(head.charCodeAt(5) === SPACE ? 6 : 5);
+      this.#dataParts = parts;
+      buf = chunk;
+      pos = first + 1;
+      if (first === cr) {
+        if (cr + 1 < chunk.length) {
+          if (chunk.charCodeAt(cr + 1) === LF) pos++;
+        } else {
+          this.#skipLf = true;
+        }
+      }
+    } else if (this.#pending.length > 0) {
       const head = this.#pending.join("");
       this.#pending.length = 0;
+      this.#pendingChars = 0;
       const tail = pos === 0 ? chunk : chunk.slice(pos);
       buf = head + tail;
       const shift = head.length - pos;
@@ -134,7 +185,10 @@ export class SseParser {
       this.#line(buf, pos, end);
       pos = next;
     }
-    if (pos < len) this.#pending.push(buf.slice(pos));
+    if (pos < len) {
+      this.#pending.push(buf.slice(pos));
+      this.#pendingChars += len - pos;
+    }
     const out = this.#out;
     this.#out = undefined;
     return out ?? EMPTY;
@@ -155,6 +209,11 @@ export class SseParser {
     const nameLen = colon - start;
     // Compare field names in place rather than slicing them out.
     if (nameLen === 4 && buf.startsWith("data", start)) {
+      if (this.#dataParts !== undefined) {
+        // A second data line: this event is not the one-long-line case after all.
+        this.#data = this.#dataParts.join("");
+        this.#dataParts = undefined;
+      }
       this.#data = this.#data === undefined ? value : this.#data + "\n" + value;
     } else if (nameLen === 5 && buf.startsWith("event", start)) {
       this.#event = value;
@@ -167,17 +226,28 @@ export class SseParser {
     // Unknown fields are ignored, as the spec requires.
   }
 
+  /** The queued text is the start of a `data:` line that is the first data of its event (the long-line case). */
+  #startsLongData(): boolean {
+    const head = this.#pending[0]!;
+    return !this.#atStart && this.#data === undefined && this.#dataParts === undefined && head.length > 6 && head.startsWith("data:");
+  }
+
   #dispatch(): void {
     const data = this.#data;
     const event = this.#event;
     const id = this.#id;
     const retry = this.#retry;
-    this.#data = this.#event = this.#id = this.#retry = undefined;
+    const parts = this.#dataParts;
+    this.#data = this.#event = this.#id = this.#retry = this.#dataParts = undefined;
+    if (parts !== undefined) {
+      (this.#out ??= []).push(new LongEvent(parts, event, id, retry));
+      return;
+    }
     // Per spec an event with no data lines is not dispatched (its id/retry
     // still took effect above, visible through lastEventId / retry).
     if (data === undefined) return;
     // Always the same property order so every event object shares one hidden class.
-    const ev: SseEvent = { data, event, id, retry };
+    const ev: SseEvent = { data, event, id, retry, parts: undefined };
     (this.#out ??= []).push(ev);
   }
 }

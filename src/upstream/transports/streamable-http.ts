@@ -488,8 +488,10 @@ export class StreamableHttpUpstreamTransport implements Transport {
       for (let i = 0; i < events.length; i++) {
         const ev = events[i]!;
         // Empty data is a priming event (it only carries an id); other event types are not MCP.
-        if (ev.data.length === 0 || (ev.event !== undefined && ev.event !== "message")) continue;
-        if (this.#dispatchText(ev.data, extra, awaitedId)) answered = true;
+        if (ev.event !== undefined && ev.event !== "message") continue;
+        const text = ev.parts ?? ev.data;
+        if (text.length === 0) continue;
+        if (this.#dispatchText(text, extra, awaitedId)) answered = true;
       }
     }
     return answered;
