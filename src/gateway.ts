@@ -194,6 +194,9 @@ export class Gateway {
   }
 
   #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {
+    // At the chain's entry, not in the relay: a request refused by any middleware still gets its SERVER span
+    // (every answer, middleware's too, goes out through Relay#reject/#reply, which end it).
+    this.relay.tracer?.inbound(session, message);
     // Listeners pass only messages that passed checkMessage (src/protocol/validate.ts); this guard is
     // the last line: whatever gets here and is not an object is the client's mistake, never a crash.
     if (typeof message !== "object" || message === null || Array.isArray(message)) {

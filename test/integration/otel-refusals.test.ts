@@ -1,0 +1,110 @@
+/**
+ * Requests the gateway refuses itself still show in traces: the rate limiter
+ * (a middleware, before the relay) and the relay's own refusals (an unknown
+ * tool) each end a SERVER span in ERROR with the JSON-RPC code as error.type
+ * and the catalogue code as mcp_gateway.error.code, and
+ * mcp.server.operation.duration counts them. Real OTLP receiver, SDK client
+ * and SDK upstream.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { startTestGateway } from "../helpers/gateway.js";
+import { startSdkHttpUpstream, type SdkHttpUpstream } from "../helpers/sdk-http-upstream.js";
+import { attrs, SPAN_KIND, STATUS, startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from "../helpers/otlp-receiver.js";
+import { traceEchoServer } from "../fixtures/trace-echo-server.js";
+import type { Gateway } from "../../src/gateway.js";
+
+/** Requests per window; the session's admission takes one of them. */
+const LIMIT = 4;
+
+let receiver: OtlpReceiver;
+let upstream: SdkHttpUpstream;
+let gateway: Gateway;
+let url: string;
+
+before(async () => {
+  receiver = await startOtlpReceiver();
+  upstream = await startSdkHttpUpstream(() => traceEchoServer());
+  ({ gateway, url } = await startTestGateway({
+    upstreams: [{ name: "echo", transport: "streamable_http", url: upstream.url }],
+    rate_limiting: { default_limit: LIMIT, window: 600_000 },
+    telemetry: { otlp: { endpoint: receiver.url, traces_delay: 60_000, metrics_interval: 600_000 } },
+  }));
+});
+
+after(async () => {
+  await gateway?.close();
+  await upstream?.close();
+  await receiver?.close();
+});
+
+async function connect(clientId: string): Promise<Client> {
+  const client = new Client({ name: clientId, version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp?client_id=${clientId}`)));
+  return client;
+}
+
+const parent = () => {
+  const traceId = randomBytes(16).toString("hex");
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-01` };
+};
+
+async function serverSpansOf(traceId: string): Promise<OtlpSpan[]> {
+  await gateway.otel!.flush();
+  return receiver.spans.filter((s) => s.traceId === traceId && s.kind === SPAN_KIND.SERVER);
+}
+
+test("a request the rate limiter refuses gets a SERVER span in ERROR, and the server histogram counts it", async () => {
+  const client = await connect("otel-refused-rl");
+  try {
+    let refused: { traceId: string; error: unknown } | undefined;
+    for (let i = 0; i < LIMIT + 2 && refused === undefined; i++) {
+      const p = parent();
+      try {
+        await client.callTool({ name: "echo_meta", arguments: {}, _meta: { traceparent: p.traceparent } });
+      } catch (error) {
+        refused = { traceId: p.traceId, error };
+      }
+    }
+    assert.ok(refused, `a call past the limit of ${LIMIT} is refused`);
+    assert.match(String((refused.error as Error).message), /rate/i);
+    const spans = await serverSpansOf(refused.traceId);
+    assert.equal(spans.length, 1, "one SERVER span, and no CLIENT span: nothing went upstream");
+    assert.equal(receiver.spans.filter((s) => s.traceId === refused!.traceId && s.kind === SPAN_KIND.CLIENT).length, 0);
+    const span = spans[0]!;
+    assert.equal(span.name, "tools/call echo_meta");
+    assert.equal(span.status?.code, STATUS.ERROR);
+    const a = attrs(span.attributes);
+    assert.equal(a["mcp.method.name"], "tools/call");
+    assert.equal(a["mcp_gateway.error.code"], "rate_limit_exceeded");
+    assert.equal(a["error.type"], a["rpc.response.status_code"]);
+    assert.match(String(a["error.type"]), /^-?\d+$/, "the JSON-RPC code, as the convention says");
+    assert.equal(a["mcp_gateway.client.id"], "otel-refused-rl");
+
+    const points = receiver.metrics.filter((m) => m.name === "mcp.server.operation.duration").flatMap((m) => m.histogram!.dataPoints);
+    assert.ok(points.some((p) => attrs(p.attributes)["error.type"] === a["error.type"] && attrs(p.attributes)["gen_ai.tool.name"] === "echo_meta"), "the refusal is in the histogram");
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, new RegExp(`mcp_server_operation_duration_seconds_count\\{[^}]*error_type="${a["error.type"]}"[^}]*\\} [1-9]`));
+  } finally {
+    await client.close();
+  }
+});
+
+test("the relay's own refusal (an unknown tool) ends its SERVER span in ERROR with the catalogue code", async () => {
+  const client = await connect("otel-refused-tool");
+  try {
+    const p = parent();
+    await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {}, _meta: { traceparent: p.traceparent } }));
+    const [span] = await serverSpansOf(p.traceId);
+    assert.ok(span, "a SERVER span");
+    assert.equal(span.status?.code, STATUS.ERROR);
+    const a = attrs(span.attributes);
+    assert.equal(a["mcp_gateway.error.code"], "tool_not_found");
+    assert.equal(a["gen_ai.tool.name"], "no_such_tool");
+  } finally {
+    await client.close();
+  }
+});
