@@ -178,7 +178,7 @@ export class Gateway {
     this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
-    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, metrics: operationsOf(this).metrics.registry, version: VERSION });
+    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, context: this.context, metrics: operationsOf(this).metrics.registry, version: VERSION });
   }
 
   /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */

@@ -3,6 +3,7 @@ import type { Relay } from "../../relay/relay.js";
 import type { SessionRegistry } from "../../session/registry.js";
 import type { UpstreamManager } from "../../upstream/manager.js";
 import type { Registry } from "prom-client";
+import type { ListenerContext } from "../../listeners/context.js";
 import { log } from "../channels.js";
 import { otelSettings, type OtelSettings } from "./settings.js";
 import type { UpstreamEndpoint } from "./relay-tracer.js";
@@ -16,6 +17,8 @@ export interface OtelDeps {
   relay: Relay;
   registry: SessionRegistry;
   manager: UpstreamManager;
+  /** The listeners' context: refusals at the HTTP edge and client addresses are heard there. */
+  context: ListenerContext;
   /** The gateway's prom-client registry (/metrics). */
   metrics: Registry;
   version: string;
@@ -53,6 +56,15 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
     const tracer = new sdk.ServerTracer({ tracer: p.tracer, sinks, recordContent: settings.recordContent, endpointOf: endpointResolver(deps.manager) });
     deps.registry.onEnd((session) => tracer.sessionEnded(session));
     deps.relay.tracer = tracer;
+    const connected = deps.context.onConnected;
+    deps.context.onConnected = (session, req) => {
+      tracer.connected(session, req.socket.remoteAddress);
+      connected(session, req);
+    };
+    deps.context.onRefused = (req, r) => {
+      const version = req.headers["mcp-protocol-version"];
+      tracer.refused({ id: "", era: "legacy", transport: r.transport, protocolVersion: typeof version === "string" ? version : "", clientId: r.clientId }, r.message, r.answer, req.socket.remoteAddress);
+    };
     log("info", "MCP.Telemetry", `OpenTelemetry on: traces ${settings.traces ? "on" : "off"}, OTLP metrics ${settings.otlpMetrics ? "on" : "off"}, sampling ${settings.samplingRatio}${settings.endpoint ? `, collector ${settings.endpoint}` : ""}`);
   })();
   return {

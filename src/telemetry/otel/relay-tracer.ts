@@ -33,6 +33,13 @@ export interface RelayTracerOptions {
   recordContent: boolean;
 }
 
+/**
+ * What a SERVER span needs of its caller: a CallerContext, or for a request
+ * refused at the HTTP edge before any session took it (src/listeners/), what
+ * the listener knew (no client id when authentication is what failed).
+ */
+export type TracedCaller = Pick<CallerContext, "id" | "era" | "transport" | "protocolVersion"> & { clientId?: string };
+
 /** Longest recorded argument/result JSON (characters): a span is not a payload store. */
 const MAX_CONTENT = 8192;
 
@@ -64,11 +71,12 @@ class RequestTrace implements CallTrace, CallSink {
 
   constructor(
     readonly owner: ServerTracer,
-    readonly caller: CallerContext,
+    readonly caller: TracedCaller,
     readonly id: JsonRpcId,
     readonly method: string,
     readonly target: { tool?: string; prompt?: string },
     request: JsonRpcRequest,
+    clientAddress?: string,
   ) {
     const tracer = owner.options.tracer;
     if (tracer === undefined) return;
@@ -77,7 +85,8 @@ class RequestTrace implements CallTrace, CallSink {
     this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER, startTime: hrTime(this.startedAt) }, extractParent(request, params?._meta));
     if (!this.span.isRecording()) return;
     const a: Attributes = { [ATTR.requestId]: String(id), [GATEWAY_ATTR.clientId]: caller.clientId, [GATEWAY_ATTR.clientTransport]: caller.transport };
-    if (caller.era === "legacy") a[ATTR.sessionId] = caller.id;
+    if (caller.era === "legacy" && caller.id) a[ATTR.sessionId] = caller.id;
+    if (clientAddress !== undefined) a[ATTR.clientAddress] = clientAddress;
     if (method === "resources/read" || method === "resources/subscribe" || method === "resources/unsubscribe") {
       if (typeof params?.uri === "string") a[ATTR.resourceUri] = redactText(params.uri);
     }
@@ -220,6 +229,9 @@ class RequestTrace implements CallTrace, CallSink {
   }
 }
 
+/** `::ffff:127.0.0.1` -> `127.0.0.1` (the IPv4 peer of a dual-stack socket). */
+const stripMapped = (address: string) => (address.startsWith("::ffff:") ? address.slice(7) : address);
+
 function finish(span: Span, outcome: Outcome): void {
   if (outcome.errorType === undefined) return;
   span.setAttribute(ATTR.errorType, outcome.errorType);
@@ -235,6 +247,8 @@ function finish(span: Span, outcome: Outcome): void {
  */
 export class ServerTracer implements RelayTracer {
   readonly #open = new WeakMap<CallerContext, Map<JsonRpcId, RequestTrace>>();
+  /** client.address of legacy sessions, noted when they connect (a modern caller is one request: the listener does not hand its address on). */
+  readonly #addresses = new WeakMap<object, string>();
 
   constructor(readonly options: RelayTracerOptions) {}
 
@@ -253,7 +267,27 @@ export class ServerTracer implements RelayTracer {
       existing.duplicates++;
       return;
     }
-    open.set(m.id, new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, m.params), m));
+    open.set(m.id, new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, m.params), m, this.#addresses.get(caller)));
+  }
+
+  /** A client session connected from `address` (its SERVER spans carry it as client.address). */
+  connected(caller: CallerContext, address: string | undefined): void {
+    if (address !== undefined) this.#addresses.set(caller, stripMapped(address));
+  }
+
+  /**
+   * A parsed request was refused at the HTTP edge, before a session took it
+   * (authentication, session caps, an unknown session, a bad envelope): a
+   * SERVER span that starts and ends here, in ERROR, counted in the server
+   * histogram like any answered request. Not a request (a notification, a
+   * response, no string method or no usable id): nothing.
+   */
+  refused(caller: TracedCaller, message: unknown, answer: JsonRpcMessage, address?: string): void {
+    const m = message as JsonRpcRequest | null;
+    if (typeof m !== "object" || m === null || typeof m.method !== "string") return;
+    if (typeof m.id !== "string" && typeof m.id !== "number") return;
+    const params = typeof m.params === "object" && m.params !== null ? m.params : undefined;
+    new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, params), m, address === undefined ? undefined : stripMapped(address)).end(outcomeOf(answer), answer);
   }
 
   answered(caller: CallerContext, id: JsonRpcId | null | undefined, message: JsonRpcMessage): void {

@@ -23,6 +23,7 @@ export const ATTR = {
   networkProtocolVersion: "network.protocol.version",
   serverAddress: "server.address",
   serverPort: "server.port",
+  clientAddress: "client.address",
 } as const;
 
 /** The gateway's own attributes (documented in docs/operations.md). */
