@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { ListenerContext } from "../../listeners/context.js";
 import { log } from "../channels.js";
 import { otelSettings, type OtelSettings } from "./settings.js";
+import { exportFailureSink } from "./export-failures.js";
 import type { UpstreamEndpoint } from "./relay-tracer.js";
 
 /** Longest wait for the last export at shutdown (ms). */
@@ -48,7 +49,7 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
   let providers: { flush(): Promise<void>; shutdown(): Promise<void> } | undefined;
   const ready = (async () => {
     const sdk = await import("./sdk.js");
-    const p = sdk.createProviders(settings, deps.version);
+    const p = sdk.createProviders(settings, deps.version, exportFailureSink(deps.metrics));
     providers = p;
     const sinks = [];
     if (p.sink) sinks.push(p.sink);
