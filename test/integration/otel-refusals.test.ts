@@ -1,8 +1,9 @@
 /**
  * Requests the gateway refuses itself still show in traces: the rate limiter
- * (a middleware, before the relay) and the relay's own refusals (an unknown
- * tool) each end a SERVER span in ERROR with the JSON-RPC code as error.type
- * and the catalogue code as mcp_gateway.error.code, and
+ * (a middleware, before the relay) ends a SERVER span in ERROR with the
+ * JSON-RPC code as error.type and the catalogue code as
+ * mcp_gateway.error.code (an unknown tool, -32602, is the caller's fault: the
+ * codes without the ERROR status), and
  * mcp.server.operation.duration counts them. So do parsed requests refused
  * at the HTTP edge before any session took them (a bad key, a session cap,
  * an unknown session). Real OTLP receiver, SDK client and SDK upstream.
@@ -111,16 +112,19 @@ test("a request the rate limiter refuses gets a SERVER span in ERROR, and the se
   }
 });
 
-test("the relay's own refusal (an unknown tool) ends its SERVER span in ERROR with the catalogue code", async () => {
+test("the relay's own refusal (an unknown tool) ends its SERVER span with the catalogue code, as the caller's fault (no ERROR)", async () => {
   const client = await connect("tool");
   try {
     const p = parent();
     await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {}, _meta: { traceparent: p.traceparent } }));
     const [span] = await serverSpansOf(p.traceId);
     assert.ok(span, "a SERVER span");
-    assert.equal(span.status?.code, STATUS.ERROR);
+    // -32602: the convention's server status rule counts it as the caller's fault, not the server's error.
+    assert.equal(span.status?.code ?? STATUS.UNSET, STATUS.UNSET);
     const a = attrs(span.attributes);
     assert.equal(a["mcp_gateway.error.code"], "tool_not_found");
+    assert.equal(a["rpc.response.status_code"], "-32602");
+    assert.equal(a["error.type"], undefined);
     assert.equal(a["gen_ai.tool.name"], "no_such_tool");
   } finally {
     await client.close();

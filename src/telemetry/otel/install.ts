@@ -59,12 +59,12 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
     deps.relay.tracer = tracer;
     const connected = deps.context.onConnected;
     deps.context.onConnected = (session, req) => {
-      tracer.connected(session, req.socket.remoteAddress);
+      tracer.connected(session, sdk.peerOf(req.socket));
       connected(session, req);
     };
     deps.context.onRefused = (req, r) => {
       const version = req.headers["mcp-protocol-version"];
-      tracer.refused({ id: "", era: "legacy", transport: r.transport, protocolVersion: typeof version === "string" ? version : "", clientId: r.clientId }, r.message, r.answer, req.socket.remoteAddress);
+      tracer.refused({ id: "", era: "legacy", transport: r.transport, protocolVersion: typeof version === "string" ? version : "", clientId: r.clientId }, r.message, r.answer, sdk.peerOf(req.socket));
     };
     log("info", "MCP.Telemetry", `OpenTelemetry on: traces ${settings.traces ? "on" : "off"}, OTLP metrics ${settings.otlpMetrics ? "on" : "off"}, sampling ${settings.samplingRatio}${settings.endpoint ? `, collector ${settings.endpoint}` : ""}`);
   })();

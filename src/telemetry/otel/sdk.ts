@@ -14,7 +14,7 @@ import { DURATION_BUCKETS, METRIC } from "./semconv.js";
 import type { DurationSink } from "./relay-tracer.js";
 import { watchExports, type ExportFailureSink } from "./export-failures.js";
 
-export { ServerTracer } from "./relay-tracer.js";
+export { ServerTracer, peerOf } from "./relay-tracer.js";
 export { prometheusSink } from "./prometheus.js";
 
 /** The providers one gateway owns (never registered globally: several gateways may share a process). */
