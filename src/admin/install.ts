@@ -36,7 +36,7 @@ export function installOperations(gateway: Gateway): OperationsHandle {
   const diag = gateway.config.current.diagnostics;
   const tracker = new ClientTracker({ maxString: diag.max_string_length, maxBytes: diag.max_bytes });
   const ops = new Operations(gateway, tracker);
-  const hub = new TelemetryHub({ registry: gateway.registry, hasUpstream: (name) => gateway.manager.groups.has(name) });
+  const hub = new TelemetryHub({ registry: gateway.registry, hasUpstream: (name) => gateway.manager.groups.has(name), ownsCaller: (id) => gateway.context.modern?.ownsCaller(id) ?? false });
   const metrics = new GatewayMetrics({
     connectionsByTransport() {
       const out: Record<string, number> = { websocket: 0, http_sse: 0, streamable_http: 0 };

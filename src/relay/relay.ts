@@ -78,7 +78,7 @@ export class Relay implements CallSink {
     this.clientSessions = new ClientUpstreamSessions(manager.factory, { name: "mcp-gateway", version });
     this.clientSessions.onServerMessage = (m, e, c, owner) => this.#onServerMessage(m, e, c, owner as Session);
     this.clientSessions.idleTimeoutOf = (upstream) => this.manager.groups.get(upstream)?.config.per_client.idle_timeout ?? 300_000;
-    catalog.onChanged = (kind) => this.#broadcastListChanged(kind);
+    catalog.onListChanged((kind) => this.#broadcastListChanged(kind));
     registry.onEnd((s) => this.#onSessionEnd(s));
   }
 

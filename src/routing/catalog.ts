@@ -9,6 +9,8 @@ export { LIST_KINDS, type ListKind } from "./list-refresher.js";
 export interface Target {
   upstream: string;
   name: string;
+  /** The item as its upstream listed it (its schema, e.g. the `x-mcp-header` declarations the modern edge checks). */
+  definition?: ListItem;
 }
 
 type Item = ListItem;
@@ -55,8 +57,14 @@ export class Catalog {
   #prefixMode: PrefixMode;
   /** Collisions found under prefix `never` (reported by health). */
   collisions: string[] = [];
-  /** Called once per notification kind (tools, prompts, resources) whose listed view changed; the relay notifies clients. */
-  onChanged?: (kind: ListKind) => void;
+  /**
+   * Listeners told once per notification kind (tools, prompts, resources)
+   * whose listed view changed: the relay's legacy broadcast, the resilience
+   * layer's caches, the modern listen streams. Many listeners, called in the
+   * order they subscribed; one that throws does not keep the others from
+   * hearing (the order of install calls is no longer load-bearing).
+   */
+  readonly #changeListeners = new Set<(kind: ListKind) => void>();
   /** Reviews each freshly fetched list before it is kept (src/integrity/: pins, scan); returns what may be exposed. */
   review?: ListReview;
   #maxNameLength = 64;
@@ -88,6 +96,29 @@ export class Catalog {
   /** Times each upstream's lists went stale (gateway_upstream_list_timeouts_total). */
   staleCounts(): ReadonlyMap<string, number> {
     return this.#refresher.timeouts;
+  }
+
+  /** Subscribes to merged-list changes; returns the unsubscribe. */
+  onListChanged(listener: (kind: ListKind) => void): () => void {
+    // A wrapper per subscription: the same function subscribed twice is two listeners, removed one at a time.
+    const entry = (kind: ListKind) => listener(kind);
+    this.#changeListeners.add(entry);
+    return () => void this.#changeListeners.delete(entry);
+  }
+
+  /** Number of change listeners (tests, diagnostics). */
+  get listChangedListeners(): number {
+    return this.#changeListeners.size;
+  }
+
+  #emitChanged(kind: ListKind): void {
+    for (const listener of [...this.#changeListeners]) {
+      try {
+        listener(kind);
+      } catch (err) {
+        log("error", "MCP.Catalog", `a list_changed listener failed: ${(err as Error)?.stack ?? err}`);
+      }
+    }
   }
 
   /** `routing.prefix`; changing it renames items, which clients hear as `list_changed`. */
@@ -224,7 +255,7 @@ export class Catalog {
     const before = NOTIFIED_KINDS.map(({ covers }) => JSON.stringify(covers.map((k) => this.#merged[k] ?? [])));
     this.#rebuild();
     NOTIFIED_KINDS.forEach(({ kind, covers }, i) => {
-      if (JSON.stringify(covers.map((k) => this.#merged[k] ?? [])) !== before[i]) this.onChanged?.(kind);
+      if (JSON.stringify(covers.map((k) => this.#merged[k] ?? [])) !== before[i]) this.#emitChanged(kind);
     });
   }
 
@@ -249,7 +280,7 @@ export class Catalog {
             log("error", "MCP.Routing", msg);
             continue;
           }
-          targets.set(exposed, { upstream, name: item.name! });
+          targets.set(exposed, { upstream, name: item.name!, definition: item });
           if (!this.#hidden.has(upstream)) merged.push(exposed === item.name ? item : { ...item, name: exposed });
         }
       }
