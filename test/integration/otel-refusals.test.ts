@@ -171,3 +171,20 @@ test("refusals at the HTTP edge: a bad key, an unknown session, and a session pa
     for (const c of clients) await c.close();
   }
 });
+
+test("the modern (2026-07-28) wire: a request refused for its credentials gets a SERVER span in ERROR", async () => {
+  const p = parent();
+  const body = {
+    jsonrpc: "2.0",
+    id: 7,
+    method: "tools/call",
+    params: { name: "echo_meta", arguments: {}, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, traceparent: p.traceparent } },
+  };
+  const refused = await post(body, { authorization: "Bearer wrong", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo_meta" });
+  assert.equal(refused.status, 401);
+  const [span] = await serverSpansOf(p.traceId);
+  assert.ok(span, "a SERVER span, parented on the _meta traceparent");
+  assert.equal(span.name, "tools/call echo_meta");
+  assert.equal(span.status?.code, STATUS.ERROR);
+  assert.equal(attrs(span.attributes)["mcp_gateway.error.code"], "authentication_failed");
+});
