@@ -130,6 +130,7 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.equal(ca["gen_ai.tool.name"], "echo_meta");
       assert.equal(ca["network.transport"], "tcp");
       assert.equal(ca["network.protocol.name"], "http");
+      assert.equal(ca["network.protocol.version"], "1.1");
       assert.equal(ca["server.address"], "127.0.0.1");
       assert.equal(ca["server.port"], upstream.port);
       assert.equal(ca["mcp_gateway.upstream"], "echo");

@@ -103,7 +103,11 @@ function endpointResolver(manager: UpstreamManager): (upstream: string, replica:
     const url = group?.replicas.find((r) => r.spec.id === specId)?.spec.url ?? group?.config.url;
     e = { transport: kind === "stdio" || kind === undefined ? "pipe" : "tcp" };
     if (kind === "websocket") e.protocolName = "websocket";
-    else if (kind === "streamable_http" || kind === "sse") e.protocolName = "http";
+    else if (kind === "streamable_http" || kind === "sse") {
+      // The upstream transports' undici pools speak HTTP/1.1 (no allowH2).
+      e.protocolName = "http";
+      e.protocolVersion = "1.1";
+    }
     if (url !== undefined && kind !== "stdio") {
       try {
         const u = new URL(url);

@@ -20,6 +20,7 @@ export interface DurationSink {
 export interface UpstreamEndpoint {
   transport: "pipe" | "tcp";
   protocolName?: string;
+  protocolVersion?: string;
   address?: string;
   port?: number;
 }
@@ -145,6 +146,7 @@ class RequestTrace implements CallTrace, CallSink {
     const upstreamTarget = targetOf(request.method, params);
     const attrs: Attributes = { [ATTR.method]: request.method, [ATTR.networkTransport]: e.transport, [GATEWAY_ATTR.upstream]: connection.upstream };
     if (e.protocolName !== undefined) attrs[ATTR.networkProtocolName] = e.protocolName;
+    if (e.protocolVersion !== undefined) attrs[ATTR.networkProtocolVersion] = e.protocolVersion;
     if (e.address !== undefined) attrs[ATTR.serverAddress] = e.address;
     if (e.port !== undefined) attrs[ATTR.serverPort] = e.port;
     const version = connection.identity?.protocolVersion;
