@@ -312,7 +312,7 @@ export class Gateway {
     });
     await this.otel?.ready;
     // Every upstream at once; one that stalls is left behind after routing.list_timeout (ADR 0210).
-    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout);
+    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout, this.config.current.routing.startup_timeout);
     this.#starting = false;
     this.#markReady();
     this.#stopExpiry = startSessionExpiry(this.registry, this.config);
