@@ -8,7 +8,6 @@ import { rawReply, RAW_MIN_CHARS } from "../../protocol/raw-reply.js";
 import {
   STREAM_DECODE,
   UpstreamTransportError,
-  httpStatusError,
   lowerKeys,
   statusError,
   upstreamErrorResponse,
@@ -564,16 +563,6 @@ export class StreamableHttpUpstreamTransport implements Transport {
     if (this.sessionId !== undefined) h["mcp-session-id"] = this.sessionId;
     if (this.#protocolVersion !== undefined) h["mcp-protocol-version"] = this.#protocolVersion;
     return h;
-  }
-
-  /** Handles a non-2xx answer to a POST. */
-  async #httpError(res: Dispatcher.ResponseData, id: JsonRpcId | undefined, sid: string | undefined): Promise<void> {
-    const err = await httpStatusError(res, "upstream");
-    if (res.statusCode === 404 && sid !== undefined) {
-      this.#sessionExpired(sid, id, 404);
-      return;
-    }
-    this.#report(id, err);
   }
 
   /** A GET answered 404: drop its body, then expire the session (answering `id`, if any). */
