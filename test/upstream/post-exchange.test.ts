@@ -3,12 +3,14 @@
  * answer in ways the SDK servers never do: a body split inside a UTF-8
  * sequence (the fast decode path must hand over to a streaming decoder), an
  * error answer whose body never ends (read 64 KiB, then give up on it), an
- * informational 103 before the real answer, and an SSE event split inside
- * a multi-byte character.
+ * informational 103 before the real answer, an SSE event split inside
+ * a multi-byte character, and a modern-wire request cancelled by closing
+ * its stream.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import { once } from "node:events";
 import { StreamableHttpUpstreamTransport } from "../../src/upstream/transports/streamable-http.js";
 import { Inbox, closeHttp, listenLocal } from "./helpers.js";
 
@@ -101,6 +103,32 @@ describe("POST exchange", () => {
       async (url) => {
         const reply = await call(url);
         assert.deepEqual(reply.msg.result, { ok: true });
+      },
+    );
+  });
+
+  it("cancels a 2026-07-28 request by closing its stream: the server sees it closed, no error stands in for it", async () => {
+    let closed!: Promise<unknown>;
+    await withServer(
+      (req, res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(": open\n\n");
+        closed = once(res, "close");
+        void req;
+      },
+      async (url) => {
+        const t = new StreamableHttpUpstreamTransport({ url });
+        const inbox = new Inbox().attach(t);
+        t.useModernWire();
+        t.send({ jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "slow", _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28" } } });
+        // The stream is open once the server wrote its comment; cancelling before that is the queued case.
+        while (closed === undefined) await new Promise((r) => setImmediate(r));
+        assert.equal(t.cancelRequest(9), true);
+        await closed;
+        assert.equal(t.cancelRequest(9), false, "cancelled once");
+        await t.close();
+        assert.equal(inbox.items.find((r) => r.msg.id === 9), undefined, "no stand-in reply for a cancelled request");
+        assert.deepEqual(inbox.errors, []);
       },
     );
   });
