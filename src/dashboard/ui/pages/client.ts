@@ -7,6 +7,8 @@ import { tokenNotice } from "./needs-token.js";
 /** One client: `clients/:id`, its trace (`trace_client`), errors and rate-limit use; actions on it. */
 export class ClientPage implements Page {
   #body = h("div#client");
+  /** Trace without message_sent/received (the lifecycle: connects, switches, limits, errors, closes). */
+  #lifecycle = h("input#trace-lifecycle", { type: "checkbox", onchange: () => this.#poll?.now() }) as HTMLInputElement;
   #poll?: ReturnType<typeof poller>;
 
   constructor(readonly id: string) {}
@@ -53,8 +55,8 @@ export class ClientPage implements Page {
           info.details.map((s: any) => [h("code", s.session_id.slice(0, 12) + "…"), s.transport, s.connected ? "yes" : "no", age(s.age_s), age(s.idle_s), `${s.lag_ms} ms`, s.pending_acks, s.backpressure, s.buffered_bytes, s.in_flight, `${s.messages_in} / ${s.messages_out}`, `${s.replay.size} (${s.replay.bytes} B)`])),
         h("h3", `Errors (${errors.errors.length}${errors.errors.length > 12 ? ", newest 12 shown" : ""})`),
         table(["When", "Transport", "Code", "Close", "Message"], [...errors.errors].reverse().slice(0, 12).map((e: any) => [e.timestamp.slice(11, 19), e.transport ?? "-", h("code", e.code), e.close_code ?? "-", e.message])),
-        h("h3", `Trace (${trace.events.length} events, newest 60 shown)`),
-        table(["When", "Event", "Transport", "Detail"], [...trace.events].reverse().slice(0, 60).map((e: any) => {
+        h("div.head", h("h3", `Trace (${trace.events.length} events, newest 60 shown)`), h("label", this.#lifecycle, " lifecycle only")),
+        table(["When", "Event", "Transport", "Detail"], [...trace.events].filter((e: any) => !this.#lifecycle.checked || !/^message_/.test(e.event)).sort((a: any, b: any) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : 0)).slice(0, 60).map((e: any) => {
           const { timestamp, event, transport, ...rest } = e;
           return [timestamp.slice(11, 23), h("code", event), transport ?? "-", h("td.detail", Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" "))];
         })),
