@@ -30,31 +30,38 @@ async function cpuOver(seconds: number): Promise<number> {
 function openConsole() {
   const ac = new AbortController();
   let bytes = 0;
+  const tickMs: number[] = [];
   const done = fetch(`${url}/dashboard/stream`, { signal: ac.signal }).then(async (res) => {
-    const reader = res.body!.getReader();
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
       bytes += value.length;
+      // The gateway's own account of each tick (sampling + serialising), from the state frames.
+      for (const m of value.matchAll(/"tick_ms":([\d.]+)/g)) tickMs.push(Number(m[1]));
     }
   }).catch(() => {});
-  return { close: async () => (ac.abort(), await done), get bytes() { return bytes; } };
+  return { close: async () => (ac.abort(), await done), get bytes() { return bytes; }, tickMs };
 }
 
 async function scenario(name: string): Promise<void> {
   const none: number[] = [];
   const one: number[] = [];
   let streamed = 0;
+  const ticks: number[] = [];
   for (let r = 0; r < rounds; r++) {
     none.push(await cpuOver(windowS));
     const c = openConsole();
     await delay(1500); // the first frames (history) are a one-off; measure the steady state
     one.push(await cpuOver(windowS));
     streamed += c.bytes;
+    ticks.push(...c.tickMs.filter((x) => x > 0));
     await c.close();
   }
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`${name}: no console ${avg(none).toFixed(1)} ms CPU/s, one console ${avg(one).toFixed(1)} ms CPU/s, extra ${(avg(one) - avg(none)).toFixed(1)} ms/s (${((avg(one) - avg(none)) / 10).toFixed(2)}% of a core); stream ${(streamed / rounds / (windowS + 1.5) / 1024).toFixed(1)} KB/s`);
+  ticks.sort((a, b) => a - b);
+  console.log(`  each 1 s tick took ${avg(ticks).toFixed(2)} ms on average (median ${ticks[Math.floor(ticks.length / 2)]?.toFixed(2)} ms, max ${ticks.at(-1)?.toFixed(2)} ms, ${ticks.length} ticks)`);
   console.log(`  windows none=[${none.map((x) => x.toFixed(1)).join(", ")}] one=[${one.map((x) => x.toFixed(1)).join(", ")}]`);
 }
 

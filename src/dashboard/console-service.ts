@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import type { Gateway } from "../gateway.js";
 import type { Operations } from "../admin/operations.js";
@@ -40,6 +41,8 @@ export class ConsoleService {
   #loop?: EventLoopWindow;
   #latency = new Map<string, CallFigures>();
   #ticks = 0;
+  /** What the last ticks cost this process (ms of wall time in #tick, sampling and serialising): shown in the state frame. */
+  #tickMs = 0;
   #catalogueJson = "";
 
   constructor(
@@ -112,6 +115,7 @@ export class ConsoleService {
   }
 
   #tick(): void {
+    const started = performance.now();
     const now = Date.now();
     const values = this.#sample(now);
     this.series.push(now, values);
@@ -128,6 +132,7 @@ export class ConsoleService {
       this.#catalogueJson = catalogue;
     }
     for (const v of this.#viewers) for (const [event, data] of frames) this.#write(v, event!, data!);
+    this.#tickMs = performance.now() - started;
   }
 
   #write(v: Viewer, event: string, data: string): void {
@@ -172,6 +177,6 @@ export class ConsoleService {
   }
 
   #state(now: number) {
-    return { at: new Date(now).toISOString(), viewers: this.#viewers.size, logging: this.ops.loggingSwitches(), ...upstreamsState(this.gateway, this.#latency, this.history) };
+    return { at: new Date(now).toISOString(), viewers: this.#viewers.size, tick_ms: Math.round(this.#tickMs * 100) / 100, logging: this.ops.loggingSwitches(), ...upstreamsState(this.gateway, this.#latency, this.history) };
   }
 }
