@@ -5,7 +5,7 @@
 // Skipped, saying why, when /usr/bin/chromium is not installed.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import type { Gateway } from "../../src/gateway.js";
 import type { StdioUpstreamTransport } from "../../src/upstream/transports/stdio.js";
@@ -39,7 +39,10 @@ async function go(hash: string): Promise<void> {
 
 before(async () => {
   if (skip) return;
-  await buildConsole();
+  const sizes = await buildConsole();
+  const bundle = readFileSync(new URL("../../dist/dashboard/console.js", import.meta.url), "utf8");
+  assert.doesNotMatch(bundle, /from\s*["']node:|require\(["']node:/, "no Node-only imports in the console bundle");
+  console.log(`console bundle: ${JSON.stringify(sizes)}`);
   ({ gateway, url } = await startTestGateway({
     admin: { token: TOKEN },
     // Kept open once tripped (no half-open probe during the test): the reset is what closes it.
@@ -129,6 +132,13 @@ test("a breaker reset from the console: refused with a wrong token, done with th
     const t = document.querySelector("#log-lines")?.textContent ?? "";
     return /admin action POST \/mcp\/admin\/breakers\/reset by test-operator \(console, [^)]+\): refused admin_unauthorized/.test(t) && /admin action POST \/mcp\/admin\/breakers\/reset by test-operator \(console, [^)]+\): done/.test(t);
   }, undefined, { timeout: 5000 });
+  // Another action, from the log page: debug logging on (the tail then shows per-call debug lines).
+  await page.click("#toggle-debug");
+  await page.click("#confirm-ok");
+  await page.waitForFunction(() => /Debug logging: on/.test(document.querySelector("#toggle-debug")?.textContent ?? ""), undefined, { timeout: 5000 });
+  assert.equal(gateway.config.current.debug, true);
+  await page.selectOption("#log-level", "debug");
+  await page.waitForSelector("#log-lines .line.l-debug", { timeout: 5000 });
 });
 
 test("a stopped gateway shows disconnected and stale", { skip }, async () => {

@@ -5,6 +5,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import diagnostics_channel from "node:diagnostics_channel";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { SeriesStore } from "../../src/dashboard/series.js";
 import { operationsOf } from "../../src/admin/install.js";
 import { channels, type LogEvent } from "../../src/telemetry/channels.js";
@@ -22,6 +24,20 @@ test("SeriesStore keeps the last `capacity` points per series, blank before a se
   assert.deepEqual(snap.t, [2, 3, 4]);
   assert.deepEqual(snap.series.a, [2, 3, 4]);
   assert.deepEqual(snap.series.b, [20, null, 40]);
+});
+
+test("the server never imports the browser code (src/dashboard/ui/ is bundled, not loaded)", () => {
+  const src = resolve(import.meta.dirname, "../../src");
+  const offenders: string[] = [];
+  for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+    const file = join(entry.parentPath, entry.name);
+    const rel = relative(src, file);
+    if (rel.startsWith(join("dashboard", "ui"))) continue;
+    if (/from\s+["'][^"']*\/ui\/[^"']*["']|import\(["'][^"']*dashboard\/ui/.test(readFileSync(file, "utf8"))) offenders.push(rel);
+  }
+  assert.deepEqual(offenders, []);
+  assert.match(readFileSync(resolve(src, "../tsconfig.build.json"), "utf8"), /"src\/dashboard\/ui"/, "the server build leaves the browser code out");
 });
 
 let gateway: Gateway;
