@@ -1,7 +1,7 @@
 /**
  * Screenshots of every console page under real traffic, for docs/operations.md:
  * a gateway with server-everything (two replicas) and the conformance fixture
- * as stdio children, SDK clients over Streamable HTTP and HTTP+SSE plus
+ * as stdio children (the fixture with prefix "always", so the catalogue shows renamed tools), SDK clients over Streamable HTTP and HTTP+SSE plus
  * WebSocket clients calling tools (a few failing), a client that keeps
  * dropping its WebSocket (1006), one replica killed (down, breaker open), and
  * at the end the gateway stopped (the stale banner).
@@ -29,7 +29,7 @@ const { gateway, url } = await startTestGateway({
   circuit_breaker: { failure_threshold: 3, reset_timeout: 600_000 },
   // One greedy client is limited (set below); the others stay under the limit.
   rate_limiting: { default_limit: 100_000 },
-  upstreams: [everythingUpstream("everything", { replicas: 2 }), fixtureUpstream("fixture")],
+  upstreams: [everythingUpstream("everything", { replicas: 2 }), fixtureUpstream("fixture", { prefix: "always" })],
 });
 await fetch(`${url}/mcp/admin/rate-limit/set`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ key: "user:agent-ws-2", limit: 300 }) });
 const traffic = await startTraffic(url, { http: 4, sse: 2, ws: 3, paceMs: 40, failEvery: 25 });

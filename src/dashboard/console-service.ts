@@ -164,6 +164,10 @@ export class ConsoleService {
     out["error_rate:all"] = stats.error_rate;
     for (const [t, n] of Object.entries(stats.by_transport)) out[`connections:${t}`] = n;
     out["lag:max"] = stats.max_message_lag_ms;
+    out["age:avg"] = stats.avg_connection_age;
+    const breakers = this.gateway.resilience?.breakerStates() ?? [];
+    out["breakers:open"] = breakers.filter((b) => b.state === "open").length;
+    out["breakers:half_open"] = breakers.filter((b) => b.state === "half_open").length;
     for (const p of this.gateway.resilience?.healthCheck().upstreams ?? []) out[`pool:${p.upstream}`] = p.exhaustion_ratio;
     const loop = this.#loop!.report();
     out["loop:p99"] = loop.delay_p99_ms;

@@ -63,8 +63,16 @@ function start(): void {
     if (down) banner.textContent = `${d.link === "disconnected" ? "Disconnected from the gateway" : "No update from the gateway"}: what you see is stale${d.lastTickAt ? `, last update ${clock(d.lastTickAt)} (${Math.round((Date.now() - d.lastTickAt) / 1000)} s ago)` : ""}.${d.linkError ? ` ${d.linkError}.` : ""} Reconnecting…`;
   };
   let scheduled = false;
+  // Nav badges: a page with something wrong on it is marked (down upstream or open breaker).
+  const badge = () => {
+    const st = live.data.state;
+    if (!st) return;
+    const bad = st.upstreams.some((u: any) => u.status !== "ok" || u.replicas.some((r: any) => r.breaker && r.breaker.state !== "closed")) || st.transports.some((b: any) => b.state !== "closed");
+    nav.querySelector('[data-page="upstreams"]')?.classList.toggle("alert", bad);
+  };
   live.on((kind) => {
     if (kind === "link") showLink();
+    if (kind === "state") badge();
     if (scheduled) return;
     scheduled = true;
     requestAnimationFrame(() => {

@@ -20,6 +20,8 @@ export const CHARTS: ChartSpec[] = [
   { id: "loop", title: "Event-loop delay", prefixes: ["loop"], fmt: ms, minTop: 50, thresholds: () => [{ value: THRESHOLDS.event_loop_delay_ms, label: `hot CPU: p99 > ${THRESHOLDS.event_loop_delay_ms} ms` }, { value: THRESHOLDS.event_loop_block_ms, label: `one block > ${THRESHOLDS.event_loop_block_ms} ms` }] },
   { id: "heap", title: "Heap used (of its limit)", prefixes: ["heap"], fmt: ratio, minTop: 0.1, thresholds: () => [{ value: THRESHOLDS.heap_used_ratio, label: `alert: heap > ${THRESHOLDS.heap_used_ratio * 100}%` }] },
   { id: "memory", title: "Memory (MB)", prefixes: ["memory"], fmt: (v) => v.toFixed(0), minTop: 50 },
+  { id: "breakers", title: "Circuit breakers not closed", prefixes: ["breakers"], fmt: (v) => v.toFixed(0), minTop: 2, thresholds: () => [{ value: 0.5, label: "alert: any breaker open (GatewayCircuitOpen)" }] },
+  { id: "age", title: "Average connection age", prefixes: ["age"], fmt: (v) => age(v), minTop: 60, thresholds: () => [{ value: THRESHOLDS.connection_age_s, label: "alert: average age > 24 h" }], note: "scaled to the 24 h threshold: a flat line at the bottom is headroom" },
   { id: "lag", title: "Largest message lag", prefixes: ["lag"], fmt: ms, minTop: 100, thresholds: (d: LiveData) => [{ value: d.hello?.lag_threshold_ms ?? THRESHOLDS.message_lag_ms, label: `alert: lag > ${ms(d.hello?.lag_threshold_ms ?? THRESHOLDS.message_lag_ms)} (backpressure.lag_threshold)` }] },
 ];
 
