@@ -70,8 +70,11 @@ try {
   await page.goto(`${url}/dashboard#/clients`);
   await page.waitForSelector("table.clients tbody tr a");
   await shot("clients");
-  await page.goto(`${url}/dashboard#/clients/agent-ws-0`);
+  // The rate-limited client, its trace without the message lines (connects, limits, errors).
+  await page.goto(`${url}/dashboard#/clients/agent-ws-2`);
   await page.waitForSelector("#client h3");
+  await page.click("#trace-lifecycle");
+  await page.waitForFunction(() => !/message_sent/.test(document.querySelector("#client")?.textContent ?? "message_sent"));
   await shot("client", true);
   await page.goto(`${url}/dashboard#/connections`);
   await page.waitForSelector("#connections .panel");

@@ -4,6 +4,9 @@ import type { Page } from "./page.js";
 import { poller } from "./page.js";
 import { tokenNotice } from "./needs-token.js";
 
+/** 100000 -> "100k": figures that fit a card. */
+const compact = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : String(n));
+
 /** One client: `clients/:id`, its trace (`trace_client`), errors and rate-limit use; actions on it. */
 export class ClientPage implements Page {
   #body = h("div#client");
@@ -48,7 +51,7 @@ export class ClientPage implements Page {
           h("div.card", h("span.label", "Messages in / out"), h("b", `${info.messages_in} / ${info.messages_out}`)),
           h("div.card", h("span.label", "Lag"), h("b", `${info.lag_ms} ms`), h("span.sub", `${info.pending_acks} pending acks`)),
           h("div.card", h("span.label", "Backpressure"), h("b", info.backpressure)),
-          h("div.card", h("span.label", "Rate limit"), h("b", rate && rate.count != null ? `${rate.count} / ${rate.limit}` : "-"), h("span.sub", `${info.rate_limited} rejected${rate && !rate.allowed ? ", limited now" : ""}`)),
+          h("div.card", h("span.label", "Rate limit"), h("b", rate && rate.count != null ? `${compact(rate.count)} / ${compact(rate.limit)}` : "-"), h("span.sub", `${info.rate_limited} rejected${rate && !rate.allowed ? ", limited now" : ""}`)),
         ),
         h("h3", "Sessions"),
         table(["Session", "Transport", "Connected", "Age", "Idle", "Lag", "Pending acks", "Backpressure", "Buffered", "In flight", "In / out", "Replay"],
