@@ -42,7 +42,7 @@ function load(dir: string, name: AssetName): Asset | undefined {
 
 /** Serves one console asset (gzip when the browser takes it, 304 on a matching ETag); 501 naming the build step when it was not built. */
 export function serveAsset(req: IncomingMessage, res: ServerResponse, name: string, dir = ASSET_DIR): void {
-  if (!(name in ASSET_FILES)) return sendError(res, new GatewayError("not_found", { path: `/dashboard/assets/${name}` }));
+  if (!Object.hasOwn(ASSET_FILES, name)) return sendError(res, new GatewayError("not_found", { path: `/dashboard/assets/${name}` }));
   const asset = load(dir, name as AssetName);
   if (!asset) return sendError(res, new GatewayError("not_implemented", { service: "the console bundle (dist/dashboard/ is missing: run npm run build)" }));
   if (req.headers["if-none-match"] === asset.etag) {
