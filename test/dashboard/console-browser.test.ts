@@ -11,6 +11,7 @@ import type { Gateway } from "../../src/gateway.js";
 import type { StdioUpstreamTransport } from "../../src/upstream/transports/stdio.js";
 import { everythingUpstream, startTestGateway } from "../helpers/gateway.js";
 import { startTraffic } from "./traffic.js";
+import { WsClient } from "../helpers/ws-client.js";
 import { buildConsole } from "../../scripts/build-console.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -120,6 +121,7 @@ test("a breaker reset from the console: refused with a wrong token, done with th
   assert.equal(gateway.resilience!.breakerStates().find((b) => b.target === "everything#0")?.state, "open");
 
   await setToken(TOKEN);
+  await page.evaluate(() => document.getElementById("action-result")?.remove());
   await page.click(resetButton);
   await page.waitForSelector("dialog.confirm[open]");
   await page.click("#confirm-ok");
@@ -139,6 +141,20 @@ test("a breaker reset from the console: refused with a wrong token, done with th
   assert.equal(gateway.config.current.debug, true);
   await page.selectOption("#log-level", "debug");
   await page.waitForSelector("#log-lines .line.l-debug", { timeout: 5000 });
+});
+
+test("ending a client's sessions from its page closes its connection", { skip }, async () => {
+  const ws = await WsClient.open(url, "to-be-ended");
+  await ws.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } });
+  const closed = new Promise<number>((resolve) => ws.ws.once("close", (code) => resolve(code)));
+  await go("#/clients/to-be-ended");
+  await page.waitForFunction(() => /Sessions/.test(document.querySelector("#client")?.textContent ?? ""), undefined, { timeout: 10_000 });
+  await page.evaluate(() => document.getElementById("action-result")?.remove());
+  await page.click('button[data-action="end-sessions"]');
+  await page.click("#confirm-ok");
+  await page.waitForSelector("#action-result.ok", { timeout: 5000 });
+  assert.equal(await closed, 1001);
+  assert.equal(gateway.registry.byClient("to-be-ended").length, 0);
 });
 
 test("a stopped gateway shows disconnected and stale", { skip }, async () => {
