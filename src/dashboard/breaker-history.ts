@@ -1,3 +1,4 @@
+import { truncate } from "../errors/truncate.js";
 import type { TelemetrySink } from "../telemetry/hub.js";
 
 /** One breaker transition as the console shows it. */
@@ -8,6 +9,8 @@ export interface BreakerTransition {
   from: string;
   to: string;
   failures: number;
+  /** Why it opened (the failure that tripped it), when the breaker said. */
+  reason?: string;
 }
 
 /**
@@ -20,9 +23,18 @@ export class BreakerHistory implements TelemetrySink {
   readonly #entries: BreakerTransition[] = [];
   constructor(readonly cap = 200) {}
 
-  breaker(e: { target: string; kind: string; from: string; to: string; failures: number }): void {
-    this.#entries.push({ at: new Date().toISOString(), target: e.target, kind: e.kind, from: e.from, to: e.to, failures: e.failures });
+  breaker(e: { target: string; kind: string; from: string; to: string; failures: number; reason?: string }): void {
+    this.#entries.push({ at: new Date().toISOString(), target: e.target, kind: e.kind, from: e.from, to: e.to, failures: e.failures, ...(e.reason ? { reason: truncate(e.reason, 300) } : {}) });
     if (this.#entries.length > this.cap) this.#entries.shift();
+  }
+
+  /** Why the target's breaker last opened, if it said. */
+  lastOpenReason(target: string): string | undefined {
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const e = this.#entries[i]!;
+      if (e.target === target && e.to === "open") return e.reason;
+    }
+    return undefined;
   }
 
   /** Transitions, oldest first (the last `n`). */

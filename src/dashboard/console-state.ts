@@ -1,5 +1,6 @@
 import type { Gateway } from "../gateway.js";
 import { gatewayHealth } from "../admin/health.js";
+import { redactText } from "../config/redact.js";
 import type { CallFigures } from "./call-stats.js";
 import type { BreakerHistory } from "./breaker-history.js";
 
@@ -26,7 +27,9 @@ export function upstreamsState(gateway: Gateway, latency: Map<string, CallFigure
     replicas: u.replicas.map((rep) => {
       const b = byTarget.get(rep.id);
       const d = ring.get(rep.id);
-      return { ...rep, breaker: b ? { state: b.state, failures: b.failures, opened_at: b.opened_at } : null, ring: d ? { vnodes: d.vnodes, weight: d.weight, clients: d.clients } : null };
+      // A replica's own last error (a failed start) or else what tripped its breaker (a killed child says nothing itself).
+      const lastError = rep.last_error ?? (b && b.state !== "closed" ? history.lastOpenReason(rep.id) ?? null : null);
+      return { ...rep, last_error: lastError ? redactText(lastError) : null, breaker: b ? { state: b.state, failures: b.failures, opened_at: b.opened_at } : null, ring: d ? { vnodes: d.vnodes, weight: d.weight, clients: d.clients } : null };
     }),
   }));
   return {

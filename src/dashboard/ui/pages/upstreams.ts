@@ -76,6 +76,6 @@ export class UpstreamsPage implements Page {
         cat);
     }));
     fill(this.#transports, table(["Transport", "Breaker", "Failures", "Opened", ""], st.transports.map((b: any) => [h("code", b.target), pill(b.state), b.failures, b.opened_at ?? "-", b.state !== "closed" ? resetButton(b.target) : null])));
-    fill(this.#history, table(["When", "Breaker", "Kind", "Transition", "Failures"], [...st.breaker_history].reverse().slice(0, 20).map((e: any) => [new Date(e.at).toLocaleTimeString([], { hour12: false }), h("code", e.target), e.kind, h("span", pill(e.from), " → ", pill(e.to)), e.failures])));
+    fill(this.#history, table(["When", "Breaker", "Kind", "Transition", "Failures", "Reason"], [...st.breaker_history].reverse().slice(0, 20).map((e: any) => [new Date(e.at).toLocaleTimeString([], { hour12: false }), h("code", e.target), e.kind, h("span", pill(e.from), " → ", pill(e.to)), e.failures, h("td.error", e.reason ?? "")])));
   }
 }
