@@ -51,7 +51,8 @@ export class ConsoleService {
     private readonly hub: TelemetryHub,
   ) {
     hub.add(this.history);
-    this.#calls = new CallStats((id) => (id === undefined ? undefined : gateway.registry.get(id)?.transport));
+    // Legacy sessions know their transport; modern (2026-07-28) callers have no session and all arrive over Streamable HTTP.
+    this.#calls = new CallStats((id) => (id === undefined ? undefined : (gateway.registry.get(id)?.transport ?? (gateway.context.modern?.ownsCaller(id) ? "streamable_http" : undefined))));
     this.#logs = new LogTail(gateway.config);
   }
 

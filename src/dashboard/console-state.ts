@@ -23,6 +23,8 @@ export function upstreamsState(gateway: Gateway, latency: Map<string, CallFigure
     status: u.status,
     transport: u.transport,
     pool: pools.get(name) ?? null,
+    /** Its lists could not be refreshed lately (the catalogue shown is the last good one). */
+    lists_stale: gateway.catalog.isStale(name),
     latency: latency.get(name) ?? null,
     replicas: u.replicas.map((rep) => {
       const b = byTarget.get(rep.id);

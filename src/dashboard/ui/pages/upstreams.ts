@@ -54,7 +54,7 @@ export class UpstreamsPage implements Page {
       const cat = catalogueOf(live, u.name) as HTMLDetailsElement;
       if (this.#open.has(u.name) && cat.tagName === "DETAILS") cat.open = true;
       return h("section.upstream", { "data-upstream": u.name, "data-status": u.status },
-        h("div.head", h("h3", u.name, " ", pill(u.status), h("span.muted", ` ${u.transport}`)), h("div.actions", resetButton(u.name, "Reset breakers"))),
+        h("div.head", h("h3", u.name, " ", pill(u.status), u.lists_stale ? h("span", " ", pill("warn", "lists stale")) : null, h("span.muted", ` ${u.transport}`)), h("div.actions", resetButton(u.name, "Reset breakers"))),
         h("div.figures",
           h("span", "pool ", p ? h("b", `${p.in_use}/${p.size}+${p.overflow}`) : "-", p ? ` (${pct(p.exhaustion_ratio)}, ${p.waiting} waiting, ${p.timeouts} timeouts)` : ""),
           h("span", "latency ", h("b", u.latency?.p50_ms == null ? "-" : `p50 ${num(u.latency.p50_ms)} ms · p99 ${num(u.latency.p99_ms)} ms`), u.latency ? ` (${u.latency.calls} calls last second)` : " (no calls last second)")),
