@@ -1,11 +1,13 @@
 import { THRESHOLDS } from "../../../cli/doctor-tree.js";
 import { Chart, type ChartSpec } from "../charts.js";
-import { age, fill, h, num, pct } from "../dom.js";
+import { age, fill, h, pct } from "../dom.js";
 import type { Live, LiveData } from "../live.js";
 import type { Page } from "./page.js";
 
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const perSec = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+/** 11628 -> "11.6k": a card's figure stays on one line. */
+const compact = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 const ratio = (v: number) => `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
 
 /** The overview's charts; thresholds are the guide's (the doctor's THRESHOLDS, backpressure.lag_threshold). */
@@ -80,7 +82,7 @@ export class OverviewPage implements Page {
         card("Avg connection age", age(s.avg_connection_age), s.avg_connection_age > THRESHOLDS.connection_age_s),
         card("Breakers open", String(open), open > 0),
         card("Upstreams not ok", String(down), down > 0, `${(st?.upstreams ?? []).length} configured`),
-        card("Messages in / out", `${num(s.messages_in)} / ${num(s.messages_out)}`),
+        card("Messages in / out", `${compact(s.messages_in)} / ${compact(s.messages_out)}`),
       );
     }
     for (const c of this.#charts) c.update(d);
