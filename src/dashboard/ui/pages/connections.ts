@@ -6,6 +6,7 @@ import { poller } from "./page.js";
 import { tokenNotice } from "./needs-token.js";
 
 function bars(entries: Array<[string, number]>): HTMLElement {
+  if (!entries.length) return h("p.muted", "none");
   const max = Math.max(1, ...entries.map(([, n]) => n));
   return h("div.bars", ...entries.map(([k, n]) => h("div.bar", h("span.k", k), h("span.track", h("span.fill", { style: `width:${(n / max) * 100}%` })), h("span.v", String(n)))));
 }

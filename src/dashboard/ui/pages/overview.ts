@@ -82,7 +82,7 @@ export class OverviewPage implements Page {
         card("Avg connection age", age(s.avg_connection_age), s.avg_connection_age > THRESHOLDS.connection_age_s),
         card("Breakers open", String(open), open > 0),
         card("Upstreams not ok", String(down), down > 0, `${(st?.upstreams ?? []).length} configured`),
-        card("Messages in / out", `${compact(s.messages_in)} / ${compact(s.messages_out)}`),
+        card("Messages in", compact(s.messages_in), false, `${compact(s.messages_out)} out`),
       );
     }
     for (const c of this.#charts) c.update(d);
