@@ -43,6 +43,13 @@ export interface ListenerContext {
   challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
   /** Hands one parsed client message (of a legacy session or a modern request) to the middleware chain and the relay. */
   dispatch(caller: CallerContext, message: JsonRpcMessage): void;
+  /**
+   * Telemetry only, absent when it is off (src/telemetry/otel/): a parsed
+   * request was refused at the HTTP edge before any session took it
+   * (authentication, session caps, an unknown session, a bad envelope).
+   * `answer` is the JSON-RPC error it got; `clientId` when it is known.
+   */
+  onRefused?(req: IncomingMessage, refusal: EdgeRefusal): void;
   /** A client connection opened. */
   onConnected(session: Session, req: IncomingMessage): void;
   /**
@@ -57,6 +64,14 @@ export interface ListenerContext {
   modern?: ModernWire;
   /** Cluster mode (src/cluster/): finds sessions this node does not hold. Absent on a single node. */
   cluster?: SessionLocator;
+}
+
+/** A request refused at the HTTP edge (ListenerContext.onRefused). */
+export interface EdgeRefusal {
+  transport: ClientTransportKind;
+  message: unknown;
+  answer: JsonRpcMessage;
+  clientId?: string;
 }
 
 /**
