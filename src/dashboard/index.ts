@@ -27,13 +27,14 @@ function refused(gateway: Gateway, req: IncomingMessage, res: ServerResponse): b
  */
 export function registerDashboard(gateway: Gateway, ops: Operations, hub: TelemetryHub): ConsoleService {
   const console = new ConsoleService(gateway, ops, hub);
-  gateway.router.on("GET", "/dashboard", (req, res) => {
-    if (refused(gateway, req, res)) return;
+  // The page and its bundle are the same bytes for everyone and carry no data: public in every profile,
+  // so a browser can load the console and ask for the token itself. What they show comes from the stream
+  // (ops or admin token outside dev) and actions from the admin API (admin token), ADR 0180.
+  gateway.router.on("GET", "/dashboard", (_req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(DASHBOARD_HTML), "cache-control": "no-store" });
     res.end(DASHBOARD_HTML);
   });
   gateway.router.on("GET", "/dashboard/assets/:file", (req, res, p) => {
-    if (refused(gateway, req, res)) return;
     serveAsset(req, res, p.file!);
   });
   gateway.server.once("close", () => console.closeAll());

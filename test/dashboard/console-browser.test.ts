@@ -169,3 +169,23 @@ test("a stopped gateway shows disconnected and stale", { skip }, async () => {
   assert.match((await page.textContent("#stale-banner")) ?? "", /stale/);
   assert.equal(await page.evaluate(() => document.body.classList.contains("stale")), true);
 });
+
+test("outside dev the page loads without a token, the stream's 401 opens the token dialog, and the token makes it live", { skip }, async () => {
+  const prod = await startTestGateway({ profile: "test", admin: { token: TOKEN }, upstreams: [] });
+  const tab = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    await tab.goto(`${prod.url}/dashboard#/overview`);
+    // No token in this tab: the stream answers 401 and the console asks for one.
+    await tab.waitForSelector("dialog[open] input[name=token]", { timeout: 10_000 });
+    assert.match((await tab.textContent("#stale-banner")) ?? "", /401/);
+    await tab.fill("dialog[open] input[name=token]", TOKEN);
+    await tab.click("#token-save");
+    await tab.waitForSelector("#link.l-live", { timeout: 10_000 });
+    // Kept in this tab's sessionStorage, never in the URL.
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem("mcp-gateway.console.admin-token")), TOKEN);
+    assert.doesNotMatch(tab.url(), new RegExp(TOKEN));
+  } finally {
+    await tab.close();
+    await prod.gateway.close();
+  }
+});

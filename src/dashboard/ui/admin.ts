@@ -62,7 +62,7 @@ export function askToken(): Promise<boolean> {
     const operator = h("input", { type: "text", name: "operator", placeholder: "your name (recorded with each action)", value: auth.operator }) as HTMLInputElement;
     const dlg = h("dialog.modal", h("form", { method: "dialog" },
       h("h3", "Admin token"),
-      h("p.muted", "Kept in this tab's session storage only and sent as an Authorization header; never in a URL. Actions and client views need it."),
+      h("p.muted", "Kept in this tab's session storage only and sent as an Authorization header; never in a URL. Actions and client views need the admin token; outside dev the live view needs the admin or ops token."),
       h("label", "Token", token),
       h("label", "Operator", operator),
       h("div.buttons", h("button.secondary", { type: "button", value: "clear", onclick: () => { auth.set("", operator.value); dlg.close("clear"); } }, "Forget token"), h("button.secondary", { value: "cancel" }, "Cancel"), h("button.primary", { value: "ok", id: "token-save" }, "Save")),

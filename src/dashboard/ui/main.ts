@@ -53,8 +53,14 @@ function start(): void {
   };
   window.addEventListener("hashchange", route);
 
+  // Outside dev the stream needs a token: the first refusal opens the token dialog (once per page load).
+  let askedOnRefusal = false;
   const showLink = () => {
     const d = live.data;
+    if (d.link === "disconnected" && !askedOnRefusal && !auth.token && /HTTP 401/.test(d.linkError ?? "")) {
+      askedOnRefusal = true;
+      void askToken();
+    }
     link.className = `link l-${d.link}`;
     link.textContent = d.link === "live" ? "● live" : d.link === "connecting" ? "connecting…" : d.link === "stale" ? "● stale" : "● disconnected";
     const down = d.link === "stale" || d.link === "disconnected";
