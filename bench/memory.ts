@@ -94,7 +94,7 @@ interface Gw {
   stderr: () => string;
 }
 
-async function startGateway(sessions: number, fromSrc: boolean): Promise<Gw> {
+async function startGateway(sessions: number, fromSrc: boolean, snapshotDir?: string): Promise<Gw> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-mem-'));
   const gcDir = join(dir, 'gc');
   const config = join(dir, 'gateway.yaml');
@@ -103,7 +103,8 @@ async function startGateway(sessions: number, fromSrc: boolean): Promise<Gw> {
   const entry = fromSrc ? ['--import', 'tsx', 'src/cli/main.ts'] : ['bin/mcp-gateway.js'];
   const { mkdirSync } = await import('node:fs');
   mkdirSync(gcDir);
-  const child = spawnNode(['--expose-gc', '--require', join(ROOT, 'bench', 'gc-preload.cjs'), ...entry, 'start', '--config', config, '--port', String(port), '--host', '127.0.0.1'], { BENCH_GC_DIR: gcDir, NODE_OPTIONS: '' }, false);
+  const snap = snapshotDir ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${snapshotDir}`] : [];
+  const child = spawnNode([...snap, '--expose-gc', '--require', join(ROOT, 'bench', 'gc-preload.cjs'), ...entry, 'start', '--config', config, '--port', String(port), '--host', '127.0.0.1'], { BENCH_GC_DIR: gcDir, NODE_OPTIONS: '' }, false);
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
   const base = `http://127.0.0.1:${port}`;
@@ -141,6 +142,24 @@ async function heapAfterGc(gw: Gw): Promise<number> {
     }
   }
   return Number.NaN;
+}
+
+/** A heap snapshot of the gateway (--heapsnapshot-signal), renamed to `<name>.heapsnapshot` once written. */
+async function snapshot(gw: Gw, dir: string, name: string): Promise<void> {
+  const { readdirSync, renameSync } = await import('node:fs');
+  const known = new Set(readdirSync(dir));
+  process.kill(gw.pid, 'SIGWINCH');
+  for (let i = 0; i < 600; i++) {
+    await sleep(100);
+    const fresh = readdirSync(dir).find((f) => !known.has(f) && f.endsWith('.heapsnapshot'));
+    if (!fresh) continue;
+    // Written synchronously by the gateway: once it answers again, the file is complete.
+    const r = await request(`${gw.base}/health`, { headersTimeout: 60_000 });
+    await r.body.dump();
+    renameSync(join(dir, fresh), join(dir, `${name}.heapsnapshot`));
+    return;
+  }
+  throw new Error('heap snapshot not written');
 }
 
 /** The generator child: one command at a time, each answered with a LoadReply. */
@@ -196,6 +215,8 @@ export interface MemoryOptions {
   mixed: number;
   fromSrc?: boolean;
   steps?: number;
+  /** Write the gateway's heap snapshots after the warm-up and at the end here (bench/heap-diff.mjs compares them). */
+  snapshotDir?: string;
   log?: (s: string) => void;
 }
 
@@ -203,7 +224,7 @@ export interface MemoryOptions {
 async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransport; n: number }>, o: MemoryOptions): Promise<MemoryRow> {
   const total = plan.reduce((a, p) => a + p.n, 0);
   const steps = o.steps ?? 4;
-  const gw = await startGateway(total, !!o.fromSrc);
+  const gw = await startGateway(total, !!o.fromSrc, o.snapshotDir);
   const gen = new Generator(gw.base);
   const row: MemoryRow = {
     transport: label, sessions: 0, startupRssMB: 0, rssBeforeMB: 0, rssAfterMB: 0, rssBytesPerSession: 0, heapBytesPerSession: 0,
@@ -226,6 +247,7 @@ async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransp
     const rss = [await medianRss(gw.pid, 5, 60)];
     const heap = [await heapAfterGc(gw)];
     row.rssBeforeMB = rss[0]! / MB;
+    if (o.snapshotDir) await snapshot(gw, o.snapshotDir, `${label}-before`);
     let opened = warm;
     const t0 = Date.now();
     for (let step = 1; step <= steps; step++) {
@@ -243,6 +265,7 @@ async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransp
       o.log?.(`    ${label}: ${opened} sessions, RSS ${fmt(rss.at(-1)! / MB, 1)} MB\n`);
     }
     row.openMs = Date.now() - t0;
+    if (o.snapshotDir) await snapshot(gw, o.snapshotDir, `${label}-after-${opened - warm}`);
     row.sessions = opened;
     row.rssAfterMB = rss.at(-1)! / MB;
     row.rssBytesPerSession = slope(xs, rss);
@@ -312,6 +335,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       mixed: { type: 'string', default: '0' },
       steps: { type: 'string', default: '4' },
       'gateway-src': { type: 'boolean', default: false },
+      snapshot: { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -325,7 +349,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }, 30 * 60_000);
   budget.unref();
-  const rows = await runMemory({ sessions, transports, mixed, fromSrc: values['gateway-src'], steps: Number(values.steps), log: (s) => process.stdout.write(s) });
+  const rows = await runMemory({ sessions, transports, mixed, fromSrc: values['gateway-src'], steps: Number(values.steps), snapshotDir: values.snapshot, log: (s) => process.stdout.write(s) });
   console.log('\n' + textTable(MEMORY_HEAD, rows.map(memoryCells)));
   if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 2));
   process.exit(rows.some((r) => r.error) ? 1 : 0);

@@ -43,8 +43,8 @@ export interface ListenerContext {
   challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
   /** Hands one parsed client message (of a legacy session or a modern request) to the middleware chain and the relay. */
   dispatch(caller: CallerContext, message: JsonRpcMessage): void;
-  /** A client connection opened. */
-  onConnected(session: Session, req: IncomingMessage): void;
+  /** A client connection opened (from `remote`, the peer address): the address only, so no listener keeps the request for it. */
+  onConnected(session: Session, remote: string | undefined): void;
   /**
    * A client connection closed (closeCode for WebSocket; 1006 when it
    * vanished). `transport`: the closed connection's, when the session already

@@ -8,6 +8,7 @@ import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError }
 import { sseEvent, startSse } from "./sse-writer.js";
 import { channels } from "../telemetry/channels.js";
 import { SseDebugTap } from "./sse-debug.js";
+import { sseHeartbeat, type Beating, type SseHeartbeat } from "./sse-heartbeat.js";
 import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 
@@ -19,9 +20,9 @@ export const LEGACY_POST_PATH = "/mcp/messages";
  * carrying `message` events (with sequence ids for resume) and the guide's
  * `heartbeat` events.
  */
-export class LegacySseSink implements DownstreamSink {
+export class LegacySseSink implements DownstreamSink, Beating {
   readonly kind = "http_sse" as const;
-  #heartbeat?: NodeJS.Timeout;
+  readonly #heartbeat?: SseHeartbeat;
   /** `?debug=true` streams: debug events beside the messages (src/listeners/sse-debug.ts). */
   debug: SseDebugTap | null = null;
 
@@ -30,13 +31,17 @@ export class LegacySseSink implements DownstreamSink {
     heartbeatMs: number,
     readonly retryMs = 2000,
   ) {
-    if (heartbeatMs > 0) {
-      this.#heartbeat = setInterval(() => {
-        if (!res.writableEnded) res.write(sseEvent(JSON.stringify({ ts: Date.now() }), undefined, "heartbeat"));
-      }, heartbeatMs);
-      this.#heartbeat.unref();
-    }
-    res.once("close", () => clearInterval(this.#heartbeat));
+    // One shared timer beats every stream (src/listeners/sse-heartbeat.ts); stopHeartbeat() on close.
+    if (heartbeatMs > 0) (this.#heartbeat = sseHeartbeat(heartbeatMs)).add(this);
+  }
+
+  beat(now: number): void {
+    if (!this.res.writableEnded) this.res.write(sseEvent(JSON.stringify({ ts: now }), undefined, "heartbeat"));
+  }
+
+  /** The stream closed (either side): no more heartbeats. */
+  stopHeartbeat(): void {
+    this.#heartbeat?.delete(this);
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
@@ -52,7 +57,7 @@ export class LegacySseSink implements DownstreamSink {
 
   /** Ends the stream; on shutdown (1001) it first tells the client when to come back (`retry:`). */
   close(code?: number): void {
-    clearInterval(this.#heartbeat);
+    this.stopHeartbeat();
     if (code === 1001 && !this.res.writableEnded) this.res.write(`retry: ${this.retryMs}\n\n`);
     this.res.end();
   }
@@ -117,9 +122,10 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
     if (plan.gap) res.write(sseEvent(JSON.stringify(plan.gap), undefined, "gap"));
     for (const e of plan.entries) res.write(sseEvent(e.json, e.seq, "message"));
   }
-  ctx.onConnected(session, req);
+  ctx.onConnected(session, req.socket.remoteAddress);
   const s = session;
   res.once("close", () => {
+    sink.stopHeartbeat();
     s.detach(sink);
     ctx.onDisconnected(s, undefined, "stream closed", "http_sse");
   });

@@ -10,7 +10,7 @@ import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
 import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { queryOf } from "./http-util.js";
+import { ignoreError, queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
@@ -29,7 +29,8 @@ export const PHOENIX_PATH = "/mcp/ws/websocket";
 /** One Phoenix socket: who it is (or why auth failed) and its joined channel. */
 interface PhoenixConnection {
   ws: WebSocket;
-  req: IncomingMessage;
+  /** The peer address (for the connection events); not the upgrade request, which would stay with the socket. */
+  remote: string | undefined;
   identity?: ClientIdentity;
   authError?: GatewayError;
   /** The joined `mcp:gateway` channel (one per socket, as in Phoenix). */
@@ -119,7 +120,7 @@ export class PhoenixListener {
       refuseUpgrade(socket, 400, { error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
       return;
     }
-    const conn = { req } as PhoenixConnection;
+    const conn = { remote: req.socket.remoteAddress } as PhoenixConnection;
     try {
       conn.identity = await this.ctx.authenticate(req);
     } catch (err) {
@@ -171,7 +172,7 @@ export class PhoenixListener {
     closeOversizeWith1008(ws, () => {
       if (conn.channel) conn.channel.session.closeReason = "message_too_large";
     });
-    ws.on("error", () => {});
+    ws.on("error", ignoreError);
     // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
     ws.on(
       "close",
@@ -322,7 +323,7 @@ export class PhoenixListener {
     this.unjoined.joined(conn);
     ws.send(replyFrame(joinRef, f.ref, f.topic, "ok", { session_id: session.id, client_id: session.clientId, last_seq: session.lastSeq, resumed: resumeFrom !== undefined }));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    this.ctx.onConnected(session, conn.req);
+    this.ctx.onConnected(session, conn.remote);
   }
 
   /** The socket has no channel: it must join within websocket.join_timeout or is closed (1008). */

@@ -334,7 +334,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     session = created;
     session.identity = identity;
     session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
-    ctx.onConnected(session, req);
+    ctx.onConnected(session, req.socket.remoteAddress);
   } else {
     // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
     session = await existingSession(req, res, ctx, parsedId(message));

@@ -6,7 +6,7 @@ import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { queryOf } from "./http-util.js";
+import { ignoreError, queryOf } from "./http-util.js";
 import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
@@ -141,7 +141,7 @@ export class WebSocketListener {
     else session.attach(sink);
     if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    ctx.onConnected(session, req);
+    ctx.onConnected(session, req.socket.remoteAddress);
     const live = this.heartbeat.track(ws, (reason) => {
       // No close frame: the peer is gone. ws reports the close as 1006.
       session.closeReason = reason;
@@ -163,7 +163,7 @@ export class WebSocketListener {
     );
     // Too large: 1008 policy violation (the guide), not ws's 1009.
     closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
-    ws.on("error", () => {});
+    ws.on("error", ignoreError);
     // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
     ws.on(
       "close",
