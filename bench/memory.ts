@@ -35,11 +35,13 @@ export interface MemoryRow {
   transport: MemTransport | 'mixed';
   sessions: number;
   startupRssMB: number;
+  /** npm packages loaded at start-up, before any client (CommonJS ones, as require.cache lists them). */
+  startupPackages: string[];
   rssBeforeMB: number;
   rssAfterMB: number;
   /** Least-squares slope of RSS over open sessions. */
   rssBytesPerSession: number;
-  /** Same, of the heap after a full GC. */
+  /** Same, of the heap after a full GC (without code space: JIT output is not a per-session cost). */
   heapBytesPerSession: number;
   /** Sessions that answered a tools/call afterwards / sessions opened. */
   answered: number;
@@ -130,18 +132,23 @@ async function startGateway(sessions: number, fromSrc: boolean, snapshotDir?: st
 
 /** The gateway's heap after two full GCs (bench/gc-preload.cjs answers SIGUSR2). */
 async function heapAfterGc(gw: Gw): Promise<number> {
+  const r = await gcReport(gw);
+  return r?.dataHeapUsed ?? r?.heapUsed ?? Number.NaN;
+}
+
+async function gcReport(gw: Gw): Promise<{ heapUsed: number; dataHeapUsed?: number; packages: string[] } | undefined> {
   const asked = Date.now();
   process.kill(gw.pid, 'SIGUSR2');
   for (let i = 0; i < 100; i++) {
     await sleep(50);
     try {
-      const m = JSON.parse(readFileSync(join(gw.gcDir, `${gw.pid}.json`), 'utf8')) as { heapUsed: number; t: number };
-      if (m.t >= asked) return m.heapUsed;
+      const m = JSON.parse(readFileSync(join(gw.gcDir, `${gw.pid}.json`), 'utf8')) as { heapUsed: number; dataHeapUsed?: number; packages: string[]; t: number };
+      if (m.t >= asked) return m;
     } catch {
       /* not written yet */
     }
   }
-  return Number.NaN;
+  return undefined;
 }
 
 /** A heap snapshot of the gateway (--heapsnapshot-signal), renamed to `<name>.heapsnapshot` once written. */
@@ -227,13 +234,14 @@ async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransp
   const gw = await startGateway(total, !!o.fromSrc, o.snapshotDir);
   const gen = new Generator(gw.base);
   const row: MemoryRow = {
-    transport: label, sessions: 0, startupRssMB: 0, rssBeforeMB: 0, rssAfterMB: 0, rssBytesPerSession: 0, heapBytesPerSession: 0,
+    transport: label, sessions: 0, startupRssMB: 0, startupPackages: [], rssBeforeMB: 0, rssAfterMB: 0, rssBytesPerSession: 0, heapBytesPerSession: 0,
     answered: 0, failed: 0, failures: {}, generatorRssMB: 0, openMs: 0,
   };
   try {
     await Promise.race([gen.ready(), sleep(30_000).then(() => Promise.reject(new Error('generator did not start')))]);
     await sleep(500);
     row.startupRssMB = (await medianRss(gw.pid, 5, 100)) / MB;
+    row.startupPackages = (await gcReport(gw))?.packages ?? [];
     // Warm-up: first use of each code path (and of V8's code for it) is not a per-session cost.
     for (const p of plan) {
       const w = await gen.send({ op: 'open', transport: p.t, n: 20 }, 60_000);
@@ -289,8 +297,73 @@ async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransp
   return row;
 }
 
+/**
+ * One gateway for every transport, measured one after another (each warmed up, then its sessions opened in
+ * `steps`; the earlier transports' sessions stay open). Quicker than a gateway per transport (the regression
+ * test uses it); the slopes are the same within noise at a few hundred sessions.
+ */
+async function measureShared(transports: MemTransport[], n: number, o: MemoryOptions): Promise<MemoryRow[]> {
+  const steps = o.steps ?? 2;
+  const gw = await startGateway(n * transports.length + 20 * transports.length, !!o.fromSrc, o.snapshotDir);
+  const gen = new Generator(gw.base);
+  const rows: MemoryRow[] = [];
+  try {
+    await Promise.race([gen.ready(), sleep(30_000).then(() => Promise.reject(new Error('generator did not start')))]);
+    await sleep(300);
+    const startupRssMB = (await medianRss(gw.pid, 3, 50)) / MB;
+    const startupPackages = (await gcReport(gw))?.packages ?? [];
+    for (const t of transports) {
+      const row: MemoryRow = {
+        transport: t, sessions: 0, startupRssMB, startupPackages, rssBeforeMB: 0, rssAfterMB: 0, rssBytesPerSession: 0, heapBytesPerSession: 0,
+        answered: 0, failed: 0, failures: {}, generatorRssMB: 0, openMs: 0,
+      };
+      rows.push(row);
+      try {
+        const w = await gen.send({ op: 'open', transport: t, n: 20 }, 60_000);
+        if (!w.ok) throw new Error(`warm-up ${t}: ${JSON.stringify(w.kinds)}`);
+        const c = await gen.send({ op: 'call', transport: t, tool: 'echo' }, 60_000);
+        if (!c.ok) throw new Error(`warm-up call ${t}: ${JSON.stringify(c.kinds)}`);
+        const xs = [20];
+        const heap = [await heapAfterGc(gw)];
+        const rss = [await medianRss(gw.pid, 3, 50)];
+        row.rssBeforeMB = rss[0]! / MB;
+        let opened = 20;
+        const t0 = Date.now();
+        for (let step = 1; step <= steps; step++) {
+          const want = Math.round((n * step) / steps) - Math.round((n * (step - 1)) / steps);
+          const r = await gen.send({ op: 'open', transport: t, n: want }, 30_000 + want * 20);
+          opened += r.done;
+          if (!r.ok) throw new Error(`opening ${t}: ${r.failed} failed ${JSON.stringify(r.kinds)}`);
+          xs.push(opened);
+          heap.push(await heapAfterGc(gw));
+          rss.push(await medianRss(gw.pid, 3, 50));
+        }
+        row.openMs = Date.now() - t0;
+        row.sessions = opened;
+        row.rssAfterMB = rss.at(-1)! / MB;
+        row.heapBytesPerSession = slope(xs, heap);
+        row.rssBytesPerSession = slope(xs, rss);
+        const a = await gen.send({ op: 'call', transport: t, tool: 'echo' }, 60_000 + n * 20);
+        row.answered = a.done;
+        row.failed = a.failed;
+        row.failures = a.kinds;
+        row.generatorRssMB = a.rssBytes / MB;
+        if (a.failed > 0) row.error = `${a.failed} sessions did not answer: ${JSON.stringify(a.kinds)}`;
+      } catch (err) {
+        row.error = (err as Error).message;
+      }
+    }
+  } finally {
+    gen.stop();
+    killGroup(gw.child);
+    rmSync(gw.dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 /** Every transport at every size, then the mixed run. */
-export async function runMemory(o: MemoryOptions): Promise<MemoryRow[]> {
+export async function runMemory(o: MemoryOptions & { shared?: boolean }): Promise<MemoryRow[]> {
+  if (o.shared) return (await Promise.all(o.sessions.map((n) => measureShared(o.transports, n, o)))).flat();
   const rows: MemoryRow[] = [];
   for (const n of o.sessions) {
     for (const t of o.transports) {
