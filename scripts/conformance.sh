@@ -5,8 +5,9 @@
 #   bash scripts/conformance.sh                         # gateway in front of the fixture (below)
 #   bash scripts/conformance.sh http://127.0.0.1:3001/mcp   # any running MCP server / gateway URL
 #
-# Without a URL it builds the gateway if dist/ is missing or stale, writes a config with one stdio
-# upstream running test/fixtures/conformance-server.ts, starts
+# Without a URL it builds the gateway if dist/ is missing or stale, writes a config with two stdio
+# upstreams — test/fixtures/conformance-server.ts (SDK v1, the 2025 era) and
+# test/fixtures/tasks-server.ts (SDK v2, modern-only, the tasks extension) — starts
 #   node bin/mcp-gateway.js start --config <yaml> --port <free port>
 # waits for GET /health, and runs the suite against http://127.0.0.1:<port>/mcp.
 #
@@ -45,8 +46,10 @@
 # Then @modelcontextprotocol/conformance-next (0.2.0-alpha.12) runs twice against the same endpoint,
 # `--requirements 2025-11-25` (legacy wire) and `--requirements 2026-07-28` (modern wire: the
 # gateway's MRTR bridge answers the input-required scenarios in front of the legacy fixture).
-# Every scored scenario must pass; unscored ones (tasks extension, pending) are listed only.
-# CONFORMANCE_NEXT=0 skips these two runs.
+# Every scored scenario must pass. Of the unscored ones, the 10 `tasks-*` scenarios (the
+# io.modelcontextprotocol/tasks extension, served by the tasks fixture through the gateway's sealed
+# task ids) must pass too — unless a URL is given (an arbitrary server need not offer the extension);
+# the pending ones are listed only. CONFORMANCE_NEXT=0 skips these two runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -179,6 +182,12 @@ upstreams:
     transport: stdio
     command: node
     args: ["--import", "tsx", "test/fixtures/conformance-server.ts", "--stdio"]
+  # The tasks extension (SEP-2663) for the tasks-* scenarios of conformance-next: a 2026-07-28 server.
+  - name: tasks
+    transport: stdio
+    protocol: modern
+    command: node
+    args: ["--import", "tsx", "test/fixtures/tasks-server.ts", "--transport", "stdio"]
 routing:
   prefix: conditional
 # Three suites in a row send a few hundred requests from one client within a minute.
@@ -257,6 +266,19 @@ set -e
 # CLI exits non-zero when a scored scenario fails. Unscored ones (the tasks extension, pending
 # scenarios) are run and listed but do not count. Skipped with a single CONFORMANCE_SCENARIO.
 next_rc=0
+# The gateway in front of the fixtures serves the tasks extension: its tasks-* scenarios count.
+REQUIRE_TASKS=0
+[[ -z "${1:-}" ]] && REQUIRE_TASKS=1
+TASK_SCENARIOS=(tasks-lifecycle tasks-capability-negotiation tasks-wire-fields tasks-request-state-removal
+  tasks-mrtr-input tasks-request-headers tasks-dispatch-and-envelope tasks-status-notifications
+  tasks-required-task-error tasks-mrtr-composition)
+# Prints " <name>" for every tasks scenario without a passing line in the summary of log $1.
+missing_tasks() {
+  local name
+  for name in "${TASK_SCENARIOS[@]}"; do
+    grep -qE "^\s*✓ $name " "$1" || printf ' %s' "$name"
+  done
+}
 if [[ -z "$SCENARIO" && "${CONFORMANCE_NEXT:-1}" != "0" ]]; then
   [[ -f "$NEXT_CLI" ]] || die "missing $NEXT_CLI (run npm install)"
   for rev in 2025-11-25 2026-07-28; do
@@ -269,8 +291,17 @@ if [[ -z "$SCENARIO" && "${CONFORMANCE_NEXT:-1}" != "0" ]]; then
     set -e
     # The CLI's own summary: one line per scenario, then the unscored ones.
     sed -n '/^=== SUMMARY ===/,$p' "$TMP/next-$rev.log"
+    # Unscored, yet required here: a failing tasks-* line of the not-scored list is a failure.
+    tasks_failed="$(grep -E '^\s*✗ tasks-' "$TMP/next-$rev.log" || true)"
     if [[ $rc -ne 0 ]]; then
       echo "conformance: conformance-next --requirements $rev failed (exit $rc)"
+      next_rc=1
+    elif [[ $REQUIRE_TASKS -eq 1 && -n "$tasks_failed" ]]; then
+      echo "conformance: conformance-next --requirements $rev: tasks extension scenarios failed:"
+      echo "$tasks_failed"
+      next_rc=1
+    elif [[ $REQUIRE_TASKS -eq 1 && "$rev" == "2026-07-28" && -n "$(missing_tasks "$TMP/next-$rev.log")" ]]; then
+      echo "conformance: conformance-next --requirements $rev: tasks scenarios that did not pass:$(missing_tasks "$TMP/next-$rev.log")"
       next_rc=1
     else
       echo "conformance: conformance-next --requirements $rev: every scored scenario passed"

@@ -24,6 +24,40 @@ const AUTH_SCHEME_VALUE = /^(bearer|basic|digest|token|apikey)\s+\S/i;
 /** `scheme://user:password@host` (any scheme): the password, or a lone user-as-token, is hidden. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::([^\s/@]*))?@/gi;
 
+/**
+ * Command-line arguments of stdio upstreams: `--api-key sk-...`, `--token=...`, `-p secret`. A flag
+ * whose name says credential hides its value (the next argument, or what follows `=`); other
+ * arguments only get the free-text treatment (URL userinfo, `Bearer ...`).
+ */
+const ARG_LISTS = new Set(["args"]);
+const SECRET_FLAG = /^--?([a-z0-9]+[-_])*(token|secret|password|passwd|pass|pw|api[-_]?key|apikey|key|private[-_]key|credentials?|auth)$/i;
+
+function redactArgs(args: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  let hideNext = false;
+  for (const arg of args) {
+    if (typeof arg !== "string") {
+      out.push(walk(arg, undefined, undefined));
+      hideNext = false;
+      continue;
+    }
+    if (hideNext && !arg.startsWith("-")) {
+      out.push(REDACTED);
+      hideNext = false;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("-") && eq > 0 && SECRET_FLAG.test(arg.slice(0, eq))) {
+      out.push(`${arg.slice(0, eq)}=${REDACTED}`);
+      hideNext = false;
+      continue;
+    }
+    hideNext = SECRET_FLAG.test(arg);
+    out.push(redactText(arg));
+  }
+  return out;
+}
+
 /** `Bearer <token>` inside free text (error messages, log lines). */
 const BEARER_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g;
 
@@ -46,7 +80,7 @@ function secretLeaf(parent: string | undefined, key: string, value: unknown): bo
 function walk(value: unknown, parent: string | undefined, key: string | undefined): unknown {
   if (key !== undefined && secretLeaf(parent, key, value)) return REDACTED;
   if (typeof value === "string") return redactText(value);
-  if (Array.isArray(value)) return value.map((v) => walk(v, key, String(key)));
+  if (Array.isArray(value)) return key !== undefined && ARG_LISTS.has(key) ? redactArgs(value) : value.map((v) => walk(v, key, String(key)));
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, key, k)]));
   }

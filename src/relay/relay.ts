@@ -16,6 +16,7 @@ import { AttributionLanes, needsLane } from "./attribution-lane.js";
 import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-sessions.js";
 import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
+import { taskRoutes } from "../protocol/task-route.js";
 
 /** Repeated roots/list_changed within this window reach the upstreams once more at its end, not once each (ms). */
 const ROOTS_FANOUT_INTERVAL_MS = 250;
@@ -146,6 +147,9 @@ export class Relay implements CallSink {
           throw (!target && !denied && this.withheld?.("tools", String(name))) || new GatewayError("tool_not_found", { tool: String(name) });
         }
         request.params!.name = target.name;
+        // The gateway offers no 2025-11-25 tasks (no tasks/get route back): a `task` hint is dropped, the call runs
+        // synchronously (docs/protocol-2026.md, Tasks); on the modern wire SEP-2663 says to ignore it anyway.
+        if ("task" in request.params!) delete request.params!.task;
         return this.#forward(session, request, target.upstream, this.#timeoutFor(target.upstream, target.name));
       }
       case "prompts/get": {
@@ -165,6 +169,14 @@ export class Relay implements CallSink {
         return this.#complete(session, request);
       case "logging/setLevel":
         return this.#setLevel(session, request);
+      case "tasks/get":
+      case "tasks/update":
+      case "tasks/cancel": {
+        // Routed by the sealed task id the modern wire opened (src/eras/modern/tasks/); nothing else has a route.
+        const upstream = taskRoutes.get(request);
+        if (upstream === undefined) throw new GatewayError("method_not_found", { method });
+        return this.#forward(session, request, upstream);
+      }
       default:
         throw new GatewayError("method_not_found", { method });
     }

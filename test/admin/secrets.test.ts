@@ -73,6 +73,14 @@ test("redactConfig: URL userinfo, token/secret/password/key fields, env values, 
   assert.equal(redactText("connect to redis://u:p@h failed; sent Bearer abcdef123"), "connect to redis://u:[redacted]@h failed; sent Bearer [redacted]");
 });
 
+test("redactConfig: a stdio upstream's secret command-line flags are hidden, other arguments shown", () => {
+  const args = ["server.js", "--api-key", "sk-live-1", "--token=tok-2", "--password", "pw-3", "--verbose", "--port", "8080", "https://u:pw-4@h/x", "--auth", "--debug"];
+  const shown = redactConfig({ command: "node", args }, "upstreams.0") as { args: string[] };
+  assert.deepEqual(shown.args, ["server.js", "--api-key", "[redacted]", "--token=[redacted]", "--password", "[redacted]", "--verbose", "--port", "8080", "https://u:[redacted]@h/x", "--auth", "--debug"]);
+  const whole = JSON.stringify(redactConfig(validateConfig({ upstreams: [{ name: "a", transport: "stdio", command: "node", args }] })));
+  for (const s of ["sk-live-1", "tok-2", "pw-3", "pw-4"]) assert.ok(!whole.includes(s), s);
+});
+
 test("log files: a URL's password or a Bearer token in a log line is redacted", () => {
   const dir = mkdtempSync(join(tmpdir(), "gw-redact-"));
   const logging = createLogger(validateConfig({ logging: { dir, stdout: false } }));

@@ -72,8 +72,8 @@ export interface BridgeDeps {
   /** Attribution lanes (Relay.parkLane/unparkLane): a held call gives its lane away until the retry. */
   parkLane(caller: CallerContext, requestId: JsonRpcId): void;
   unparkLane(caller: CallerContext, requestId: JsonRpcId, run: () => void): void;
-  /** Post-processing of a complete result (task ids sealed, lists sorted). */
-  finishResult?(method: string, upstream: string, result: Record<string, unknown>): Record<string, unknown>;
+  /** Post-processing of a complete result (task ids sealed, lists sorted); an error instead fails the call. */
+  finishResult?(method: string, upstream: string, result: Record<string, unknown>, caller: CallerContext): Record<string, unknown> | GatewayError;
 }
 
 /** Asks are collected this long before an input_required goes out, so concurrent asks travel together. */
@@ -301,7 +301,11 @@ class BridgedCall implements CallerSink {
     if ("error" in response) return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, response), id: exchange.id });
     const deps = this.bridge.deps;
     let result = response.result;
-    if (deps.finishResult) result = deps.finishResult(this.request.method, this.upstream, result);
+    if (deps.finishResult) {
+      const finished = deps.finishResult(this.request.method, this.upstream, result, this.caller);
+      if (finished instanceof GatewayError) return exchange.fail(finished);
+      result = finished;
+    }
     const hint = deps.hintFor(this.request.method, result, this.caller, this.retried);
     exchange.finish({ jsonrpc: "2.0", id: exchange.id, result: stampResult(this.request.method, result, deps.serverInfo, hint) });
   }

@@ -26,6 +26,7 @@ import { ModernCaller } from "./caller.js";
 import { discoverResult } from "./discover.js";
 import { ListenHub, honoredFilter, readFilter } from "./listen.js";
 import { CACHEABLE, hintOf, mergeHints, sortList, stampResult, type CacheHint } from "./results.js";
+import { ModernTasks, TASK_METHODS, advertiseTasks } from "./tasks/tasks.js";
 
 /** Methods the revision removed: 404 -32601 on this wire (SEP-2575). */
 export const REMOVED_METHODS: ReadonlySet<string> = new Set([
@@ -59,6 +60,8 @@ export class ModernService implements ModernWire {
   readonly sealer: Sealer;
   readonly bridge: InputBridge;
   readonly listen: ListenHub;
+  /** The tasks extension: sealed task ids, tasks/* routed by them. */
+  readonly tasks: ModernTasks;
   readonly serverInfo: { name: string; version: string };
   readonly #deps: ModernDeps;
 
@@ -69,6 +72,12 @@ export class ModernService implements ModernWire {
     this.serverInfo = { name: "mcp-gateway", version: deps.version };
     const dispatch = (caller: CallerContext, message: JsonRpcMessage) => deps.context.dispatch(caller, message);
     const modern = () => deps.config.current.modern;
+    this.tasks = new ModernTasks({
+      sealer: this.sealer,
+      resolveTool: (name) => deps.catalog.resolveTool(name),
+      hasUpstream: (name) => deps.catalog.manager.groups.has(name),
+      toolFilter: () => deps.relay.toolFilter,
+    });
     this.bridge = new InputBridge({
       dispatch,
       sealer: this.sealer,
@@ -80,9 +89,9 @@ export class ModernService implements ModernWire {
       parkLane: (caller, id) => deps.relay.parkLane(caller, id),
       unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
       hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
-      finishResult: (method, _upstream, result) => {
+      finishResult: (method, upstream, result, caller) => {
         if (method.endsWith("/list")) sortList(result);
-        return result;
+        return this.tasks.finish(method, upstream, caller, result);
       },
     });
     this.listen = new ListenHub({ dispatch, serverInfo: this.serverInfo, keepAliveMs: () => modern().keepalive_interval });
@@ -144,14 +153,16 @@ export class ModernService implements ModernWire {
 
   #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity): void {
     const method = request.method;
-    if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
+    if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || TASK_METHODS.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
       throw new GatewayError("method_not_found", { method });
     }
     const envelope = readEnvelope(request, req.headers);
     const caller = new ModernCaller(identity, envelope);
     if (method === "server/discover") {
       const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
-      const result = stampResult(method, discoverResult(this.#deps.catalog), this.serverInfo, hint);
+      const discovered = discoverResult(this.#deps.catalog);
+      advertiseTasks(discovered, [...this.#deps.catalog.manager.groups.values()].map((g) => g.anyConnection()?.identity?.capabilities));
+      const result = stampResult(method, discovered, this.serverInfo, hint);
       const json = JSON.stringify({ jsonrpc: "2.0", id: request.id, result });
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
       res.end(json);
@@ -160,6 +171,12 @@ export class ModernService implements ModernWire {
     if (method === "subscriptions/listen") {
       const filter = honoredFilter(readFilter(request), this.#deps.catalog.capabilities());
       return this.listen.open(res, caller, request, filter);
+    }
+    if (TASK_METHODS.has(method)) {
+      // Task input goes to the upstream's own task (tasks/update), not through the MRTR bridge: forwarded as it came.
+      const forwarded: JsonRpcRequest = { jsonrpc: "2.0", id: request.id, method, params: { ...request.params } };
+      const upstream = this.tasks.route(caller, forwarded);
+      return this.bridge.start(caller, new ModernExchange(res, request.id), forwarded, upstream, {}, false);
     }
     const exchange = new ModernExchange(res, request.id);
     let answers = inputResponsesOf(request);
@@ -175,6 +192,7 @@ export class ModernService implements ModernWire {
       inner = state.inner;
     }
     const forwarded = withoutRetryParams(request);
+    if (method === "tools/call") this.tasks.noteToolCall(caller, forwarded);
     const headers = paramHeaders(req.headers);
     if (headers) forwardedParamHeaders.set(forwarded, headers);
     this.bridge.start(caller, exchange, forwarded, this.#ownerOf(forwarded), answers, retried, inner);

@@ -42,6 +42,23 @@ function isBridged(call: PendingCall, request: JsonRpcRequest): boolean {
   return p?.inputResponses === undefined && p?.requestState === undefined;
 }
 
+/** The tasks extension (SEP-2663): only a modern caller can poll a task, so only a modern caller may declare it upstream. */
+const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
+/**
+ * The capabilities a call declares upstream: its caller's, less the tasks
+ * extension for anyone but a modern caller (a legacy client has no
+ * `tasks/get` route through the gateway, so it must get plain results; a
+ * required-task tool then answers it -32021 — docs/protocol-2026.md, Tasks).
+ */
+function offeredCapabilities(caller: CallerLike | undefined): Record<string, unknown> {
+  const caps = caller?.clientCapabilities ?? {};
+  const extensions = caps.extensions as Record<string, unknown> | undefined;
+  if (caller?.era === "modern" || typeof extensions !== "object" || extensions === null || !(TASKS_EXTENSION in extensions)) return caps;
+  const { [TASKS_EXTENSION]: _, ...rest } = extensions;
+  return { ...caps, extensions: rest };
+}
+
 /** Everything the modern adapter needs of its connection. */
 export interface ModernHost extends ListenHost, BridgeHost {
   readonly protocolVersion: string;
@@ -100,7 +117,7 @@ export class ModernUpstream {
     const caller = call.owner as CallerLike | undefined;
     stampEnvelope((request.params ??= {}), {
       protocolVersion: this.host.protocolVersion,
-      clientCapabilities: caller?.clientCapabilities ?? {},
+      clientCapabilities: offeredCapabilities(caller),
       clientInfo: this.host.clientInfo,
       logLevel: caller?.logLevel,
     });

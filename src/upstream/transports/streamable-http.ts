@@ -325,15 +325,14 @@ export class StreamableHttpUpstreamTransport implements Transport {
           if (!this.#closed && session.aborted) this.#fail(id, "session_expired", "upstream session ended before the response");
           return;
         }
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await this.#get(sid, parser.lastEventId, signal);
-        } catch (err) {
-          if (this.#closed || signal.aborted) return;
-          cause = err;
+        const got = await this.#tryGet(sid, parser.lastEventId, signal);
+        if (got === undefined) return;
+        if ("failed" in got) {
+          cause = got.failed;
           failures++;
           continue;
         }
+        const res = got.res;
         const status = res.statusCode;
         if (status === 404) {
           await this.#expire(res, sid, id);
@@ -391,15 +390,14 @@ export class StreamableHttpUpstreamTransport implements Transport {
           return;
         }
         if (failures > 0 && !(await this.#backoff(failures - 1, parser.retry, signal))) return;
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await this.#get(sid, parser.lastEventId, signal);
-        } catch (err) {
-          if (this.#closed || signal.aborted) return;
-          cause = err;
+        const got = await this.#tryGet(sid, parser.lastEventId, signal);
+        if (got === undefined) return;
+        if ("failed" in got) {
+          cause = got.failed;
           failures++;
           continue;
         }
+        const res = got.res;
         const status = res.statusCode;
         if (status === 405) {
           // The server offers no GET stream; server messages come on POST streams only.
@@ -429,6 +427,18 @@ export class StreamableHttpUpstreamTransport implements Transport {
       }
     } finally {
       if (this.#getSignal === signal) this.#getSignal = undefined;
+    }
+  }
+
+  /**
+   * One GET attempt of a reconnect loop: its response, `failed` (the connection failed: count it and
+   * back off), or undefined when the transport closed or the loop was stopped meanwhile.
+   */
+  async #tryGet(sid: string, lastEventId: string | undefined, signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData } | { failed: unknown } | undefined> {
+    try {
+      return { res: await this.#get(sid, lastEventId, signal) };
+    } catch (err) {
+      return this.#closed || signal.aborted ? undefined : { failed: err };
     }
   }
 
