@@ -102,7 +102,11 @@ export class PhoenixSink implements DownstreamSink {
  * instead of refusing the upgrade, so the client's `receive("error")` sees them.
  */
 export class PhoenixListener {
-  readonly wss: WebSocketServer;
+  #wss?: WebSocketServer;
+  /** Created at the first upgrade (ws is loaded then, not at start-up). */
+  get wss(): WebSocketServer {
+    return (this.#wss ??= this.#createWss());
+  }
   readonly heartbeat: HeartbeatSweeper;
   /** Sockets without a joined channel: join deadline and their own cap (src/listeners/phoenix-admission.ts). */
   readonly unjoined: UnjoinedSockets<PhoenixConnection>;
@@ -110,7 +114,6 @@ export class PhoenixListener {
   constructor(readonly ctx: ListenerContext) {
     this.unjoined = new UnjoinedSockets(() => ({ joinTimeout: ctx.config.current.websocket.join_timeout, maxUnauthenticated: ctx.config.current.websocket.max_unauthenticated_sockets }));
     // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
-    this.wss = createListenerWss(ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
@@ -137,6 +140,10 @@ export class PhoenixListener {
       conn.ws = ws;
       guarded("phoenix open", () => this.#serve(conn), () => ws.close(1011, "internal error"));
     });
+  }
+
+  #createWss(): WebSocketServer {
+    return createListenerWss(this.ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
   }
 
   #serve(conn: PhoenixConnection): void {
@@ -366,6 +373,6 @@ export class PhoenixListener {
 
   /** Closes every socket (1001 on shutdown); peers that do not answer are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
+    closeAllSockets(this.#wss, this.heartbeat, code, reason, graceMs);
   }
 }

@@ -69,15 +69,15 @@ export class WebSocketSink implements DownstreamSink {
  * that lived on HTTP+SSE or Phoenix).
  */
 export class WebSocketListener {
-  readonly wss: WebSocketServer;
+  #wss?: WebSocketServer;
+  /** Created at the first upgrade (ws is loaded then, not at start-up). */
+  get wss(): WebSocketServer {
+    return (this.#wss ??= this.#createWss());
+  }
   /** Pings every socket from one timer (websocket.ping_interval / pong_timeout / idle_timeout). */
   readonly heartbeat: HeartbeatSweeper;
 
   constructor(readonly ctx: ListenerContext) {
-    // A client offering both gets the envelope: it can resume.
-    this.wss = createListenerWss(ctx, (protocols) =>
-      protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false,
-    );
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
@@ -107,6 +107,13 @@ export class WebSocketListener {
     // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
     if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
     this.wss.handleUpgrade(req, socket, head, (ws) => guarded("websocket open", () => this.#open(ws, req, query, resumeId, identity), (e) => closeWith(ws, e)));
+  }
+
+  #createWss(): WebSocketServer {
+    // A client offering both gets the envelope: it can resume.
+    return createListenerWss(this.ctx, (protocols) =>
+      protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false,
+    );
   }
 
   #open(ws: WebSocket, req: IncomingMessage, query: URLSearchParams, resumeId: string | null, identity: ClientIdentity): void {
@@ -222,6 +229,6 @@ export class WebSocketListener {
 
   /** Closes every socket with a code (1001 on shutdown); peers that do not answer the close are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
+    closeAllSockets(this.#wss, this.heartbeat, code, reason, graceMs);
   }
 }

@@ -15,7 +15,7 @@ const KB = 1024;
 const HEAP_BOUND: Record<MemTransport, number> = { sse: 10.5 * KB, ws: 8.5 * KB, phoenix: 9.5 * KB, "http-get": 11.5 * KB, http: 4.5 * KB };
 const SESSIONS = 240;
 /** Packages this configuration (stdio upstream, no Redis, rate limiting off) must not load at start-up. */
-const NOT_AT_STARTUP = ["ioredis", "rate-limiter-flexible", "undici"];
+const NOT_AT_STARTUP = ["ioredis", "rate-limiter-flexible", "undici", "ws"];
 
 let rows: MemoryRow[] = [];
 
