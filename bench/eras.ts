@@ -39,7 +39,9 @@ writeFileSync(
   ].join('\n'),
 );
 
-const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it exits (where the time goes).
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/main.ts', 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
 let out = '';
 const base = await new Promise<string>((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 60_000);
@@ -120,7 +122,25 @@ try {
   };
   const legacy = median('legacy');
   const modern = median('modern');
-  const summary = { legacyCpuMsPerCall: Number(legacy.toFixed(3)), modernCpuMsPerCall: Number(modern.toFixed(3)), ratio: Number((modern / legacy).toFixed(3)), calls: CALLS, concurrency: CONCURRENCY, rounds: ROUNDS };
+  // Each round's modern phase against the legacy phase just before it (the nearest in time, so the
+  // same background load): the median of those ratios, and their spread, say how sure the ratio is.
+  const pairs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) pairs.push(rows[2 * r + 1]!.cpuMsPerCall / Math.max(1e-9, rows[2 * r]!.cpuMsPerCall));
+  pairs.sort((a, b) => a - b);
+  const pairMedian = pairs.length % 2 ? pairs[(pairs.length - 1) / 2]! : (pairs[pairs.length / 2 - 1]! + pairs[pairs.length / 2]!) / 2;
+  const load = (await import('node:os')).loadavg()[0]!;
+  const summary = {
+    legacyCpuMsPerCall: Number(legacy.toFixed(3)),
+    modernCpuMsPerCall: Number(modern.toFixed(3)),
+    ratio: Number((modern / legacy).toFixed(3)),
+    pairRatioMedian: Number(pairMedian.toFixed(3)),
+    pairRatioMin: Number(pairs[0]!.toFixed(3)),
+    pairRatioMax: Number(pairs[pairs.length - 1]!.toFixed(3)),
+    loadAvg1m: Number(load.toFixed(2)),
+    calls: CALLS,
+    concurrency: CONCURRENCY,
+    rounds: ROUNDS,
+  };
   console.log(JSON.stringify(summary));
   if (flags.json) writeFileSync(flags.json, JSON.stringify({ summary, rows }, null, 2));
 } finally {

@@ -39,12 +39,23 @@ export interface PayloadRow {
   otherMaxMs?: number;
   otherBaselineP50Ms?: number;
   otherCalls?: number;
+  /** The gateway's own longest event-loop delay over the transfer (admin status, 20 ms resolution): the stall without the machine's noise. */
+  gatewayLoopMaxMs?: number;
+  /** The same over the probe's idle baseline (no large call). */
+  gatewayLoopIdleMaxMs?: number;
   /** RSS growth at most 3x the payload and no other-client call over 50 ms. */
   met?: boolean;
   error?: string;
 }
 
 const MB = 1024 * 1024;
+
+/** The gateway's event-loop report since the previous call (dev profile admin token). */
+async function loopMaxMs(url: string): Promise<number | undefined> {
+  const res = await fetch(`${new URL(url).origin.replace(/^ws/, 'http')}/mcp/admin/status`, { headers: { authorization: 'Bearer admin-token' } }).catch(() => undefined);
+  if (!res?.ok) return undefined;
+  return ((await res.json()) as { event_loop?: { delay_max_ms?: number } }).event_loop?.delay_max_ms;
+}
 
 /** Runs the scenario on a fresh gateway (one per transport, so RSS growth starts from the same state). */
 export async function runPayload(o: { transport: Transport; payloadMB: number; gatewaySrc?: boolean }): Promise<PayloadRow> {
@@ -63,17 +74,22 @@ export async function runPayload(o: { transport: Transport; payloadMB: number; g
       checkCallReply(await big.rpc(id++, bigTail(0.01)));
       checkCallReply(await big.rpc(id++, bigTail(o.payloadMB)));
       const probe = await startProbe(url, o.transport);
+      await loopMaxMs(url);
       await sleep(700); // the probe's baseline calls
+      // The same figure with only the probe's calls: the floor the machine's scheduling sets.
+      const gatewayLoopIdleMaxMs = await loopMaxMs(url);
       const before = sampleProc(r.pid);
       if (!before) throw new Error('gateway gone');
       let peak = before.rssBytes;
       const sampler = setInterval(() => (peak = Math.max(peak, sampleProc(r.pid)?.rssBytes ?? 0)), 10);
+      await loopMaxMs(url);
       probe.send('mark');
       const t0 = performance.now();
       const reply = checkCallReply(await big.rpc(id++, bigTail(o.payloadMB)));
       const relayMs = performance.now() - t0;
       clearInterval(sampler);
       const after = sampleProc(r.pid);
+      const gatewayLoopMaxMs = await loopMaxMs(url);
       const other = await probe.report();
       const text = (reply.result!.content as Array<{ text?: string }>)[0]?.text;
       if (text?.length !== Math.round(o.payloadMB * MB)) throw new BenchError('wrong_answer', `big result of ${text?.length} chars`);
@@ -89,6 +105,8 @@ export async function runPayload(o: { transport: Transport; payloadMB: number; g
         otherMaxMs: other.maxMs,
         otherBaselineP50Ms: other.baselineP50Ms,
         otherCalls: other.calls,
+        gatewayLoopMaxMs,
+        gatewayLoopIdleMaxMs,
         met: rssGrowthMB <= 3 * o.payloadMB && other.maxMs <= 50,
       };
     } finally {

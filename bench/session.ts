@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import WebSocket from 'ws';
 
-/** http = Streamable HTTP, sse = legacy HTTP+SSE (2024-11-05), ws = WebSocket, stdio = a child's stdin/stdout. */
-export type Transport = 'http' | 'sse' | 'ws' | 'stdio';
+/** http = Streamable HTTP, sse = legacy HTTP+SSE (2024-11-05), ws = WebSocket, stdio = a child's stdin/stdout, phx = the gateway's Phoenix channel (payload scenario only). */
+export type Transport = 'http' | 'sse' | 'ws' | 'stdio' | 'phx';
 export const TRANSPORTS: readonly Transport[] = ['http', 'sse', 'ws', 'stdio'];
 
 /** stdio children the runner started, by the pseudo URL `stdio://<pid>` that names them. */
@@ -317,6 +317,73 @@ export class WsSession extends StreamSession {
   }
 }
 
+/**
+ * The gateway's Phoenix channel (`/mcp/ws/websocket`, vsn 2.0.0 array frames): join `mcp:gateway`, then
+ * each JSON-RPC message is a `message` push; the gateway's messages come as `message` events carrying
+ * `{id, seq, message}`, each acknowledged (`ack` {msg_id}) so no backlog builds up.
+ */
+export class PhxSession extends StreamSession {
+  private ws?: WebSocket;
+  private ref = 0;
+  private joined?: (ok: boolean) => void;
+  constructor(private readonly url: string, private readonly timeoutMs: number) {
+    super();
+  }
+  protected write(line: string): void {
+    this.ws?.send(`["1","${++this.ref}","mcp:gateway","message",${line}]`);
+  }
+  protected isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  async init(): Promise<void> {
+    this.ws?.terminate();
+    const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: this.timeoutMs });
+    this.ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+      ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new BenchError(`phx_upgrade_http_${res.statusCode}`));
+      });
+    });
+    ws.on('error', () => this.fail(new BenchError('phx_error', undefined, true)));
+    ws.on('close', () => this.fail(new BenchError('phx_closed', undefined, true)));
+    ws.on('message', (data) => this.onFrame(data as Buffer));
+    const joined = new Promise<boolean>((r) => (this.joined = r));
+    ws.send(`["1","${++this.ref}","mcp:gateway","phx_join",{}]`);
+    if (!(await joined)) throw new BenchError('phx_join_refused');
+    await this.handshake(this.timeoutMs);
+  }
+
+  private onFrame(data: Buffer): void {
+    let frame: [unknown, unknown, string, string, { status?: string; id?: number; message?: RpcMessage }];
+    try {
+      frame = JSON.parse(data.toString());
+    } catch {
+      return this.fail(new BenchError('phx_bad_json'));
+    }
+    const [, , , event, payload] = frame;
+    if (event === 'phx_reply' && this.joined) {
+      const done = this.joined;
+      this.joined = undefined;
+      return done(payload?.status === 'ok');
+    }
+    if (event !== 'message' || !payload?.message) return;
+    this.ws?.send(`["1","${++this.ref}","mcp:gateway","ack",{"msg_id":${payload.id}}]`);
+    this.deliver(payload.message);
+  }
+
+  async close(): Promise<void> {
+    const ws = this.ws;
+    if (!ws) return;
+    ws.removeAllListeners();
+    ws.on('error', () => {});
+    ws.terminate();
+  }
+}
+
 /** Legacy HTTP+SSE: a GET stream whose first event names the POST endpoint; replies come on the stream. */
 export class SseSession extends StreamSession {
   private endpoint?: string;
@@ -534,7 +601,7 @@ export async function openSessions(
     } else {
       const w = new URL(url);
       if (!w.searchParams.has('client_id')) w.searchParams.set('client_id', `bench-${process.pid}-${i}`);
-      sessions.push(new WsSession(w.href, timeoutMs));
+      sessions.push(transport === 'phx' ? new PhxSession(w.href, timeoutMs) : new WsSession(w.href, timeoutMs));
     }
   }
   const initErrors: Record<string, number> = {};

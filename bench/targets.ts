@@ -238,7 +238,7 @@ http {
 `;
 
 const httpUrl = (port: number, path = '/mcp') => (t: Transport) =>
-  t === 'ws' ? `ws://127.0.0.1:${port}/mcp/ws` : t === 'sse' ? `http://127.0.0.1:${port}${path}` : `http://127.0.0.1:${port}/mcp`;
+  t === 'ws' ? `ws://127.0.0.1:${port}/mcp/ws` : t === 'phx' ? `ws://127.0.0.1:${port}/mcp/ws/websocket?vsn=2.0.0` : t === 'sse' ? `http://127.0.0.1:${port}${path}` : `http://127.0.0.1:${port}/mcp`;
 
 /** The shared Streamable HTTP upstream (server-everything `streamableHttp`): also the `direct` target. */
 export function startShttpUpstream(timeoutMs = 60_000): Promise<Running> {

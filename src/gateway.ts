@@ -10,6 +10,7 @@ import { UpstreamManager } from "./upstream/manager.js";
 import type { TransportFactory } from "./upstream/replica.js";
 import { createUpstreamTransport } from "./upstream/transport-factory.js";
 import { Catalog } from "./routing/catalog.js";
+import { startAndListFirst, type FirstListReport } from "./routing/first-lists.js";
 import { Relay } from "./relay/relay.js";
 import { compose, type Middleware, type MessageHandler } from "./middleware/compose.js";
 import { checkOrigin } from "./middleware/origin.js";
@@ -33,6 +34,7 @@ import { installIntegrity, type IntegrityService } from "./integrity/index.js";
 import { installProtection } from "./middleware/chain.js";
 import { checkHeaderCount } from "./middleware/connection-limits.js";
 import { installResilience } from "./upstream/resilience-service.js";
+import { installOpenTelemetry, type OtelHandle } from "./telemetry/otel/install.js";
 import type { RateLimitService, ResilienceService } from "./admin/services.js";
 import { installCluster, type ClusterService } from "./cluster/index.js";
 import type { CallerContext } from "./protocol/caller-context.js";
@@ -78,12 +80,16 @@ export class Gateway {
   cluster?: ClusterService;
   /** Tool pinning, drift, poisoning scan and name limits (src/integrity/, docs/integrity.md). */
   readonly integrity: IntegrityService;
+  /** OpenTelemetry by the MCP semantic conventions, when telemetry.otlp / OTEL_* turn it on (src/telemetry/otel/). */
+  readonly otel?: OtelHandle;
   #handler: MessageHandler;
   #middleware: Middleware[];
   /** The innermost handler: the relay, possibly wrapped (see wrapRelay). */
   #final: MessageHandler = (s, m) => this.relay.handle(s, m);
   #stopExpiry?: () => void;
   #starting = true;
+  /** How start-up's first lists went (time to the first full list, per-upstream outcome); set once listen() resolved. */
+  firstLists?: FirstListReport;
   /** Resolves once upstreams are started and their lists loaded (see #waitReady). */
   #ready: Promise<void>;
   #markReady!: () => void;
@@ -94,7 +100,7 @@ export class Gateway {
     this.config = new ConfigStore(config);
     this.registry = new SessionRegistry({ size: config.session.replay_buffer_size, bytes: config.session.replay_buffer_bytes }, config.backpressure.max_total_buffered_bytes);
     this.manager = new UpstreamManager(config.upstreams, options.transportFactory ?? createUpstreamTransport);
-    this.catalog = new Catalog(this.manager, config.routing.prefix);
+    this.catalog = new Catalog(this.manager, config.routing.prefix, () => this.config.current.routing.list_timeout);
     this.relay = new Relay(this.manager, this.catalog, this.registry, this.config, VERSION);
     this.#middleware = options.middleware ?? [];
     this.#handler = compose(this.#middleware, this.#final);
@@ -172,6 +178,7 @@ export class Gateway {
     this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
+    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, metrics: operationsOf(this).metrics.registry, version: VERSION });
   }
 
   /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */
@@ -300,8 +307,9 @@ export class Gateway {
         resolve();
       });
     });
-    await this.manager.start();
-    await Promise.all([...this.manager.groups.values()].map((g) => this.catalog.refresh(g)));
+    await this.otel?.ready;
+    // Every upstream at once; one that stalls is left behind after routing.list_timeout (ADR 0210).
+    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout);
     this.#starting = false;
     this.#markReady();
     this.#stopExpiry = startSessionExpiry(this.registry, this.config);
@@ -350,6 +358,7 @@ export class Gateway {
     await Promise.all([this.manager.close(), this.relay.clientSessions.close()]);
     await closed;
     await this.cluster?.close();
+    await this.otel?.close();
   }
 
 }

@@ -36,7 +36,7 @@ export function installOperations(gateway: Gateway): OperationsHandle {
   const diag = gateway.config.current.diagnostics;
   const tracker = new ClientTracker({ maxString: diag.max_string_length, maxBytes: diag.max_bytes });
   const ops = new Operations(gateway, tracker);
-  const hub = new TelemetryHub({ registry: gateway.registry, hasUpstream: (name) => gateway.manager.groups.has(name) });
+  const hub = new TelemetryHub({ registry: gateway.registry, hasUpstream: (name) => gateway.manager.groups.has(name), ownsCaller: (id) => gateway.context.modern?.ownsCaller(id) ?? false });
   const metrics = new GatewayMetrics({
     connectionsByTransport() {
       const out: Record<string, number> = { websocket: 0, http_sse: 0, streamable_http: 0 };
@@ -50,7 +50,14 @@ export function installOperations(gateway: Gateway): OperationsHandle {
       return { total: h.totals.exhaustion_ratio, upstreams: h.upstreams.map((p) => ({ upstream: p.upstream, ratio: p.exhaustion_ratio, in_use: p.in_use, waiting: p.waiting, timeouts: p.timeouts })) };
     },
     breakers: () => gateway.resilience?.breakerStates(),
-    upstreams: () => [...gateway.manager.groups.values()].map((g) => ({ upstream: g.name, ready: g.ready().length, total: g.replicas.length })),
+    upstreams: () =>
+      [...gateway.manager.groups.values()].map((g) => ({
+        upstream: g.name,
+        ready: g.ready().length,
+        total: g.replicas.length,
+        listStale: gateway.catalog.isStale(g.name),
+        listTimeouts: gateway.catalog.staleCounts().get(g.name) ?? 0,
+      })),
     maxLagSeconds() {
       let max = 0;
       const now = Date.now();

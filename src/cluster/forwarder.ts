@@ -54,6 +54,28 @@ export class Forwarder {
         return true;
       }
     }
+    const sent = await this.forward(entry.node, req, res, body);
+    if (sent === "forwarded") return true;
+    if (sent === "unreachable") {
+      sendError(res, new GatewayError("cluster_node_lost", { node: entry.node }), { "retry-after": "1" });
+      return true;
+    }
+    // Nobody listens on the owner's channel: it died. Take the session over and serve the request here.
+    if (!(await cluster.takeover.adopt(id, entry))) return false;
+    await local(new TunnelRequest(req.method ?? "POST", req.url ?? "/", req.headers, body, req.socket.remoteAddress).asIncoming(), res);
+    return true;
+  }
+
+  /**
+   * Ships one HTTP request (its body already read) to `node`, whose ordinary
+   * listeners answer it; the answer streams back to `res`. "forwarded": the
+   * node got it; "gone": nobody listens on its channel (it died);
+   * "unreachable": the bus is down. Used for sessions (claim) and for MRTR
+   * retries whose held call lives on another node (the modern wire).
+   */
+  async forward(node: string, req: IncomingMessage, res: ServerResponse, body: string): Promise<"forwarded" | "gone" | "unreachable"> {
+    const cluster = this.cluster;
+    if (!cluster.link.up) return "unreachable";
     const corr = `${this.#prefix}.${++this.#seq}`;
     const message: TunnelRequestMessage = {
       t: "req",
@@ -66,29 +88,22 @@ export class Forwarder {
       r: req.socket.remoteAddress,
     };
     // Registered before publishing: the owner's first answer may arrive before PUBLISH returns.
-    this.#outgoing.set(corr, { res, node: entry.node });
+    this.#outgoing.set(corr, { res, node });
     let receivers = 0;
     try {
-      receivers = await cluster.bus.publish(cluster.keys.nodeChannel(entry.node), JSON.stringify(message));
+      receivers = await cluster.bus.publish(cluster.keys.nodeChannel(node), JSON.stringify(message));
     } catch {
       receivers = -1;
     }
     if (receivers > 0) {
       cluster.counters.forwarded++;
       res.once("close", () => {
-        if (this.#outgoing.delete(corr)) void cluster.bus.publish(cluster.keys.nodeChannel(entry.node), JSON.stringify({ t: "abort", c: corr })).catch(() => {});
+        if (this.#outgoing.delete(corr)) void cluster.bus.publish(cluster.keys.nodeChannel(node), JSON.stringify({ t: "abort", c: corr })).catch(() => {});
       });
-      return true;
+      return "forwarded";
     }
     this.#outgoing.delete(corr);
-    if (receivers < 0) {
-      sendError(res, new GatewayError("cluster_node_lost", { node: entry.node }), { "retry-after": "1" });
-      return true;
-    }
-    // Nobody listens on the owner's channel: it died. Take the session over and serve the request here.
-    if (!(await cluster.takeover.adopt(id, entry))) return false;
-    await local(new TunnelRequest(req.method ?? "POST", req.url ?? "/", req.headers, body, req.socket.remoteAddress).asIncoming(), res);
-    return true;
+    return receivers < 0 ? "unreachable" : "gone";
   }
 
   /** The directory entry, retried briefly on a miss (an initialize answered elsewhere a moment ago). */

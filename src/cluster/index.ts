@@ -1,5 +1,6 @@
 import type { Gateway } from "../gateway.js";
 import { ClusterService } from "./cluster-service.js";
+import { FORWARDED_HEADER } from "./tunnel.js";
 
 export { ClusterService, type ClusterView } from "./cluster-service.js";
 export type { ClusterCommand, CommandHandler } from "./commands.js";
@@ -17,6 +18,9 @@ export function installCluster(gateway: Gateway): ClusterService | undefined {
   gateway.context.cluster = {
     claim: (id, req, res, local) => cluster.forwarder.claim(id, req, res, local),
     adopt: (id) => cluster.takeover.adopt(id),
+    nodeId: cluster.nodeId,
+    forwardTo: (node, req, res, body) => cluster.forwarder.forward(node, req, res, body),
+    forwarded: (req) => req.headers[FORWARDED_HEADER] !== undefined,
   };
   const previous = gateway.healthSources.extraChecks;
   gateway.healthSources.extraChecks = () => ({ ...(previous?.() ?? {}), cluster: cluster.healthCheck() });

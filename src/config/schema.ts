@@ -252,6 +252,13 @@ export const configSchema = z
       flap_limit: positive().default(4),
       /** Window for flap detection (ms). */
       flap_window: ms().default(60_000),
+      /**
+       * Longest wait for one upstream's lists (ms) before the gateway serves the
+       * federated lists without it: at start-up, and on every refresh (its last
+       * good lists stay listed; the upstream is flagged in the log and in
+       * gateway_upstream_list_stale). A late answer is still merged. Runtime-changeable.
+       */
+      list_timeout: positive().default(1000),
       /** `tools/list` with an upstream down: partial result (false) or an error (true). */
       fail_closed: z.boolean().default(false),
       /** First hold-down of a flapping replica or client (ms); doubles on each repeat, up to 16x. */
@@ -341,6 +348,32 @@ export const configSchema = z
       max_files: positive().default(5),
       /** Also print to stdout. */
       stdout: z.boolean().default(true),
+    }),
+
+    /** OpenTelemetry by the MCP semantic conventions (src/telemetry/otel/, docs/operations.md "OpenTelemetry"). */
+    telemetry: section({
+      /** The convention's histograms on /metrics (mcp_*_duration_seconds) even without an OTLP collector. */
+      mcp_metrics: z.boolean().default(false),
+      otlp: section({
+        /** Collector base URL (`/v1/traces`, `/v1/metrics` are appended); set it, or OTEL_EXPORTER_OTLP_ENDPOINT, to turn OTLP export on. */
+        endpoint: z.string().url().optional(),
+        /** Headers on every export (a collector's API key): secrets, redacted wherever config is shown. */
+        headers: z.record(z.string(), z.string()).default({}),
+        /** Export spans. */
+        traces: z.boolean().default(true),
+        /** Export the mcp.* histograms. */
+        metrics: z.boolean().default(true),
+        /** How often metrics are exported (ms). */
+        metrics_interval: positive().default(60_000),
+        /** Longest wait before finished spans are exported (ms). */
+        traces_delay: positive().default(5000),
+        /** Share of root traces sampled (parent-based: a sampled client parent is always followed); unset: OTEL_TRACES_SAMPLER_ARG, else 1. */
+        sampling_ratio: z.number().min(0).max(1).optional(),
+        /** Record tool arguments and results (gen_ai.tool.call.arguments/result, the convention's opt-in attributes). */
+        record_content: z.boolean().default(false),
+        /** service.name of the resource; unset: OTEL_SERVICE_NAME, else mcp-gateway. */
+        service_name: z.string().min(1).optional(),
+      }),
     }),
 
     cluster: section({

@@ -54,9 +54,11 @@ export const CATALOGUE = {
   upstream_timeout: { http: 504, jsonrpc: -32017, close: 1011, message: "Upstream {upstream} did not answer {method} within {timeout_ms} ms" },
   upstream_error: { http: 502, jsonrpc: -32018, close: 1011, message: "Upstream {upstream} failed: {reason}" },
   request_cancelled: { http: 499, jsonrpc: -32019, close: 1000, message: "Request cancelled" },
-  too_many_connections: { http: 503, jsonrpc: -32020, close: 1013, message: "Too many connections: {detail}" },
-  request_timeout: { http: 408, jsonrpc: -32021, close: 1008, message: "Request not received in time" },
-  shutting_down: { http: 503, jsonrpc: -32022, close: 1001, message: "Gateway is shutting down" },
+  // -32020..-32022 belong to MCP 2026-07-28 on every wire (header mismatch, missing client capability,
+  // unsupported version); these three used them before the revision and moved (docs/adr/0230).
+  too_many_connections: { http: 503, jsonrpc: -32025, close: 1013, message: "Too many connections: {detail}" },
+  request_timeout: { http: 408, jsonrpc: -32026, close: 1008, message: "Request not received in time" },
+  shutting_down: { http: 503, jsonrpc: -32027, close: 1001, message: "Gateway is shutting down" },
   backpressure_dropped: { http: 503, jsonrpc: -32023, close: 1013, message: "Message dropped: client is not keeping up" },
   replay_gap: { http: 409, jsonrpc: -32024, close: 1008, message: "Messages {from}..{to} are no longer in the replay buffer" },
   admin_unauthorized: { http: 401, jsonrpc: -32005, close: 1008, message: "Admin token required" },
@@ -81,6 +83,11 @@ export const CATALOGUE = {
   sealed_state_invalid: { http: 400, jsonrpc: -32602, close: 1008, message: "Invalid {purpose}: {reason}" },
   /** MRTR bridge: the client did not come back with the input a legacy upstream asked for. */
   input_timeout: { http: 408, jsonrpc: -32042, close: 1008, message: "No input for {method} within {timeout_ms} ms" },
+  /**
+   * MRTR bridge: a retry whose held call no longer exists (answered, timed out, cancelled, or its
+   * node died). The call is never re-run behind the client's back: it sends the request afresh.
+   */
+  input_call_gone: { http: 400, jsonrpc: -32045, close: 1008, message: "The call waiting for this input is gone ({reason}); send the request again without requestState" },
   /** A feature the other era has no counterpart for (the bridge says so instead of going silent). */
   no_counterpart: { http: 400, jsonrpc: -32043, close: 1008, message: "{feature} has no counterpart on the {era} wire" },
   /** The rate limiter's store (Redis) is unreachable and `rate_limiting.fail_mode` is `closed`. */

@@ -74,4 +74,15 @@ export interface SessionLocator {
   claim(id: string, req: IncomingMessage, res: ServerResponse, local: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<boolean>;
   /** Adopts session `id` here (WebSocket/Phoenix resume, which cannot be forwarded): true when it is now local. */
   adopt(id: string): Promise<boolean>;
+  /** This node's id on the cluster bus (MRTR requestState names the node holding a bridged call). */
+  readonly nodeId: string;
+  /**
+   * Ships a whole HTTP request (body already read) to `node`, which answers
+   * it with its ordinary listeners: "forwarded", "gone" (nobody listens: the
+   * node died) or "unreachable" (the bus is down). One hop at most: a
+   * forwarded request carries a marker header (see `forwarded`).
+   */
+  forwardTo(node: string, req: IncomingMessage, res: ServerResponse, body: string): Promise<"forwarded" | "gone" | "unreachable">;
+  /** True for a request another node forwarded here (never forwarded again). */
+  forwarded(req: IncomingMessage): boolean;
 }

@@ -5,12 +5,14 @@ import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
 import { accepts, queryOf, parseJsonRpcBody, readBody, sendError, sendRpcError } from "./http-util.js";
-import { sseEvent, startSse } from "./sse-writer.js";
+import { sseEvent, startSse, writeSseParts } from "./sse-writer.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
 import { channels } from "../telemetry/channels.js";
 import { SseDebugTap } from "./sse-debug.js";
 import { sseHeartbeat, type Beating, type SseHeartbeat } from "./sse-heartbeat.js";
 import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
+import { noteHttpTraceContext } from "../protocol/trace-context.js";
 
 /** Path clients POST their messages to (the `endpoint` event names it with the session). */
 export const LEGACY_POST_PATH = "/mcp/messages";
@@ -45,12 +47,15 @@ export class LegacySseSink implements DownstreamSink, Beating {
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const json = JSON.stringify(message);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", size: json.length });
     const seq = session.record(json, "sse");
     // Ended (closed by the gateway) but not yet detached: the message waits in the replay buffer.
     if (this.res.writableEnded) return false;
-    const ok = this.res.write(sseEvent(json, seq, "message"));
+    // A large reply relayed as text goes out in pieces (ADR 0211).
+    const ok = parts === undefined ? this.res.write(sseEvent(json, seq, "message")) : writeSseParts(this.res, parts, seq, "message");
     this.debug?.sent(message, seq, json.length);
     return ok;
   }
@@ -156,5 +161,6 @@ export async function handleLegacySsePost(req: IncomingMessage, res: ServerRespo
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "http_sse", method: (message as { method?: string }).method, size: body.length });
   res.writeHead(202, { "content-type": "text/plain" });
   res.end("Accepted");
+  noteHttpTraceContext(req, message);
   ctx.dispatch(session, message);
 }

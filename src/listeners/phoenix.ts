@@ -2,6 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
+import { sendTextFragments } from "./ws-fragments.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import { UnjoinedSockets } from "./phoenix-admission.js";
 import { guarded, guardedHandler } from "./guard.js";
@@ -58,12 +60,16 @@ export class PhoenixSink implements DownstreamSink {
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const json = JSON.stringify(message);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "phoenix", size: json.length });
     const seq = session.record(json, "phx");
     const ws = this.conn.ws;
     if (ws.readyState !== 1) return false;
-    ws.send(messageFrame(this.#prefix, seq, json));
+    if (parts === undefined) ws.send(messageFrame(this.#prefix, seq, json));
+    // A large reply relayed as text (ADR 0211): one message in fragments, each encoded on its own.
+    else sendTextFragments(ws, parts, `${this.#prefix}{"id":${seq},"seq":${seq},"message":`, "}]");
     return ws.bufferedAmount < this.maxBuffered;
   }
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { forEachSlice } from "../protocol/raw-reply.js";
 
 /**
  * Starts an SSE response: no proxy buffering (X-Accel-Buffering: no), no
@@ -15,6 +16,30 @@ export function startSse(res: ServerResponse, retryMs: number, headers: Record<s
   res.write(`retry: ${retryMs}\n\n`);
   // Flush headers now: a client waits for them before it sends anything else.
   (res as ServerResponse & { flushHeaders(): void }).flushHeaders();
+}
+
+/** Longest piece handed to one socket write: a multi-MB string is encoded in slices, not in one second copy. */
+const WRITE_SLICE = 256 * 1024;
+
+/**
+ * Writes a long string in slices (never splitting a surrogate pair): each
+ * write encodes only its slice, so the socket's copies are freed as the
+ * kernel takes them instead of one copy of the whole text waiting at once.
+ */
+export function writeSliced(res: { write(chunk: string): boolean }, text: string): boolean {
+  let ok = true;
+  forEachSlice(text, WRITE_SLICE, (slice) => (ok = res.write(slice)));
+  return ok;
+}
+
+/** Writes one SSE event whose data is `parts` (rawParts of a message) without joining them. */
+export function writeSseParts(res: { write(chunk: string): boolean }, parts: readonly string[], id?: number | string, event?: string): boolean {
+  let head = "";
+  if (id !== undefined) head += `id: ${id}\n`;
+  if (event !== undefined) head += `event: ${event}\n`;
+  res.write(`${head}data: `);
+  for (const p of parts) writeSliced(res, p);
+  return res.write("\n\n");
 }
 
 /** Formats one SSE event. `data` must not contain newlines (JSON.stringify output never does). */

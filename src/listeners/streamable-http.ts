@@ -5,13 +5,15 @@ import { GatewayError, toGatewayError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { accepts, parseJsonRpcPayload, readBody, sendError, sendRpcError } from "./http-util.js";
-import { sseEvent, startSse } from "./sse-writer.js";
+import { sseEvent, startSse, writeSseParts } from "./sse-writer.js";
+import { partsBuffer, partsText, rawParts } from "../protocol/raw-reply.js";
 import { channels } from "../telemetry/channels.js";
 import { rateLimitedRetryAfter } from "../middleware/rate-limit/middleware.js";
 import { resumePlan } from "../session/continuity.js";
 import { checkMessage, idKey } from "../protocol/validate.js";
 import { BATCH_PROTOCOL_VERSIONS, planBatch } from "./streamable-http-batch.js";
 import { classifyHeaders, classifyMessage, type EdgeHeaders } from "../protocol/era.js";
+import { noteHttpTraceContext } from "../protocol/trace-context.js";
 
 function edgeHeaders(req: IncomingMessage): EdgeHeaders {
   const v = req.headers["mcp-protocol-version"];
@@ -179,7 +181,9 @@ export class StreamableHttpSink implements DownstreamSink {
   }
 
   deliver(message: JsonRpcMessage, relatedId: JsonRpcId | undefined, session: Session): boolean {
-    const json = JSON.stringify(message);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", size: json.length });
     if (relatedId !== undefined) {
       const key = idKey(relatedId);
@@ -197,9 +201,12 @@ export class StreamableHttpSink implements DownstreamSink {
           const res = ex.res;
           // A rate-limit refusal is also an HTTP 429 with Retry-After (the body stays the JSON-RPC error).
           const retryAfter = rateLimitedRetryAfter(message);
-          if (retryAfter === undefined) res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id });
-          else res.writeHead(429, { "content-type": "application/json", "content-length": Buffer.byteLength(json), "mcp-session-id": session.id, "retry-after": String(retryAfter) });
-          res.end(json);
+          // A large reply relayed as text (ADR 0211): encoded once, in place, into the body.
+          const body = parts === undefined ? json : partsBuffer(parts);
+          const length = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+          if (retryAfter === undefined) res.writeHead(200, { "content-type": "application/json", "content-length": length, "mcp-session-id": session.id });
+          else res.writeHead(429, { "content-type": "application/json", "content-length": length, "mcp-session-id": session.id, "retry-after": String(retryAfter) });
+          res.end(body);
           return true;
         }
         if (!ex.streaming) {
@@ -208,7 +215,8 @@ export class StreamableHttpSink implements DownstreamSink {
           // Priming event: gives the client an event id to resume from before any message.
           ex.res.write(sseEvent("", session.record("", key)));
         }
-        const ok = ex.res.write(sseEvent(json, session.record(json, key, isAnswer)));
+        const seq = session.record(json, key, isAnswer);
+        const ok = parts === undefined ? ex.res.write(sseEvent(json, seq)) : writeSseParts(ex.res, parts, seq);
         if (isAnswer) {
           this.#exchanges!.delete(key);
           ex.res.end();
@@ -222,7 +230,7 @@ export class StreamableHttpSink implements DownstreamSink {
     const seq = session.record(json, "get");
     if (!this.#get || this.#get.writableEnded) return false;
     this.getCursor = seq;
-    return this.#get.write(sseEvent(json, seq));
+    return parts === undefined ? this.#get.write(sseEvent(json, seq)) : writeSseParts(this.#get, parts, seq);
   }
 
   /** Ends every stream; on shutdown (1001) SSE streams first get a `retry:` so clients come back. */
@@ -341,6 +349,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     if (!session) return;
   }
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
+  noteHttpTraceContext(req, message);
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
     const sink = session.sink as StreamableHttpSink;

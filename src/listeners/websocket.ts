@@ -2,6 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocketServer, WebSocket, RawData } from "ws";
 import type { JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
+import { sendTextFragments } from "./ws-fragments.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
@@ -38,11 +40,16 @@ export class WebSocketSink implements DownstreamSink {
   ) {}
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
-    const json = JSON.stringify(message);
+    // A large reply relayed as text (ADR 0211) comes in pieces; everything else is stringified as always.
+    const parts = rawParts(message);
+    const json = parts === undefined ? JSON.stringify(message) : partsText(parts);
     if (channels.message.hasSubscribers) channels.message.publish({ direction: "outbound", clientId: session.clientId, sessionId: session.id, transport: "websocket", size: json.length });
     const seq = session.record(json, "ws");
     if (this.ws.readyState !== 1) return false;
-    this.ws.send(this.envelope ? messageFrame(seq, json) : json);
+    if (parts === undefined) this.ws.send(this.envelope ? messageFrame(seq, json) : json);
+    // A large reply relayed as text (ADR 0211): one message in fragments, each encoded on its own.
+    else if (this.envelope) sendTextFragments(this.ws, parts, `{"type":"message","seq":${seq},"message":`, "}");
+    else sendTextFragments(this.ws, parts);
     return this.ws.bufferedAmount < this.maxBuffered;
   }
 

@@ -17,6 +17,7 @@ import { ClientUpstreamSessions, type SessionOwner } from "../upstream/client-se
 import { Coalescer } from "./coalesce.js";
 import { isValidRequestId } from "../protocol/validate.js";
 import { taskRoutes } from "../protocol/task-route.js";
+import type { RelayTracer } from "../telemetry/otel/hook.js";
 
 /** Repeated roots/list_changed within this window reach the upstreams once more at its end, not once each (ms). */
 const ROOTS_FANOUT_INTERVAL_MS = 250;
@@ -56,6 +57,8 @@ export class Relay implements CallSink {
   /** The integrity layer's error for a URI that only a withheld resource template would serve (src/integrity/). */
   withheldResource?: (uri: string) => GatewayError | undefined;
   readonly version: string;
+  /** OpenTelemetry (src/telemetry/otel/): undefined when off, and then this one check is all it costs. */
+  tracer?: RelayTracer;
   /** Upstream sessions of `session_mode: per_client` upstreams, one per client session. */
   readonly clientSessions: ClientUpstreamSessions;
 
@@ -71,7 +74,7 @@ export class Relay implements CallSink {
     this.clientSessions = new ClientUpstreamSessions(manager.factory, { name: "mcp-gateway", version });
     this.clientSessions.onServerMessage = (m, e, c, owner) => this.#onServerMessage(m, e, c, owner as Session);
     this.clientSessions.idleTimeoutOf = (upstream) => this.manager.groups.get(upstream)?.config.per_client.idle_timeout ?? 300_000;
-    catalog.onChanged = (kind) => this.#broadcastListChanged(kind);
+    catalog.onListChanged((kind) => this.#broadcastListChanged(kind));
     registry.onEnd((s) => this.#onSessionEnd(s));
   }
 
@@ -82,6 +85,7 @@ export class Relay implements CallSink {
   handle(session: Session, message: JsonRpcMessage): void {
     session.lastActivity = Date.now();
     session.messagesIn++;
+    this.tracer?.inbound(session, message);
     const m = message as JsonRpcRequest;
     if (typeof m !== "object" || m === null || m.jsonrpc !== "2.0") {
       return this.#reject(session, (m as JsonRpcRequest)?.id ?? null, new GatewayError("invalid_request", { detail: "not a JSON-RPC 2.0 message" }));
@@ -118,11 +122,15 @@ export class Relay implements CallSink {
 
   #reject(session: Session, id: JsonRpcId | null, err: GatewayError): void {
     if (channels.error.hasSubscribers) channels.error.publish({ type: "request", code: err.code, message: err.message, clientId: session.clientId, transport: session.transport });
-    session.send(toJsonRpcError(err, id), id ?? undefined);
+    const answer = toJsonRpcError(err, id);
+    this.tracer?.answered(session, id, answer);
+    session.send(answer, id ?? undefined);
   }
 
   #reply(session: Session, id: JsonRpcId, result: Record<string, unknown>): void {
-    session.send({ jsonrpc: "2.0", id, result }, id);
+    const answer: JsonRpcResponse = { jsonrpc: "2.0", id, result };
+    this.tracer?.answered(session, id, answer);
+    session.send(answer, id);
   }
 
   #onRequest(session: Session, request: JsonRpcRequest): void {
@@ -292,7 +300,7 @@ export class Relay implements CallSink {
     if (this.#perClient(upstream, session)) return this.#forwardOwn(session, request, upstream, timeoutMs);
     const connection = this.manager.tryConnectionFor(upstream, session.clientId);
     const now = Date.now();
-    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
+    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session, trace: this.tracer?.forwarding(session, request.id) };
     (session.inflight ??= new Map()).set(request.id, call);
     if (connection === undefined) return this.#awaitReplica(session, request, upstream, call);
     this.#route(session, request, call, connection);
@@ -305,7 +313,7 @@ export class Relay implements CallSink {
    */
   #forwardOwn(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs: number): void {
     const now = Date.now();
-    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session };
+    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session, trace: this.tracer?.forwarding(session, request.id) };
     (session.inflight ??= new Map()).set(request.id, call);
     const waiting = () => !session.closed && session.inflight?.get(call.originalId) === call;
     const fail = (err: unknown) => {
@@ -382,6 +390,7 @@ export class Relay implements CallSink {
     if (channels.call.hasSubscribers) {
       channels.call.publish({ method: call.method, upstream: call.connection?.upstream ?? "", replica: call.connection?.replica, clientId: session.clientId, sessionId: session.id, durationMs: Date.now() - call.startedAt, ok: !("error" in response) });
     }
+    this.tracer?.answered(session, call.originalId, response);
     if (!session.closed) session.send(response, call.originalId);
     // Graceful shutdown waits on this (after the reply went out) instead of polling.
     this.onCallSettled?.();

@@ -9,6 +9,8 @@ export { LIST_KINDS, type ListKind } from "./list-refresher.js";
 export interface Target {
   upstream: string;
   name: string;
+  /** The item as its upstream listed it (its schema, e.g. the `x-mcp-header` declarations the modern edge checks). */
+  definition?: ListItem;
 }
 
 type Item = ListItem;
@@ -45,7 +47,7 @@ export class Catalog {
   readonly #lists = new Map<string, Partial<Record<ListKind, Item[]>>>();
   /** Upstreams with no ready replica (past the grace): their items are not listed. */
   readonly #hidden = new Set<string>();
-  readonly #refresher = new ListRefresher(async (group, fetched) => this.#apply(group, await this.#reviewed(group, fetched)));
+  readonly #refresher: ListRefresher;
   readonly #dropTimers = new Map<string, NodeJS.Timeout>();
   #tools = new Map<string, Target>();
   #prompts = new Map<string, Target>();
@@ -55,8 +57,14 @@ export class Catalog {
   #prefixMode: PrefixMode;
   /** Collisions found under prefix `never` (reported by health). */
   collisions: string[] = [];
-  /** Called once per notification kind (tools, prompts, resources) whose listed view changed; the relay notifies clients. */
-  onChanged?: (kind: ListKind) => void;
+  /**
+   * Listeners told once per notification kind (tools, prompts, resources)
+   * whose listed view changed: the relay's legacy broadcast, the resilience
+   * layer's caches, the modern listen streams. Many listeners, called in the
+   * order they subscribed; one that throws does not keep the others from
+   * hearing (the order of install calls is no longer load-bearing).
+   */
+  readonly #changeListeners = new Set<(kind: ListKind) => void>();
   /** Reviews each freshly fetched list before it is kept (src/integrity/: pins, scan); returns what may be exposed. */
   review?: ListReview;
   #maxNameLength = 64;
@@ -64,8 +72,53 @@ export class Catalog {
   constructor(
     readonly manager: UpstreamManager,
     prefixMode: PrefixMode,
+    /** routing.list_timeout (read per refresh); without it nothing is flagged stale. */
+    listTimeoutMs?: () => number,
   ) {
     this.#prefixMode = prefixMode;
+    this.#refresher = new ListRefresher(async (group, fetched) => this.#apply(group, await this.#reviewed(group, fetched)), listTimeoutMs && {
+      timeoutMs: listTimeoutMs,
+      onStale: (upstream, afterMs, reason) => {
+        const kept = this.#lists.get(upstream);
+        const what = kept ? `its last good lists (${kept.tools?.length ?? 0} tools)` : "nothing from it yet";
+        const why = reason === "timeout" ? `unanswered after ${afterMs} ms (routing.list_timeout)` : `not fetched (a list request failed or no connection)`;
+        log("warn", "MCP.Routing", `lists of ${upstream} ${why}: serving ${what}`, { upstream, list_stale: true });
+      },
+      onSettled: (upstream, afterMs) => log("info", "MCP.Routing", `lists of ${upstream} answered again after ${afterMs} ms`, { upstream, list_stale: false }),
+    });
+  }
+
+  /** True while an upstream's lists are stale: a refresh ran past routing.list_timeout or failed (gateway_upstream_list_stale). */
+  isStale(upstream: string): boolean {
+    return this.#refresher.isStale(upstream);
+  }
+
+  /** Times each upstream's lists went stale (gateway_upstream_list_timeouts_total). */
+  staleCounts(): ReadonlyMap<string, number> {
+    return this.#refresher.timeouts;
+  }
+
+  /** Subscribes to merged-list changes; returns the unsubscribe. */
+  onListChanged(listener: (kind: ListKind) => void): () => void {
+    // A wrapper per subscription: the same function subscribed twice is two listeners, removed one at a time.
+    const entry = (kind: ListKind) => listener(kind);
+    this.#changeListeners.add(entry);
+    return () => void this.#changeListeners.delete(entry);
+  }
+
+  /** Number of change listeners (tests, diagnostics). */
+  get listChangedListeners(): number {
+    return this.#changeListeners.size;
+  }
+
+  #emitChanged(kind: ListKind): void {
+    for (const listener of [...this.#changeListeners]) {
+      try {
+        listener(kind);
+      } catch (err) {
+        log("error", "MCP.Catalog", `a list_changed listener failed: ${(err as Error)?.stack ?? err}`);
+      }
+    }
   }
 
   /** `routing.prefix`; changing it renames items, which clients hear as `list_changed`. */
@@ -202,7 +255,7 @@ export class Catalog {
     const before = NOTIFIED_KINDS.map(({ covers }) => JSON.stringify(covers.map((k) => this.#merged[k] ?? [])));
     this.#rebuild();
     NOTIFIED_KINDS.forEach(({ kind, covers }, i) => {
-      if (JSON.stringify(covers.map((k) => this.#merged[k] ?? [])) !== before[i]) this.onChanged?.(kind);
+      if (JSON.stringify(covers.map((k) => this.#merged[k] ?? [])) !== before[i]) this.#emitChanged(kind);
     });
   }
 
@@ -227,7 +280,7 @@ export class Catalog {
             log("error", "MCP.Routing", msg);
             continue;
           }
-          targets.set(exposed, { upstream, name: item.name! });
+          targets.set(exposed, { upstream, name: item.name!, definition: item });
           if (!this.#hidden.has(upstream)) merged.push(exposed === item.name ? item : { ...item, name: exposed });
         }
       }

@@ -29,6 +29,19 @@ interface UpstreamRefresh {
 /** Pages fetched per list at most: an upstream that always returns a cursor cannot loop us forever. */
 const MAX_PAGES = 100;
 
+/** How long one list request may run in the background (a late answer is still merged). */
+const LIST_REQUEST_TIMEOUT_MS = 30_000;
+
+/** When a round of one upstream runs past the list timeout (ADR 0210). */
+export interface ListTimeouts {
+  /** routing.list_timeout, read per round (runtime-changeable). */
+  timeoutMs(): number;
+  /** `upstream` became stale (a round ran past the list timeout, or failed): its last good lists are served meanwhile. */
+  onStale?(upstream: string, afterMs: number, reason: "timeout" | "failed"): void;
+  /** A stale `upstream` answered a whole round again. */
+  onSettled?(upstream: string, afterMs: number): void;
+}
+
 /**
  * Fetches upstream lists and hands each round's results to `apply`.
  *
@@ -42,7 +55,20 @@ const MAX_PAGES = 100;
 export class ListRefresher {
   readonly #byUpstream = new Map<string, UpstreamRefresh>();
 
-  constructor(readonly apply: (group: UpstreamGroup, fetched: FetchedLists) => void | Promise<void>) {}
+  /** Upstreams whose lists are stale: the last round ran past the list timeout or did not fetch every kind. */
+  readonly #stale = new Set<string>();
+  /** Times an upstream became stale (gateway_upstream_list_timeouts_total). */
+  readonly timeouts = new Map<string, number>();
+
+  constructor(
+    readonly apply: (group: UpstreamGroup, fetched: FetchedLists) => void | Promise<void>,
+    readonly limits?: ListTimeouts,
+  ) {}
+
+  /** True while `upstream`'s lists are stale (its last good lists are served): see #watched. */
+  isStale(upstream: string): boolean {
+    return this.#stale.has(upstream);
+  }
 
   /** Refreshes `kinds` of `group`; resolves once a round that started after this call has fetched them. */
   refresh(group: UpstreamGroup, kinds: readonly ListKind[]): Promise<void> {
@@ -58,13 +84,43 @@ export class ListRefresher {
       while (state.wanted.size > 0) {
         const kinds = [...state.wanted];
         state.wanted.clear();
-        const fetched = await this.#fetch(group, kinds);
+        const fetched = await this.#watched(group, kinds, this.#fetch(group, kinds));
         // Awaited: an async apply (the integrity review) finishes before the next round starts.
         await this.apply(group, fetched);
       }
     } finally {
       state.running = undefined;
     }
+  }
+
+  /**
+   * Awaits one round's fetch. The upstream is flagged stale when the round
+   * runs past the list timeout or ends without every kind it asked for, and
+   * unflagged by the first round that fetched everything it asked for.
+   */
+  async #watched(group: UpstreamGroup, kinds: ListKind[], fetch: Promise<FetchedLists>): Promise<FetchedLists> {
+    const limits = this.limits;
+    if (!limits) return fetch;
+    const started = Date.now();
+    const timer = setTimeout(() => this.#flag(group.name, Date.now() - started, "timeout"), limits.timeoutMs());
+    // A stalled upstream must not hold the process open at shutdown.
+    timer.unref();
+    let fetched: FetchedLists = {};
+    try {
+      fetched = await fetch;
+      return fetched;
+    } finally {
+      clearTimeout(timer);
+      if (kinds.some((k) => fetched[k] === undefined)) this.#flag(group.name, Date.now() - started, "failed");
+      else if (this.#stale.delete(group.name)) limits.onSettled?.(group.name, Date.now() - started);
+    }
+  }
+
+  #flag(upstream: string, afterMs: number, reason: "timeout" | "failed"): void {
+    if (this.#stale.has(upstream)) return;
+    this.#stale.add(upstream);
+    this.timeouts.set(upstream, (this.timeouts.get(upstream) ?? 0) + 1);
+    this.limits?.onStale?.(upstream, afterMs, reason);
   }
 
   async #fetch(group: UpstreamGroup, kinds: ListKind[]): Promise<FetchedLists> {
@@ -82,7 +138,7 @@ export class ListRefresher {
         const items: ListItem[] = [];
         let cursor: string | undefined;
         for (let page = 0; page < MAX_PAGES; page++) {
-          const result = await connection.request(spec.method, cursor ? { cursor } : {}, 30_000).catch((err: Error) => {
+          const result = await connection.request(spec.method, cursor ? { cursor } : {}, LIST_REQUEST_TIMEOUT_MS).catch((err: Error) => {
             log("warn", "MCP.Routing", `${spec.method} failed on ${group.name}: ${err.message}`, { upstream: group.name });
             return undefined;
           });

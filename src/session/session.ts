@@ -1,4 +1,5 @@
 import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
+import { partsText, rawParts } from "../protocol/raw-reply.js";
 import type { PendingCall } from "../upstream/connection.js";
 import type { ClientTransportKind } from "../telemetry/channels.js";
 import { ReplayBuffer } from "./replay-buffer.js";
@@ -177,7 +178,8 @@ export class Session implements CallerContext {
     const sink = this.#sink;
     if (sink) return this.gate === undefined ? sink.deliver(message, relatedId, this) : this.gate.send(this, sink, message, relatedId);
     // Nobody attached: keep it for the client's resume.
-    this.record(JSON.stringify(message), relatedId === undefined ? "get" : idKey(relatedId));
+    const parts = rawParts(message);
+    this.record(parts === undefined ? JSON.stringify(message) : partsText(parts), relatedId === undefined ? "get" : idKey(relatedId));
     return false;
   }
 

@@ -21,6 +21,8 @@ export interface HubScope {
   registry: SessionRegistry;
   /** Upstream names this gateway owns (errors without a client name one). */
   hasUpstream(name: string): boolean;
+  /** Modern (2026-07-28) callers of this gateway, which no registry holds (their id is the event's sessionId). */
+  ownsCaller?(callerId: string): boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export class TelemetryHub {
 
   #mine(e: { sessionId?: string; clientId?: string }): boolean {
     const r = this.#scope.registry;
-    if (e.sessionId !== undefined && r.get(e.sessionId)) return true;
+    if (e.sessionId !== undefined && (r.get(e.sessionId) || this.#scope.ownsCaller?.(e.sessionId))) return true;
     return e.clientId !== undefined && r.byClient(e.clientId).length > 0;
   }
 

@@ -11,8 +11,8 @@ export interface MetricsSources {
   /** Pool usage in_use / (size + overflow), or undefined without pools. */
   poolUsage(): { total: number; upstreams: Array<{ upstream: string; ratio: number; in_use: number; waiting: number; timeouts: number }> } | undefined;
   breakers(): BreakerInfo[] | undefined;
-  /** Ready replicas and total per upstream. */
-  upstreams(): Array<{ upstream: string; ready: number; total: number }>;
+  /** Ready replicas and total per upstream; whether its lists are stale (routing.list_timeout) and how often they went stale. */
+  upstreams(): Array<{ upstream: string; ready: number; total: number; listStale?: boolean; listTimeouts?: number }>;
   /** Largest message lag of any session (s). */
   maxLagSeconds(): number;
   /** Mean age of open connections (s). */
@@ -129,6 +129,20 @@ export class GatewayMetrics implements TelemetrySink {
       collect() {
         this.reset();
         for (const u of sources.upstreams()) this.set({ upstream: u.upstream }, u.ready);
+      },
+    });
+    new Gauge({
+      name: "gateway_upstream_list_stale", help: "1 while an upstream's lists are stale (a refresh ran past routing.list_timeout or failed): its last good lists are served", labelNames: ["upstream"], registers,
+      collect() {
+        this.reset();
+        for (const u of sources.upstreams()) this.set({ upstream: u.upstream }, u.listStale ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: "gateway_upstream_list_timeouts_total", help: "Times an upstream's lists went stale (no answer within routing.list_timeout, or a failed refresh)", labelNames: ["upstream"], registers,
+      collect() {
+        this.reset();
+        for (const u of sources.upstreams()) this.inc({ upstream: u.upstream }, u.listTimeouts ?? 0);
       },
     });
     new Gauge({

@@ -4,6 +4,7 @@ import { GatewayError, toJsonRpcError } from "../errors/index.js";
 import { log } from "../telemetry/channels.js";
 import { GATEWAY_CLIENT_CAPABILITIES, negotiate, type HandshakePlan } from "./handshake/index.js";
 import { ModernUpstream, type CacheHint } from "./modern/modern-upstream.js";
+import type { CallTrace } from "../telemetry/otel/hook.js";
 
 /** Who receives the answer to a forwarded request. */
 export interface CallSink {
@@ -32,6 +33,8 @@ export interface PendingCall {
   connection?: UpstreamConnection;
   /** The call holds its connection's attribution lane (see relay/attribution-lane.ts). */
   lane?: boolean;
+  /** OpenTelemetry: told about each attempt sent (src/telemetry/otel/hook.ts); undefined when tracing is off. */
+  trace?: CallTrace;
 }
 
 /** Server capabilities and identity learned from the upstream's InitializeResult or DiscoverResult. */
@@ -158,6 +161,7 @@ export class UpstreamConnection {
     }
     this.#modern?.stamp(request, call);
     this.lastActivity = call.startedAt;
+    if (call.trace !== undefined) call.trace.sending(this, request, call);
     try {
       this.#transport.send(request);
     } catch (err) {

@@ -64,6 +64,7 @@ const modPicker: ReplicaPicker = (group, clientId) => {
 export class UpstreamManager {
   readonly groups = new Map<string, UpstreamGroup>();
   #sweepTimer?: NodeJS.Timeout;
+  readonly #firstAttempts = new Map<string, Promise<void>>();
   picker: ReplicaPicker = modPicker;
   /** Installed by the resilience layer; without it a call goes straight to its connection. */
   sender?: Sender;
@@ -83,15 +84,25 @@ export class UpstreamManager {
     for (const g of this.groups.values()) yield* g.replicas;
   }
 
-  /** Starts all replicas; resolves when each has made its first attempt. */
+  /**
+   * Starts all replicas of all groups at once (a cold start with many
+   * upstreams costs the slowest one, not the sum); resolves when each has
+   * made its first attempt. `firstAttempt(name)` tells one group's.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.replicas()].map((r) => r.start()));
-    // One timer sweeps all deadlines: cheaper than a timer per request.
-    this.#sweepTimer = setInterval(() => {
+    // One timer sweeps all deadlines: cheaper than a timer per request. Armed first: handshakes have deadlines too.
+    this.#sweepTimer ??= setInterval(() => {
       const now = Date.now();
       for (const r of this.replicas()) r.connection?.sweep(now);
     }, 100);
     this.#sweepTimer.unref();
+    for (const g of this.groups.values()) this.#firstAttempts.set(g.name, Promise.all(g.replicas.map((r) => r.start())).then(() => undefined));
+    await Promise.all(this.#firstAttempts.values());
+  }
+
+  /** Resolves once every replica of `upstream` made its first connect attempt (successful or not) after start(). */
+  firstAttempt(upstream: string): Promise<void> {
+    return this.#firstAttempts.get(upstream) ?? Promise.resolve();
   }
 
   /** The connection a client's call to `upstream` goes to, or a catalogue error. */

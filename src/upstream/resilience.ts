@@ -91,11 +91,9 @@ export class ResilienceCore implements CallSink, LeaseHandler<RoutedCall> {
     for (const group of deps.manager.groups.values()) this.#addGroup(group);
     deps.manager.picker = (group, clientId) => this.router.pick(group, clientId);
     deps.manager.sender = (connection, request, call) => this.#send(connection, request, call as RoutedCall);
-    const onChanged = deps.catalog.onChanged;
-    deps.catalog.onChanged = (kind) => {
+    deps.catalog.onListChanged((kind) => {
       if (kind === "tools") this.#safeTools = null;
-      onChanged?.(kind);
-    };
+    });
     deps.config.on("change", (change: ConfigChange) => this.#onConfig(change));
   }
 

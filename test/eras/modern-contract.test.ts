@@ -81,13 +81,17 @@ test("sealed requestState: tampered, or presented for another tool, is refused; 
   assert.deepEqual([r.status, r.body.error?.code, r.body.error?.data?.error], [400, -32602, "sealed_state_invalid"]);
   r = await post("tools/call", { name: "test_simple_text", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, {}, 3);
   assert.equal(r.body.error?.data?.error, "sealed_state_invalid");
+  // A leaked state is useless to another client: it is bound to the one it was issued to.
+  r = await post("tools/call", { name: "test_input_required_result_elicitation", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, { "x-client-id": "someone-else" }, 31);
+  assert.deepEqual([r.status, r.body.error?.data?.error], [400, "sealed_state_invalid"]);
+  assert.match(String((r.body.error as { message?: string }).message), /another client/);
   r = await post("tools/call", { name: "test_input_required_result_elicitation", arguments: {}, _meta: META, inputResponses: answer, requestState: state }, {}, 4);
   assert.equal(r.body.id, 4);
   assert.match(JSON.stringify(r.body.result?.content), /Hello, Ada!/);
   assert.deepEqual([r.body.result?.ttlMs, r.body.result?.cacheScope], [undefined, undefined], "tools/call results carry no cache hint");
 });
 
-test("a client that never retries: the held call ends at modern.input_timeout, and a late retry is replayed", async () => {
+test("a client that never retries: the held call ends at modern.input_timeout, and a late retry is refused, never re-run", async () => {
   const bridge = (gateway.context.modern as ModernService).bridge;
   const first = await post("tools/call", { name: "test_input_required_result_request_state", arguments: {}, _meta: META });
   assert.equal(first.body.result?.resultType, "input_required");
@@ -96,5 +100,6 @@ test("a client that never retries: the held call ends at modern.input_timeout, a
   for (let i = 0; i < 100 && bridge.held > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(bridge.held, 0, "the held call was released at the timeout");
   const late = await post("tools/call", { name: "test_input_required_result_request_state", arguments: {}, _meta: META, inputResponses: { confirm: { action: "accept", content: { ok: true } } }, requestState: first.body.result?.requestState }, {}, 5);
-  assert.match(JSON.stringify(late.body.result?.content), /state-ok/);
+  assert.deepEqual([late.status, late.body.id, late.body.error?.code, late.body.error?.data?.error], [400, 5, -32045, "input_call_gone"]);
+  assert.match(late.body.error!.message, /timed out/);
 });

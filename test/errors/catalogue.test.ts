@@ -31,3 +31,16 @@ test("the guide's gateway errors exist with sensible wires", () => {
   const rl = toJsonRpcError(new GatewayError("rate_limit_exceeded", { retry_after: 12 }), 1);
   assert.deepEqual(rl.error.data, { error: "rate_limit_exceeded", retry_after: 12 });
 });
+
+test("-32020..-32022 mean only what MCP 2026-07-28 says, on every wire (docs/adr/0230)", () => {
+  const owners: Record<number, ErrorCode[]> = {};
+  for (const code of Object.keys(CATALOGUE) as ErrorCode[]) (owners[CATALOGUE[code].jsonrpc] ??= []).push(code);
+  assert.deepEqual(owners[-32020], ["header_mismatch"]);
+  assert.deepEqual(owners[-32021], ["missing_client_capability"]);
+  assert.deepEqual(owners[-32022], ["unsupported_version"]);
+  // The three older entries keep their names (the guide's) under numbers of their own.
+  assert.deepEqual(
+    (["too_many_connections", "request_timeout", "shutting_down"] as const).map((c) => CATALOGUE[c].jsonrpc),
+    [-32025, -32026, -32027],
+  );
+});

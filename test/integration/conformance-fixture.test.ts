@@ -92,6 +92,10 @@ test("conformance fixture over Streamable HTTP: lists tools and calls them", asy
   assert.equal(schema.$schema, "https://json-schema.org/draft/2020-12/schema");
   assert.ok((schema.$defs as Record<string, unknown>).address);
   assert.equal(schema.additionalProperties, false);
+  // SEP-2106 keywords (checked through the gateway by conformance-next's json-schema-2020-12 scenario).
+  assert.equal((schema.$defs as Record<string, { $anchor?: string }>).address.$anchor, "address");
+  assert.ok(Array.isArray(schema.allOf) && (schema.allOf as Array<{ anyOf?: unknown }>).some((s) => Array.isArray(s.anyOf)));
+  assert.ok(schema.if && schema.then && schema.else);
 
   const simple = await client.callTool({ name: "test_simple_text" });
   assert.deepEqual(simple.content, [{ type: "text", text: "This is a simple text response for testing." }]);

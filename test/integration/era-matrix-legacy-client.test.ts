@@ -102,7 +102,7 @@ for (const name of ["v2ms", "v2mh", "v2ds", "v2dh"]) {
     const { client, updates, asked } = await legacyClient();
     try {
       const tools = (await client.listTools()).tools.map((t) => t.name);
-      assert.deepEqual(tools.filter((t) => t.startsWith(`${name}__`)).sort(), [`${name}__bump`, `${name}__confirm`, `${name}__echo`, `${name}__grow`, `${name}__sample`, `${name}__where`]);
+      assert.deepEqual(tools.filter((t) => t.startsWith(`${name}__`)).sort(), [`${name}__bump`, `${name}__confirm`, `${name}__echo`, `${name}__grow`, `${name}__sample`, `${name}__seen_headers`, `${name}__where`]);
       const echoed = await client.callTool({ name: `${name}__echo`, arguments: { text: "hi v2" } });
       assert.deepEqual(echoed.content, [{ type: "text", text: "echo: hi v2" }]);
       // A declared x-mcp-header argument travels as Mcp-Param-Region (Base64-wrapped when not plain ASCII).

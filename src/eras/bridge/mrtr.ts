@@ -6,20 +6,22 @@
  * `input_required` result instead, with the questions as `inputRequests` and
  * a sealed `requestState`, and retries the request with `inputResponses`.
  *
- * Two ways back, both driven by the sealed state:
- * - held: the retry reaches the node that holds the upstream's pending
- *   request (the state names node and handle); the answers go to the
- *   upstream and the original call completes. A held call waits at most
- *   `modern.input_timeout`; then the upstream's questions are answered with
- *   `input_timeout` and the call is cancelled.
- * - replayed: anywhere else (another node, or after the timeout) the request
- *   runs again, and the upstream's questions are answered from the answers
- *   the state accumulated plus the retry's `inputResponses`, matched by key.
- *   Keys are deterministic: the upstream may name one in the request's
- *   `_meta["mcp-gateway/input-key"]`; otherwise `<kind>-<n>` by order asked.
- *
- * An upstream that itself answers `input_required` (a modern upstream) is
- * passed through with its own state wrapped in the gateway's seal (`inner`).
+ * The sealed state says which of two ways back a retry takes:
+ * - held (a legacy upstream asked): the upstream's pending request lives on
+ *   the node that issued the state (the state names node and handle). The
+ *   retry reaches that node, directly or forwarded whole over the cluster bus
+ *   by whichever node it landed on, and the answers go to the upstream; the
+ *   original call completes. It is never re-run: a retry whose held call is
+ *   gone (answered, timed out after `modern.input_timeout`, cancelled, or its
+ *   node died) gets `input_call_gone`, and the client sends the request
+ *   afresh. Input keys are deterministic: the upstream may name one in the
+ *   request's `_meta["mcp-gateway/input-key"]`; otherwise `<kind>-<n>`.
+ * - through (a modern upstream asked itself, SEP-2322): stateless. The
+ *   upstream's own `requestState` travels inside the gateway's seal with the
+ *   upstream's name; the retry on any node unwraps it and sends the client's
+ *   `inputResponses` with it to the upstream the body names (the state is
+ *   refused if that is no longer the upstream it names). No node keeps
+ *   anything between rounds.
  */
 import { randomUUID } from "node:crypto";
 import type { JsonRpcErrorResponse, JsonRpcId, JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from "../../protocol/jsonrpc.js";
@@ -27,8 +29,9 @@ import type { CallerContext } from "../../protocol/caller-context.js";
 import type { Sealer, SealedPayload } from "../../protocol/sealed.js";
 import { GatewayError } from "../../errors/index.js";
 import type { CallerSink, ModernCaller } from "../modern/caller.js";
-import { missingCapability } from "../modern/errors.js";
+import { missingCapability, relayedErrorForModern } from "../modern/errors.js";
 import type { ModernExchange } from "../../listeners/modern-exchange.js";
+import type { ClientIdentity } from "../../listeners/identity.js";
 import { stampResult, type CacheHint } from "../modern/results.js";
 
 /** `_meta` key a legacy upstream may use to name its input request (the key the client sees). */
@@ -43,16 +46,23 @@ const ASKS: Record<string, { capability: string; kind: string }> = {
 
 /** What a gateway `requestState` holds (sealed; the client cannot read or change it). */
 export interface RequestState extends SealedPayload {
-  /** The node holding the upstream's pending request, and its handle there. */
-  node: string;
-  handle: string;
+  /** "held": a call waits on `node` under `handle`; "through": a modern upstream's own round (stateless). */
+  way: "held" | "through";
+  /** The node holding the upstream's pending request, and its handle there (held only). */
+  node?: string;
+  handle?: string;
   /** The request it belongs to: a state is never accepted for another method or name. */
   method: string;
   name?: string;
-  /** Every answer given so far, by key (replays answer from these). */
-  answers: Record<string, unknown>;
-  /** A modern upstream's own requestState (pass-through). */
+  /** A modern upstream's own requestState (through; absent when the upstream gave none). */
   inner?: string;
+  /** Who may hand it back: the client id and, for a self-named client, its binding (see ownsSession). */
+  client?: string;
+}
+
+/** The owner key a state is bound to: a leaked requestState is useless to any other client. */
+function ownerKey(identity: ClientIdentity | undefined): string | undefined {
+  return identity === undefined ? undefined : identity.binding === undefined ? identity.clientId : `${identity.clientId} ${identity.binding}`;
 }
 
 /** What the bridge needs from the gateway. */
@@ -60,8 +70,8 @@ export interface BridgeDeps {
   /** Hands a message of `caller` to the middleware chain and the relay. */
   dispatch(caller: CallerContext, message: JsonRpcMessage): void;
   sealer: Sealer;
-  /** This node's id (cluster mode) or a per-process id. */
-  nodeId: string;
+  /** This node's id on the cluster bus, or a per-process id (read per use: the cluster is installed later). */
+  nodeId(): string;
   serverInfo: { name: string; version: string };
   /** modern.input_timeout (ms): how long a held call waits for the client's retry. */
   inputTimeoutMs(): number;
@@ -72,6 +82,8 @@ export interface BridgeDeps {
   /** Attribution lanes (Relay.parkLane/unparkLane): a held call gives its lane away until the retry. */
   parkLane(caller: CallerContext, requestId: JsonRpcId): void;
   unparkLane(caller: CallerContext, requestId: JsonRpcId, run: () => void): void;
+  /** The era an upstream speaks (undefined: not connected), for rendering its errors on the modern wire. */
+  upstreamEra?(upstream: string): "legacy" | "modern" | undefined;
   /** Post-processing of a complete result (task ids sealed, lists sorted); an error instead fails the call. */
   finishResult?(method: string, upstream: string, result: Record<string, unknown>, caller: CallerContext): Record<string, unknown> | GatewayError;
 }
@@ -94,28 +106,34 @@ export class InputBridge {
 
   /**
    * Runs `request` for `caller`, answering on `exchange`. `answers`: input
-   * already known (a replay's, or inputResponses sent with a first call).
+   * already known (inputResponses sent with a first call, for a legacy
+   * upstream's questions). `retried`: a modern upstream's round (never cached).
    */
-  start(caller: ModernCaller, exchange: ModernExchange, request: JsonRpcRequest, upstream: string, answers: Record<string, unknown>, retried: boolean, inner?: string): void {
+  start(caller: ModernCaller, exchange: ModernExchange, request: JsonRpcRequest, upstream: string, answers: Record<string, unknown>, retried: boolean): void {
     const call = new BridgedCall(this, caller, exchange, request, upstream, answers, retried);
     caller.sink = call;
-    if (inner !== undefined) request.params = { ...request.params, requestState: inner };
     this.deps.dispatch(caller, request);
   }
 
-  /** A retry for a call this node holds: true when it was resumed here. */
-  resume(state: RequestState, exchange: ModernExchange, inputResponses: Record<string, unknown>): boolean {
-    if (state.node !== this.deps.nodeId) return false;
-    const call = this.#held.get(state.handle);
-    if (!call) return false;
-    this.#held.delete(state.handle);
+  /**
+   * A held-way retry that reached the node named in its state: resumes the
+   * held call. Throws `input_call_gone` when no call waits under the handle
+   * any more (never re-runs it).
+   */
+  resume(state: RequestState, exchange: ModernExchange, inputResponses: Record<string, unknown>): void {
+    const call = state.handle === undefined ? undefined : this.#held.get(state.handle);
+    if (!call) throw new GatewayError("input_call_gone", { reason: "it was answered, timed out or cancelled" });
+    this.#held.delete(state.handle!);
     call.attach(exchange, inputResponses);
-    return true;
   }
 
-  /** Opens a client's requestState (throws sealed_state_invalid) and checks it belongs to `request`. */
-  openState(token: unknown, request: JsonRpcRequest): RequestState {
+  /** Opens a client's requestState (throws sealed_state_invalid) and checks it belongs to `request` of `identity`. */
+  openState(token: unknown, request: JsonRpcRequest, identity?: ClientIdentity): RequestState {
     const state = this.deps.sealer.open<RequestState>("request_state", token);
+    if (state.client !== undefined && state.client !== ownerKey(identity)) {
+      throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: "it was issued to another client" });
+    }
+    if (state.way !== "held" && state.way !== "through") throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: "it was issued by an older gateway version" });
     const name = request.params?.name ?? request.params?.uri;
     if (state.method !== request.method || (state.name !== undefined && state.name !== name)) {
       throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: "it belongs to another request" });
@@ -273,11 +291,15 @@ class BridgedCall implements CallerSink {
     exchange.finish({ jsonrpc: "2.0", id: exchange.id, result: stampResult(this.request.method, { resultType: "input_required", inputRequests, requestState }, this.bridge.deps.serverInfo, undefined) });
   }
 
-  #seal(inner?: string): string {
-    const name = this.#name;
-    const state: RequestState = { upstream: this.upstream, node: this.bridge.deps.nodeId, handle: this.handle, method: this.request.method, answers: this.answers };
-    if (name !== undefined) state.name = name;
-    if (inner !== undefined) state.inner = inner;
+  /** The held way's state: this node and the handle the retry finds the call under. */
+  #seal(): string {
+    return this.#sealState({ upstream: this.upstream, way: "held", node: this.bridge.deps.nodeId(), handle: this.handle, method: this.request.method });
+  }
+
+  #sealState(state: RequestState): string {
+    if (this.#name !== undefined) state.name = this.#name;
+    const client = ownerKey(this.caller.identity);
+    if (client !== undefined) state.client = client;
     return this.bridge.deps.sealer.seal("request_state", state, this.bridge.deps.stateTtlMs());
   }
 
@@ -288,7 +310,10 @@ class BridgedCall implements CallerSink {
     this.bridge.release(this);
     if (exchange === null) return;
     const out: Record<string, unknown> = { ...result, resultType: "input_required" };
-    out.requestState = this.#seal(typeof result.requestState === "string" ? result.requestState : undefined);
+    // Stateless: everything the retry needs is in the token (no node, no handle).
+    const state: RequestState = { upstream: this.upstream, way: "through", method: this.request.method };
+    if (typeof result.requestState === "string") state.inner = result.requestState;
+    out.requestState = this.#sealState(state);
     exchange.finish({ jsonrpc: "2.0", id: exchange.id, result: stampResult(this.request.method, out, this.bridge.deps.serverInfo, undefined) });
   }
 
@@ -298,7 +323,10 @@ class BridgedCall implements CallerSink {
     this.caller.closed = true;
     this.bridge.release(this);
     clearTimeout(this.#gather);
-    if ("error" in response) return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, response), id: exchange.id });
+    if ("error" in response) {
+      const relayed = this.upstream === "" ? response : relayedErrorForModern(response, this.upstream, this.bridge.deps.upstreamEra?.(this.upstream));
+      return exchange.finish({ ...resourceErrorOf(this.request.method, this.#name, relayed), id: exchange.id });
+    }
     const deps = this.bridge.deps;
     let result = response.result;
     if (deps.finishResult) {

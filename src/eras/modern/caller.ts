@@ -26,7 +26,8 @@ let counter = 0;
 /** A CallerContext for one modern request. */
 export class ModernCaller implements CallerContext {
   readonly era = "modern" as const;
-  readonly id = `m-${(++counter).toString(36)}`;
+  /** `<scope><n>`: the scope tells this gateway's callers from another's in one process (telemetry). */
+  readonly id: string;
   readonly transport = "streamable_http" as const;
   clientId: string;
   identity?: ClientIdentity;
@@ -43,9 +44,16 @@ export class ModernCaller implements CallerContext {
   serverRequests?: Map<JsonRpcId, ForwardedServerRequest>;
   subscriptions?: Set<string>;
   sink: CallerSink | null = null;
+  /**
+   * The client's `Mcp-Param-*` headers (SEP-2243), forwarded as they came to
+   * a modern Streamable HTTP upstream; never read for any decision.
+   */
+  readonly paramHeaders?: Readonly<Record<string, string>>;
   #n = 0;
 
-  constructor(identity: ClientIdentity, envelope: Envelope) {
+  constructor(identity: ClientIdentity, envelope: Envelope, paramHeaders?: Readonly<Record<string, string>>, scope = "m-") {
+    this.id = `${scope}${(++counter).toString(36)}`;
+    this.paramHeaders = paramHeaders;
     this.clientId = identity.clientId;
     this.identity = identity;
     this.protocolVersion = envelope.protocolVersion;

@@ -48,10 +48,24 @@ export function nameOf(request: JsonRpcRequest): string | undefined {
 const B64_PREFIX = "=?base64?";
 const B64_SUFFIX = "?=";
 
-/** SEP-2243: values unsafe in a header travel as `=?base64?<utf-8 base64>?=`. */
-export function decodeHeaderValue(v: string): string {
+/** Canonical Base64 (RFC 4648 §4, padded): anything else inside the sentinel is refused, not guessed. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * SEP-2243: values unsafe in a header travel as `=?base64?<utf-8 base64>?=`;
+ * a value without both halves of the sentinel is literal. Undefined for a
+ * sentinel whose content is not canonical padded Base64 (or not UTF-8):
+ * the caller refuses it as a header mismatch.
+ */
+export function decodeHeaderValue(v: string): string | undefined {
   if (v.startsWith(B64_PREFIX) && v.endsWith(B64_SUFFIX) && v.length >= B64_PREFIX.length + B64_SUFFIX.length) {
-    return Buffer.from(v.slice(B64_PREFIX.length, v.length - B64_SUFFIX.length), "base64").toString("utf8");
+    const inner = v.slice(B64_PREFIX.length, v.length - B64_SUFFIX.length);
+    if (!BASE64.test(inner)) return undefined;
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(inner, "base64"));
+    } catch {
+      return undefined;
+    }
   }
   return v;
 }
@@ -87,6 +101,7 @@ export function readEnvelope(request: JsonRpcRequest, headers: IncomingHttpHeade
   const name = nameOf(request);
   const rawName = header(headers, "mcp-name");
   const hName = rawName === undefined ? undefined : decodeHeaderValue(rawName);
+  if (rawName !== undefined && hName === undefined) throw new GatewayError("header_mismatch", { detail: "Mcp-Name carries an invalid Base64 sentinel value" });
   if (name !== undefined && hName !== name) throw new GatewayError("header_mismatch", { detail: hName === undefined ? "Mcp-Name is missing" : `Mcp-Name "${hName}" but the body names "${name}"` });
 
   if (!isModernVersion(version)) {
@@ -101,11 +116,4 @@ export function readEnvelope(request: JsonRpcRequest, headers: IncomingHttpHeade
     logLevel: logLevel as string | undefined,
     trace,
   };
-}
-
-/** `Mcp-Param-*` headers of a request (forwarded to modern upstreams as they came). */
-export function paramHeaders(headers: IncomingHttpHeaders): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
-  for (const [k, v] of Object.entries(headers)) if (k.startsWith("mcp-param-") && typeof v === "string") (out ??= {})[k] = v;
-  return out;
 }

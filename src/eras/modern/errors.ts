@@ -18,15 +18,32 @@ export function missingCapability(required: Record<string, object>): ModernError
   return new ModernError("missing_client_capability", { capability: Object.keys(required).join(", ") }, { requiredCapabilities: required });
 }
 
-/** Legacy catalogue entries whose numbers the revision gave another meaning (-32020..-32022). */
-const COLLIDING: ReadonlySet<ErrorCode> = new Set(["too_many_connections", "request_timeout", "shutting_down"]);
+/** The JSON-RPC codes MCP 2026-07-28 fixes (-32020 header mismatch, -32021 missing capability, -32022 unsupported version). */
+export const REVISION_CODES: ReadonlySet<number> = new Set([-32020, -32021, -32022]);
+
+/**
+ * An upstream's error on its way to a modern client. The revision's codes
+ * keep their meaning only where it is the client's: a modern upstream's
+ * -32021 names capabilities the client declared (forwarded in `_meta`). A
+ * modern upstream's -32020/-32022 are about the gateway's own hop (its
+ * headers, its version), and a legacy upstream's -32020..-32022 are its own
+ * server-defined codes: shown as `upstream_error`, the original code kept in
+ * `data.upstream_code`, so a modern client never misreads them.
+ */
+export function relayedErrorForModern(response: JsonRpcErrorResponse, upstream: string, upstreamEra: "legacy" | "modern" | undefined): JsonRpcErrorResponse {
+  const { code, message, data } = response.error;
+  if (!REVISION_CODES.has(code) || (upstreamEra === "modern" && code === -32021)) return response;
+  const err = new GatewayError("upstream_error", { upstream: upstream || "unknown", reason: message });
+  const body = toJsonRpcError(err, response.id);
+  body.error.data = { ...(body.error.data as object), upstream_code: code, ...(data !== undefined ? { upstream_data: data } : {}) };
+  return body;
+}
 
 /** What a modern client sees for an error: the revision's code, the request's id, HTTP status. */
 export function toModernWire(err: GatewayError, id: JsonRpcId | null): { status: number; body: JsonRpcErrorResponse } {
   const body = toJsonRpcError(err, id);
   // SEP-2164: an unknown resource is Invalid Params (with the URI in data) on this revision.
   if (err.code === "resource_not_found") body.error.code = -32602;
-  else if (COLLIDING.has(err.code)) body.error.code = -32000;
   if (err instanceof ModernError) body.error.data = { ...(body.error.data as object), ...err.data };
   return { status: CATALOGUE[err.code].http, body };
 }

@@ -21,12 +21,14 @@ import { checkMessage } from "../../protocol/validate.js";
 import { ModernExchange, sendModernError } from "../../listeners/modern-exchange.js";
 import { InputBridge, inputResponsesOf } from "../bridge/mrtr.js";
 import type { ModernWire } from "./wire.js";
-import { readEnvelope, paramHeaders } from "./envelope.js";
+import { readEnvelope } from "./envelope.js";
+import { checkParamHeaders, clientParamHeaders } from "./param-headers.js";
 import { ModernCaller } from "./caller.js";
 import { discoverResult } from "./discover.js";
 import { ListenHub, honoredFilter, readFilter } from "./listen.js";
 import { CACHEABLE, hintOf, mergeHints, sortList, stampResult, type CacheHint } from "./results.js";
 import { ModernTasks, TASK_METHODS, advertiseTasks } from "./tasks/tasks.js";
+import { noteHttpTraceContext } from "../../protocol/trace-context.js";
 
 /** Methods the revision removed: 404 -32601 on this wire (SEP-2575). */
 export const REMOVED_METHODS: ReadonlySet<string> = new Set([
@@ -41,9 +43,6 @@ export const REMOVED_METHODS: ReadonlySet<string> = new Set([
 
 /** Methods the relay serves for modern callers (the upstream may answer input_required on those marked). */
 const RELAYED = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "tools/call", "prompts/get", "resources/read", "completion/complete"]);
-
-/** `Mcp-Param-*` headers of a modern request, kept beside the message for a modern upstream transport. */
-export const forwardedParamHeaders = new WeakMap<object, Record<string, string>>();
 
 /** What the modern wire needs from the gateway (narrow, built by the composition root). */
 export interface ModernDeps {
@@ -64,6 +63,8 @@ export class ModernService implements ModernWire {
   readonly tasks: ModernTasks;
   readonly serverInfo: { name: string; version: string };
   readonly #deps: ModernDeps;
+  /** Prefix of this gateway's modern caller ids. */
+  readonly #callerScope = `m-${randomUUID().slice(0, 8)}-`;
 
   constructor(deps: ModernDeps) {
     this.#deps = deps;
@@ -71,6 +72,7 @@ export class ModernService implements ModernWire {
     this.sealer = new Sealer(key ? keyFromConfig(key) : undefined);
     this.serverInfo = { name: "mcp-gateway", version: deps.version };
     const dispatch = (caller: CallerContext, message: JsonRpcMessage) => deps.context.dispatch(caller, message);
+    const localNode = randomUUID();
     const modern = () => deps.config.current.modern;
     this.tasks = new ModernTasks({
       sealer: this.sealer,
@@ -81,26 +83,29 @@ export class ModernService implements ModernWire {
     this.bridge = new InputBridge({
       dispatch,
       sealer: this.sealer,
-      // Held calls live in this process: the id only has to tell this process from the others.
-      nodeId: randomUUID(),
+      // The cluster's node id (the bus addresses held calls by it), else one that tells this process from others.
+      nodeId: () => deps.context.cluster?.nodeId ?? localNode,
       serverInfo: this.serverInfo,
       inputTimeoutMs: () => modern().input_timeout,
       stateTtlMs: () => modern().state_ttl,
       parkLane: (caller, id) => deps.relay.parkLane(caller, id),
       unparkLane: (caller, id, run) => deps.relay.unparkLane(caller, id, run),
       hintFor: (method, result, caller, retried) => this.#hintFor(method, result, caller, retried),
+      upstreamEra: (upstream) => this.#eraOf(upstream),
       finishResult: (method, upstream, result, caller) => {
         if (method.endsWith("/list")) sortList(result);
         return this.tasks.finish(method, upstream, caller, result);
       },
     });
     this.listen = new ListenHub({ dispatch, serverInfo: this.serverInfo, keepAliveMs: () => modern().keepalive_interval });
-    // Listen streams hear every merged-list change; the relay's legacy broadcast keeps its turn first.
-    const previous = deps.catalog.onChanged;
-    deps.catalog.onChanged = (kind) => {
-      previous?.(kind);
+    // Listen streams hear every merged-list change, beside the relay's legacy broadcast.
+    deps.catalog.onListChanged((kind) => {
       if (kind !== "templates") this.listen.listChanged(LIST_KINDS[kind].notification);
-    };
+    });
+  }
+
+  ownsCaller(callerId: string): boolean {
+    return callerId.startsWith(this.#callerScope);
   }
 
   async serve(req: IncomingMessage, res: ServerResponse, preread?: string): Promise<void> {
@@ -113,8 +118,10 @@ export class ModernService implements ModernWire {
       return sendModernError(res, new GatewayError("not_acceptable", { detail: "Accept must include application/json and text/event-stream" }), null);
     }
     let message: JsonRpcMessage;
+    let body: string;
     try {
-      message = parseJsonRpcBody(preread ?? (await readBody(req, this.#deps.config.current.server.body_limit)));
+      body = preread ?? (await readBody(req, this.#deps.config.current.server.body_limit));
+      message = parseJsonRpcBody(body);
     } catch (err) {
       return sendModernError(res, toGatewayError(err), null);
     }
@@ -144,20 +151,26 @@ export class ModernService implements ModernWire {
       return this.#deps.context.refuse(res, toGatewayError(err));
     }
     try {
-      this.#route(req, res, m as JsonRpcRequest, identity);
+      await this.#route(req, res, m as JsonRpcRequest, identity, body);
     } catch (err) {
       if (!res.headersSent) sendModernError(res, toGatewayError(err), id);
       else res.end();
     }
   }
 
-  #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity): void {
+  async #route(req: IncomingMessage, res: ServerResponse, request: JsonRpcRequest, identity: ClientIdentity, body: string): Promise<void> {
+    noteHttpTraceContext(req, request);
     const method = request.method;
     if (REMOVED_METHODS.has(method) || !(RELAYED.has(method) || TASK_METHODS.has(method) || method === "server/discover" || method === "subscriptions/listen")) {
       throw new GatewayError("method_not_found", { method });
     }
     const envelope = readEnvelope(request, req.headers);
-    const caller = new ModernCaller(identity, envelope);
+    const params = clientParamHeaders(req.headers);
+    // SEP-2243: arguments the tool mirrors into Mcp-Param-* headers must agree with the body (-32020).
+    if (method === "tools/call" && typeof request.params?.name === "string") {
+      checkParamHeaders(this.#deps.catalog.resolveTool(request.params.name)?.definition, request.params.arguments, params);
+    }
+    const caller = new ModernCaller(identity, envelope, params, this.#callerScope);
     if (method === "server/discover") {
       const hint: CacheHint = { ttlMs: this.#deps.config.current.modern.cache_ttl, cacheScope: "public" };
       const discovered = discoverResult(this.#deps.catalog);
@@ -178,24 +191,38 @@ export class ModernService implements ModernWire {
       const upstream = this.tasks.route(caller, forwarded);
       return this.bridge.start(caller, new ModernExchange(res, request.id), forwarded, upstream, {}, false);
     }
-    const exchange = new ModernExchange(res, request.id);
-    let answers = inputResponsesOf(request);
-    let retried = false;
-    let inner: string | undefined;
+    const answers = inputResponsesOf(request);
     const token = request.params?.requestState;
-    if (token !== undefined) {
-      const state = this.bridge.openState(token, request);
-      if (this.bridge.resume(state, exchange, answers)) return;
-      // Not held here (another node, or it timed out): run again, answering from the sealed answers.
-      answers = { ...state.answers, ...answers };
-      retried = true;
-      inner = state.inner;
+    const upstreamBound = withoutRetryParams(request);
+    if (method === "tools/call") this.tasks.noteToolCall(caller, upstreamBound);
+    const owner = this.#ownerOf(upstreamBound);
+    if (token === undefined) {
+      // A modern upstream reads a first call's inputResponses itself; a legacy one's questions are answered from them.
+      if (request.params?.inputResponses !== undefined && this.#eraOf(owner) === "modern") {
+        upstreamBound.params = { ...upstreamBound.params, inputResponses: answers };
+        return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, {}, false);
+      }
+      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, answers, false);
     }
-    const forwarded = withoutRetryParams(request);
-    if (method === "tools/call") this.tasks.noteToolCall(caller, forwarded);
-    const headers = paramHeaders(req.headers);
-    if (headers) forwardedParamHeaders.set(forwarded, headers);
-    this.bridge.start(caller, exchange, forwarded, this.#ownerOf(forwarded), answers, retried, inner);
+    const state = this.bridge.openState(token, request, identity);
+    if (state.way === "through") {
+      // Stateless: the upstream's own state comes out of the seal; any node sends the round on.
+      if (state.upstream !== owner) throw new GatewayError("sealed_state_invalid", { purpose: "request_state", reason: `it names upstream ${state.upstream}, which no longer serves this request` });
+      upstreamBound.params = { ...upstreamBound.params, inputResponses: answers, ...(state.inner !== undefined ? { requestState: state.inner } : {}) };
+      return this.bridge.start(caller, new ModernExchange(res, request.id), upstreamBound, owner, {}, true);
+    }
+    const here = this.bridge.deps.nodeId();
+    if (state.node === here) return this.bridge.resume(state, new ModernExchange(res, request.id), answers);
+    // Held on another node: the whole request goes there over the cluster bus, never re-run here.
+    const cluster = this.#deps.context.cluster;
+    if (!cluster || cluster.forwarded(req)) throw new GatewayError("input_call_gone", { reason: "it was held by another gateway process" });
+    const sent = await cluster.forwardTo(state.node!, req, res, body);
+    if (sent === "gone") throw new GatewayError("input_call_gone", { reason: `node ${state.node} that held it went away` });
+    if (sent === "unreachable") throw new GatewayError("cluster_node_lost", { node: state.node! });
+  }
+
+  #eraOf(upstream: string): "legacy" | "modern" | undefined {
+    return upstream === "" ? undefined : this.#deps.catalog.manager.groups.get(upstream)?.anyConnection()?.era;
   }
 
   /** The upstream a request routes to (named in sealed state); "" when the gateway answers it itself. */

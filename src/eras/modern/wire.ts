@@ -12,4 +12,10 @@ export interface ModernWire {
    * when the legacy path had to read it to classify (absent: not read yet).
    */
   serve(req: IncomingMessage, res: ServerResponse, body?: string): Promise<void>;
+  /**
+   * True when `callerId` names a modern caller of this gateway (telemetry:
+   * modern callers are in no session registry, yet their calls are metered
+   * like everyone's).
+   */
+  ownsCaller(callerId: string): boolean;
 }

@@ -25,19 +25,21 @@ interface CallerLike {
   era?: "legacy" | "modern";
   clientCapabilities?: Record<string, unknown>;
   logLevel?: string;
+  /** A modern client's own `Mcp-Param-*` headers (forwarded; those derived from the body win). */
+  paramHeaders?: Readonly<Record<string, string>>;
 }
 
 /**
- * Which calls the bridge drives: every caller's, unless the request already
- * carries a retry channel (`inputResponses`/`requestState`: someone else is
- * driving the rounds). A legacy caller gets real server->client requests; a
- * modern caller's edge (src/eras/bridge/mrtr.ts) turns those same requests
- * into its own sealed `input_required` and answers them from the client's
- * retry, so both bridges compose without the upstream's state ever reaching
- * the client. Gateway-issued calls have no caller and are never bridged.
+ * Which calls the bridge drives: a legacy caller's (it gets real
+ * server->client requests), unless the request already carries a retry
+ * channel (`inputResponses`/`requestState`: someone else is driving the
+ * rounds). A modern caller's `input_required` passes through to its edge
+ * (src/eras/bridge/mrtr.ts), which seals the upstream's own requestState
+ * with the upstream's name: stateless, so the retry works on any node.
+ * Gateway-issued calls have no caller and are never bridged.
  */
 function isBridged(call: PendingCall, request: JsonRpcRequest): boolean {
-  if (call.owner === undefined) return false;
+  if (call.owner === undefined || (call.owner as CallerLike).era === "modern") return false;
   const p = request.params;
   return p?.inputResponses === undefined && p?.requestState === undefined;
 }
@@ -122,10 +124,14 @@ export class ModernUpstream {
       logLevel: caller?.logLevel,
     });
     if (request.method === "tools/call") {
-      // SEP-2243: arguments a tool declares with x-mcp-header are mirrored into Mcp-Param-* headers.
+      // SEP-2243: arguments a tool declares with x-mcp-header are mirrored into Mcp-Param-* headers,
+      // built from the body (the upstream's tool name, after namespace rewriting). A modern client's
+      // own Mcp-Param-* headers go on too (intermediaries forward unknown ones), but a header built
+      // here replaces the client's of the same name: the body decides.
       const declarations = this.#paramHeaders.get(request.params!.name as string);
       const built = declarations ? buildParamHeaders(declarations, request.params!.arguments) : undefined;
-      if (built) extraHeaders.set(request, { ...extraHeaders.get(request), ...built });
+      const forwarded = caller?.paramHeaders;
+      if (built || forwarded) extraHeaders.set(request, { ...forwarded, ...extraHeaders.get(request), ...built });
     }
   }
 

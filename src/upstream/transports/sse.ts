@@ -15,6 +15,7 @@ import {
   upstreamLabel,
 } from "./errors.js";
 import { InFlightLimit } from "./in-flight.js";
+import { traceHeaders, withTraceHeaders } from "./trace-headers.js";
 
 /** Options of {@link SseUpstreamTransport}. */
 export interface SseUpstreamOptions {
@@ -157,7 +158,7 @@ export class SseUpstreamTransport implements Transport {
     const id = m.method !== undefined ? m.id : undefined;
     if (id !== undefined) this.#pending.add(id);
     this.#inFlight.begin();
-    void this.#post(id, JSON.stringify(message));
+    void this.#post(id, JSON.stringify(message), traceHeaders(message));
     return this.#inFlight.accepting();
   }
 
@@ -167,13 +168,13 @@ export class SseUpstreamTransport implements Transport {
     await this.#shutdown();
   }
 
-  async #post(id: JsonRpcId | undefined, body: string): Promise<void> {
+  async #post(id: JsonRpcId | undefined, body: string, trace?: Record<string, string>): Promise<void> {
     try {
       const res = await this.#agent.request({
         origin: this.#postOrigin,
         path: this.#postPath,
         method: "POST",
-        headers: this.#postHeaders,
+        headers: withTraceHeaders(this.#postHeaders, trace),
         body,
         headersTimeout: this.#timeout,
       });

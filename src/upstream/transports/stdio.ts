@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import type { JsonRpcMessage } from "../../protocol/jsonrpc.js";
+import { rawReply } from "../../protocol/raw-reply.js";
 import type { Transport } from "../../protocol/transport.js";
 import { channels } from "../../telemetry/channels.js";
 
@@ -87,8 +88,17 @@ export class StdioUpstreamTransport implements Transport {
       let line = chunk.slice(start, newline);
       if (this.#parts.length > 0) {
         this.#parts.push(line);
-        line = this.#parts.join("");
+        const parts = this.#parts;
         this.#parts = [];
+        // A multi-MB reply travels as the pieces it came in (ADR 0211): no join, no parse, no stringify.
+        const raw = rawReply(parts);
+        if (raw !== undefined) {
+          this.onmessage?.(raw);
+          start = newline + 1;
+          newline = chunk.indexOf("\n", start);
+          continue;
+        }
+        line = parts.join("");
       }
       if (line.length > 1) this.#dispatch(line);
       start = newline + 1;

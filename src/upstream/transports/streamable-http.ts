@@ -18,6 +18,7 @@ import {
 import { InFlightLimit } from "./in-flight.js";
 import { SseParser } from "./sse-parser.js";
 import { modernHeaders } from "./modern-headers.js";
+import { traceHeaders, withTraceHeaders } from "./trace-headers.js";
 
 // Moved to ./errors.js; re-exported so existing importers keep working.
 export { UpstreamTransportError, httpStatusError, upstreamErrorResponse, upstreamLabel, type UpstreamErrorCode } from "./errors.js";
@@ -182,7 +183,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     // On a 2026-07-28 connection (and for its discover probe) a request carries the standard headers and no
     // session id. The connection decides the era, not the body: a modern caller's envelope may reach a legacy upstream.
     const modern = !isInit && (this.#modernWire || m.method === "server/discover") ? modernHeaders(message) : undefined;
-    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit, modern);
+    void this.#post(m.method, m.method !== undefined ? m.id : undefined, body, isInit, modern, traceHeaders(message));
     return this.#inFlight.accepting();
   }
 
@@ -230,7 +231,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
 
   // ---------------------------------------------------------------- POST path
 
-  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>): Promise<void> {
+  async #post(method: string | undefined, id: JsonRpcId | undefined, body: string, isInit: boolean, modern?: Record<string, string>, trace?: Record<string, string>): Promise<void> {
     // The session this POST speaks for: a 404 expires it, not whatever session is current by then.
     const sid = isInit || modern ? undefined : this.sessionId;
     const cancel = modern !== undefined && id !== undefined ? new AbortController() : undefined;
@@ -241,7 +242,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
         res = await this.#pool.request({
           path: this.#path,
           method: "POST",
-          headers: isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(),
+          headers: withTraceHeaders(isInit ? this.#initHeaders : modern ? { ...this.#initHeaders, ...modern } : this.#headers(), trace),
           body,
           headersTimeout: this.#timeout,
           bodyTimeout: 0,
