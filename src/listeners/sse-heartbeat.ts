@@ -37,6 +37,11 @@ export class SseHeartbeat {
     return this.#streams.size;
   }
 
+  /** True while the timer runs (some stream is open). */
+  get running(): boolean {
+    return this.#timer !== undefined;
+  }
+
   #tick(): void {
     const now = Date.now();
     for (const s of this.#streams) s.beat(now);
