@@ -572,7 +572,8 @@ async function main(): Promise<boolean> {
   }
   let memory: MemoryRow[] = [];
   if ((memorySessions.length > 0 || memoryMixed > 0) && defs.some((d) => d.proc === 'gateway')) {
-    memory = await runMemory({ sessions: memorySessions, transports: [...MEM_TRANSPORTS], mixed: memoryMixed, fromSrc: flags['gateway-src'], log: (s) => process.stdout.write(s) });
+    // --quick: one gateway for every transport (bench/memory.ts measureShared), to stay under two minutes.
+    memory = await runMemory({ sessions: memorySessions, transports: [...MEM_TRANSPORTS], mixed: memoryMixed, fromSrc: flags['gateway-src'], shared: quick, log: (s) => process.stdout.write(s) });
   }
   if (repeat > 1) console.log(`\nmedians of ${repeat} runs (errors: sum)`);
   console.log('\n' + textTable(LOAD_HEAD, rows.map(loadRowCells)));
