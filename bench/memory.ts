@@ -43,6 +43,8 @@ export interface MemoryRow {
   rssBytesPerSession: number;
   /** Same, of the heap after a full GC (without code space: JIT output is not a per-session cost). */
   heapBytesPerSession: number;
+  /** The median of the steps' heap growth per session: robust to a one-off allocation of the process during one step. */
+  heapBytesPerSessionMedian?: number;
   /** Sessions that answered a tools/call afterwards / sessions opened. */
   answered: number;
   failed: number;
@@ -312,6 +314,13 @@ async function measureShared(transports: MemTransport[], n: number, o: MemoryOpt
     await sleep(300);
     const startupRssMB = (await medianRss(gw.pid, 3, 50)) / MB;
     const startupPackages = (await gcReport(gw))?.packages ?? [];
+    // Every transport's first use (lazy packages such as ws, first compiled paths) before any is measured.
+    for (const t of transports) {
+      const w = await gen.send({ op: 'open', transport: t, n: 20 }, 60_000);
+      if (!w.ok) throw new Error(`warm-up ${t}: ${JSON.stringify(w.kinds)}`);
+      const c = await gen.send({ op: 'call', transport: t, tool: 'echo' }, 60_000);
+      if (!c.ok) throw new Error(`warm-up call ${t}: ${JSON.stringify(c.kinds)}`);
+    }
     for (const t of transports) {
       const row: MemoryRow = {
         transport: t, sessions: 0, startupRssMB, startupPackages, rssBeforeMB: 0, rssAfterMB: 0, rssBytesPerSession: 0, heapBytesPerSession: 0,
@@ -319,10 +328,6 @@ async function measureShared(transports: MemTransport[], n: number, o: MemoryOpt
       };
       rows.push(row);
       try {
-        const w = await gen.send({ op: 'open', transport: t, n: 20 }, 60_000);
-        if (!w.ok) throw new Error(`warm-up ${t}: ${JSON.stringify(w.kinds)}`);
-        const c = await gen.send({ op: 'call', transport: t, tool: 'echo' }, 60_000);
-        if (!c.ok) throw new Error(`warm-up call ${t}: ${JSON.stringify(c.kinds)}`);
         const xs = [20];
         const heap = [await heapAfterGc(gw)];
         const rss = [await medianRss(gw.pid, 3, 50)];
@@ -342,6 +347,8 @@ async function measureShared(transports: MemTransport[], n: number, o: MemoryOpt
         row.sessions = opened;
         row.rssAfterMB = rss.at(-1)! / MB;
         row.heapBytesPerSession = slope(xs, heap);
+        const perStep = xs.slice(1).map((x, i) => (heap[i + 1]! - heap[i]!) / (x - xs[i]!)).sort((a, b) => a - b);
+        row.heapBytesPerSessionMedian = perStep[perStep.length >> 1];
         row.rssBytesPerSession = slope(xs, rss);
         const a = await gen.send({ op: 'call', transport: t, tool: 'echo' }, 60_000 + n * 20);
         row.answered = a.done;

@@ -20,17 +20,17 @@ const NOT_AT_STARTUP = ["ioredis", "rate-limiter-flexible", "undici", "ws"];
 let rows: MemoryRow[] = [];
 
 test("idle sessions: heap per session within bounds on every transport, every session still answers", { timeout: 180_000 }, async () => {
-  rows = await runMemory({ sessions: [SESSIONS], transports: ["sse", "ws", "phoenix", "http-get", "http"], mixed: 0, fromSrc: true, steps: 2, shared: true });
-  for (const r of rows) console.log(`# ${r.transport}: ${(r.heapBytesPerSession / KB).toFixed(1)} KB heap, ${(r.rssBytesPerSession / KB).toFixed(1)} KB RSS per session (${r.sessions}, answered ${r.answered})`);
+  rows = await runMemory({ sessions: [SESSIONS], transports: ["sse", "ws", "phoenix", "http-get", "http"], mixed: 0, fromSrc: true, steps: 3, shared: true });
+  for (const r of rows) console.log(`# ${r.transport}: ${(r.heapBytesPerSession / KB).toFixed(1)} KB heap (median step ${((r.heapBytesPerSessionMedian ?? 0) / KB).toFixed(1)}), ${(r.rssBytesPerSession / KB).toFixed(1)} KB RSS per session (${r.sessions}, answered ${r.answered})`);
   for (const r of rows) {
     const t = r.transport as MemTransport;
     assert.equal(r.error, undefined, `${t}: ${r.error}`);
     assert.equal(r.answered, r.sessions, `${t}: every session answers a call (${JSON.stringify(r.failures)})`);
     assert.ok(r.sessions >= SESSIONS, `${t}: ${r.sessions} sessions opened`);
-    assert.ok(
-      r.heapBytesPerSession < HEAP_BOUND[t],
-      `${t}: ${(r.heapBytesPerSession / KB).toFixed(1)} KB of heap per idle session, bound ${(HEAP_BOUND[t] / KB).toFixed(1)} KB`,
-    );
+    // The median of three steps' growth: a one-off allocation of the gateway (a lazy import, a refresh) lands in one step
+    // only, while a per-session cost shows in every step.
+    const perSession = r.heapBytesPerSessionMedian ?? r.heapBytesPerSession;
+    assert.ok(perSession < HEAP_BOUND[t], `${t}: ${(perSession / KB).toFixed(1)} KB of heap per idle session, bound ${(HEAP_BOUND[t] / KB).toFixed(1)} KB`);
   }
 });
 
