@@ -127,9 +127,9 @@ export class Gateway {
       verify: () => null,
       refuse: (res, err) => sendError(res, err),
       dispatch: (session, message) => this.#dispatch(session, message),
-      onConnected: (session, remote) => {
+      onConnected: (session, peer) => {
         if (channels.connection.hasSubscribers) {
-          channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote });
+          channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote: peer.remoteAddress });
         }
       },
       onDisconnected: (session, closeCode, reason, transport) => {
@@ -178,7 +178,7 @@ export class Gateway {
     this.integrity = installIntegrity({ config: this.config, catalog: this.catalog, relay: this.relay, manager: this.manager, router: this.router, server: this.server, metrics: operationsOf(this).metrics.registry });
     // Cluster mode when cluster.redis_url / REDIS_URL is set: shared sessions, event log, forwarding (src/cluster/).
     this.cluster = installCluster(this);
-    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, metrics: operationsOf(this).metrics.registry, version: VERSION });
+    this.otel = installOpenTelemetry({ config, relay: this.relay, registry: this.registry, manager: this.manager, context: this.context, metrics: operationsOf(this).metrics.registry, version: VERSION });
   }
 
   /** Wraps the relay itself, inside every middleware (the transport breakers judge outcomes there). */
@@ -194,6 +194,9 @@ export class Gateway {
   }
 
   #dispatch(session: CallerContext, message: Parameters<MessageHandler>[1]): void {
+    // At the chain's entry, not in the relay: a request refused by any middleware still gets its SERVER span
+    // (every answer, middleware's too, goes out through Relay#reject/#reply, which end it).
+    this.relay.tracer?.inbound(session, message);
     // Listeners pass only messages that passed checkMessage (src/protocol/validate.ts); this guard is
     // the last line: whatever gets here and is not an object is the client's mistake, never a crash.
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
@@ -309,7 +312,7 @@ export class Gateway {
     });
     await this.otel?.ready;
     // Every upstream at once; one that stalls is left behind after routing.list_timeout (ADR 0210).
-    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout);
+    this.firstLists = await startAndListFirst(this.manager, this.catalog, () => this.config.current.routing.list_timeout, this.config.current.routing.startup_timeout);
     this.#starting = false;
     this.#markReady();
     this.#stopExpiry = startSessionExpiry(this.registry, this.config);

@@ -16,6 +16,14 @@ const SECRET_KEY = /(^|_)(token|secret|password|passwd|sha256|api_key|apikey|pri
 /** Maps whose every value is a secret: the environment given to stdio upstreams. */
 const SECRET_MAPS = new Set(["env"]);
 
+/**
+ * Header maps whose every value is a secret, named by `<parent>.<map>`: a
+ * collector's headers (`telemetry.otlp.headers`) carry its API key under
+ * vendor names a pattern cannot know (`x-honeycomb-team`, `DD-API-KEY`,
+ * `signoz-access-token`), and nothing else belongs there.
+ */
+const SECRET_HEADER_MAPS = new Set(["otlp.headers"]);
+
 /** Maps of HTTP headers: a value is secret when its name says credential, or its value carries an auth scheme. */
 const HEADER_MAPS = new Set(["headers"]);
 const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|token|secret|api-?key|auth|password|session/i;
@@ -77,8 +85,14 @@ function secretLeaf(parent: string | undefined, key: string, value: unknown): bo
   return SECRET_KEY.test(key);
 }
 
+/** Every string of a map in SECRET_HEADER_MAPS hidden (keys stay: which headers are sent is not secret). */
+function hideValues(map: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, typeof v === "string" && v !== "" ? REDACTED : walk(v, undefined, k)]));
+}
+
 function walk(value: unknown, parent: string | undefined, key: string | undefined): unknown {
   if (key !== undefined && secretLeaf(parent, key, value)) return REDACTED;
+  if (value && typeof value === "object" && !Array.isArray(value) && SECRET_HEADER_MAPS.has(`${parent}.${key}`)) return hideValues(value);
   if (typeof value === "string") return redactText(value);
   if (Array.isArray(value)) return key !== undefined && ARG_LISTS.has(key) ? redactArgs(value) : value.map((v) => walk(v, key, String(key)));
   if (value && typeof value === "object") {
@@ -98,5 +112,7 @@ export function redactConfig(value: unknown, path = ""): unknown {
   const parent = parts.length > 1 ? parts[parts.length - 2] : undefined;
   // Array indexes are not names: `upstreams.1` is judged as an entry of `upstreams` (as walk() does).
   if (key !== undefined && /^\d+$/.test(key) && parent !== undefined) return walk(value, parent, parent);
+  // One header of a map whose values are all secret (`telemetry.otlp.headers.x-api-team`).
+  if (parts.length > 2 && SECRET_HEADER_MAPS.has(`${parts[parts.length - 3]}.${parent}`) && typeof value === "string" && value !== "") return REDACTED;
   return walk(value, parent, key);
 }

@@ -259,6 +259,11 @@ export const configSchema = z
        * gateway_upstream_list_stale). A late answer is still merged. Runtime-changeable.
        */
       list_timeout: positive().default(1000),
+      /**
+       * Longest wait at start-up (ms from start) for upstreams still handshaking once the others are
+       * listed; past it the gateway opens without them and merges their lists when they answer.
+       */
+      startup_timeout: positive().default(10_000),
       /** `tools/list` with an upstream down: partial result (false) or an error (true). */
       fail_closed: z.boolean().default(false),
       /** First hold-down of a flapping replica or client (ms); doubles on each repeat, up to 16x. */

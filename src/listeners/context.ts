@@ -9,6 +9,12 @@ import type { ClientTransportKind } from "../telemetry/channels.js";
 import type { CallerContext } from "../protocol/caller-context.js";
 import type { ModernWire } from "../eras/modern/wire.js";
 
+/** Where a connection comes from (a socket is one). */
+export interface PeerAddress {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
 /**
  * What every listener needs from the gateway, injected so listeners stay
  * ignorant of auth, rate limiting and the relay behind `dispatch`.
@@ -43,8 +49,15 @@ export interface ListenerContext {
   challenge?(req: IncomingMessage, err: GatewayError): string | undefined;
   /** Hands one parsed client message (of a legacy session or a modern request) to the middleware chain and the relay. */
   dispatch(caller: CallerContext, message: JsonRpcMessage): void;
-  /** A client connection opened (from `remote`, the peer address): the address only, so no listener keeps the request for it. */
-  onConnected(session: Session, remote: string | undefined): void;
+  /**
+   * Telemetry only, absent when it is off (src/telemetry/otel/): a parsed
+   * request was refused at the HTTP edge before any session took it
+   * (authentication, session caps, an unknown session, a bad envelope).
+   * `answer` is the JSON-RPC error it got; `clientId` when it is known.
+   */
+  onRefused?(req: IncomingMessage, refusal: EdgeRefusal): void;
+  /** A client connection opened, from `peer` (its socket's address): not the request, so no listener keeps one for it. */
+  onConnected(session: Session, peer: PeerAddress): void;
   /**
    * A client connection closed (closeCode for WebSocket; 1006 when it
    * vanished). `transport`: the closed connection's, when the session already
@@ -57,6 +70,14 @@ export interface ListenerContext {
   modern?: ModernWire;
   /** Cluster mode (src/cluster/): finds sessions this node does not hold. Absent on a single node. */
   cluster?: SessionLocator;
+}
+
+/** A request refused at the HTTP edge (ListenerContext.onRefused). */
+export interface EdgeRefusal {
+  transport: ClientTransportKind;
+  message: unknown;
+  answer: JsonRpcMessage;
+  clientId?: string;
 }
 
 /**

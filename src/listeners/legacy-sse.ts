@@ -127,7 +127,7 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
     if (plan.gap) res.write(sseEvent(JSON.stringify(plan.gap), undefined, "gap"));
     for (const e of plan.entries) res.write(sseEvent(e.json, e.seq, "message"));
   }
-  ctx.onConnected(session, req.socket.remoteAddress);
+  ctx.onConnected(session, req.socket);
   const s = session;
   res.once("close", () => {
     sink.stopHeartbeat();

@@ -10,7 +10,7 @@ import { guarded, guardedHandler } from "./guard.js";
 import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
-import type { ListenerContext } from "./context.js";
+import type { ListenerContext, PeerAddress } from "./context.js";
 import { ownsSession } from "./identity.js";
 import { ignoreError, queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
@@ -31,8 +31,8 @@ export const PHOENIX_PATH = "/mcp/ws/websocket";
 /** One Phoenix socket: who it is (or why auth failed) and its joined channel. */
 interface PhoenixConnection {
   ws: WebSocket;
-  /** The peer address (for the connection events); not the upgrade request, which would stay with the socket. */
-  remote: string | undefined;
+  /** The peer (its socket, for the connection events); not the upgrade request, which would stay with the socket. */
+  peer: PeerAddress;
   identity?: ClientIdentity;
   authError?: GatewayError;
   /** The joined `mcp:gateway` channel (one per socket, as in Phoenix). */
@@ -129,7 +129,8 @@ export class PhoenixListener {
       refuseUpgrade(socket, 400, { error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
       return;
     }
-    const conn = { remote: req.socket.remoteAddress } as PhoenixConnection;
+    const peer: PeerAddress = req.socket;
+    const conn = { peer } as PhoenixConnection;
     try {
       conn.identity = await this.ctx.authenticate(req);
     } catch (err) {
@@ -336,7 +337,7 @@ export class PhoenixListener {
     this.unjoined.joined(conn);
     ws.send(replyFrame(joinRef, f.ref, f.topic, "ok", { session_id: session.id, client_id: session.clientId, last_seq: session.lastSeq, resumed: resumeFrom !== undefined }));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    this.ctx.onConnected(session, conn.remote);
+    this.ctx.onConnected(session, conn.peer);
   }
 
   /** The socket has no channel: it must join within websocket.join_timeout or is closed (1008). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JsonRpcId, JsonRpcMessage } from "../protocol/jsonrpc.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/jsonrpc.js";
-import { GatewayError, toGatewayError } from "../errors/index.js";
+import { GatewayError, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { accepts, parseJsonRpcPayload, readBody, sendError, sendRpcError } from "./http-util.js";
@@ -288,19 +288,32 @@ function checkProtocolVersion(req: IncomingMessage): GatewayError | null {
     : new GatewayError("unsupported_protocol_version", { version: String(version) });
 }
 
-/** Finds the session a request names, or answers 400/404 (under the request's id, when parsed) and returns undefined. */
-function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, requestId: JsonRpcId | null = null): Session | undefined {
+/** Finds the session a request names, or answers 400/404 (under the parsed message's id, when there is one) and returns undefined. */
+function sessionOf(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, message?: JsonRpcMessage): Session | undefined {
   const id = req.headers["mcp-session-id"];
   if (typeof id !== "string" || !id) {
-    sendRpcError(res, new GatewayError("session_required"), requestId);
+    refuseParsed(req, res, ctx, message, new GatewayError("session_required"));
     return undefined;
   }
   const session = ctx.registry.get(id);
   if (!session || session.transport !== "streamable_http") {
-    sendRpcError(res, new GatewayError("session_not_found", { session_id: id }), requestId);
+    refuseParsed(req, res, ctx, message, new GatewayError("session_not_found", { session_id: id }));
     return undefined;
   }
   return session;
+}
+
+/**
+ * Answers a POST whose body was parsed but that no session takes (JSON-RPC
+ * error under its id; auth failures through ctx.refuse, for the 401 and its
+ * challenge), and tells telemetry (ctx.onRefused: a SERVER span, src/telemetry/otel/).
+ * Without a parsed message (a GET, a DELETE) it is just the answer.
+ */
+function refuseParsed(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, message: JsonRpcMessage | undefined, err: GatewayError, opts: { auth?: boolean; clientId?: string } = {}): void {
+  const id = message === undefined ? null : parsedId(message);
+  if (message !== undefined) ctx.onRefused?.(req, { transport: "streamable_http", message, answer: toJsonRpcError(err, id), clientId: opts.clientId });
+  if (opts.auth) ctx.refuse(res, err);
+  else sendRpcError(res, err, id);
 }
 
 async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext): Promise<void> {
@@ -323,9 +336,14 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   }
   if (Array.isArray(payload)) return handleBatch(req, res, ctx, payload, body.length);
   const message = payload;
+  // Noted first: a request refused below still has its client's parent (a SERVER span, via ctx.onRefused).
+  noteHttpTraceContext(req, message);
   // The edge check: a bad envelope or id, or too deep a message, is answered on this POST at once (never a hang).
   const check = checkMessage(message, config.server.max_json_depth);
-  if (!check.ok) return sendRpcError(res, check.error, check.id);
+  if (!check.ok) {
+    ctx.onRefused?.(req, { transport: "streamable_http", message, answer: toJsonRpcError(check.error, check.id) });
+    return sendRpcError(res, check.error, check.id);
+  }
 
   // No modern version header, but the body is modern (_meta protocolVersion): the modern wire answers (-32020).
   if (ctx.modern !== undefined && ctx.config.current.modern.enabled && classifyMessage(message, edgeHeaders(req)) === "modern") return ctx.modern.serve(req, res, body);
@@ -333,36 +351,35 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
   let session: Session | undefined;
   if (isInitialize) {
     if (req.headers["mcp-session-id"]) {
-      return sendRpcError(res, new GatewayError("invalid_request", { detail: "initialize must not carry an Mcp-Session-Id" }), (message as { id?: JsonRpcId }).id ?? null);
+      return refuseParsed(req, res, ctx, message, new GatewayError("invalid_request", { detail: "initialize must not carry an Mcp-Session-Id" }));
     }
     let identity;
     try {
       identity = await ctx.authenticate(req);
     } catch (err) {
-      return ctx.refuse(res, toGatewayError(err));
+      return refuseParsed(req, res, ctx, message, toGatewayError(err), { auth: true });
     }
     try {
       await ctx.admit?.(identity);
     } catch (err) {
-      return sendRpcError(res, toGatewayError(err), (message as { id?: JsonRpcId }).id ?? null);
+      return refuseParsed(req, res, ctx, message, toGatewayError(err), { clientId: identity.clientId });
     }
     const created = ctx.registry.create(identity.clientId, "streamable_http");
     session = created;
     session.identity = identity;
     session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
-    ctx.onConnected(session, req.socket.remoteAddress);
+    ctx.onConnected(session, req.socket);
   } else {
     // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
-    session = await existingSession(req, res, ctx, parsedId(message));
+    session = await existingSession(req, res, ctx, message);
     if (!session) return;
   }
   if (channels.message.hasSubscribers) channels.message.publish({ direction: "inbound", clientId: session.clientId, sessionId: session.id, transport: "streamable_http", method: (message as { method?: string }).method, size: body.length });
-  noteHttpTraceContext(req, message);
   const m = message as { id?: JsonRpcId; method?: string };
   if (m.method !== undefined && m.id !== undefined) {
     const sink = session.sink as StreamableHttpSink;
     // Two requests with one id in flight would share one answer: the second is refused on its own POST.
-    if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return sendRpcError(res, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), m.id);
+    if (sink.hasOpen(m.id) || session.inflight?.has(m.id)) return refuseParsed(req, res, ctx, message, new GatewayError("duplicate_request_id", { id: JSON.stringify(m.id) }), { clientId: session.clientId });
     sink.open(m.id, res, isInitialize);
     ctx.dispatch(session, message);
     return;
@@ -409,17 +426,17 @@ async function handleBatch(req: IncomingMessage, res: ServerResponse, ctx: Liste
  * credentials (a session id is not a credential). Answers the refusal itself
  * (naming `requestId` when the body was parsed) and returns undefined.
  */
-async function existingSession(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, requestId: JsonRpcId | null = null): Promise<Session | undefined> {
+async function existingSession(req: IncomingMessage, res: ServerResponse, ctx: ListenerContext, message?: JsonRpcMessage): Promise<Session | undefined> {
   const versionError = checkProtocolVersion(req);
   if (versionError) {
-    sendRpcError(res, versionError, requestId);
+    refuseParsed(req, res, ctx, message, versionError);
     return undefined;
   }
-  const session = sessionOf(req, res, ctx, requestId);
+  const session = sessionOf(req, res, ctx, message);
   if (!session) return undefined;
   const check = await ctx.verify(req, session);
   if (check) {
-    ctx.refuse(res, check);
+    refuseParsed(req, res, ctx, message, check, { auth: true });
     return undefined;
   }
   return session;

@@ -155,7 +155,7 @@ export class WebSocketListener {
     else session.attach(sink);
     if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    ctx.onConnected(session, req.socket.remoteAddress);
+    ctx.onConnected(session, req.socket);
     const live = this.heartbeat.track(ws, (reason) => {
       // No close frame: the peer is gone. ws reports the close as 1006.
       session.closeReason = reason;

@@ -57,7 +57,11 @@ export class Relay implements CallSink {
   /** The integrity layer's error for a URI that only a withheld resource template would serve (src/integrity/). */
   withheldResource?: (uri: string) => GatewayError | undefined;
   readonly version: string;
-  /** OpenTelemetry (src/telemetry/otel/): undefined when off, and then this one check is all it costs. */
+  /**
+   * OpenTelemetry (src/telemetry/otel/): undefined when off, and then this one check is all it costs.
+   * Told of each message where the gateway's chain begins (Gateway#dispatch), so refusals by
+   * middleware (rate limit, open breaker, shutting down) end a SERVER span like the relay's answers.
+   */
   tracer?: RelayTracer;
   /** Upstream sessions of `session_mode: per_client` upstreams, one per client session. */
   readonly clientSessions: ClientUpstreamSessions;
@@ -85,7 +89,6 @@ export class Relay implements CallSink {
   handle(session: Session, message: JsonRpcMessage): void {
     session.lastActivity = Date.now();
     session.messagesIn++;
-    this.tracer?.inbound(session, message);
     const m = message as JsonRpcRequest;
     if (typeof m !== "object" || m === null || m.jsonrpc !== "2.0") {
       return this.#reject(session, (m as JsonRpcRequest)?.id ?? null, new GatewayError("invalid_request", { detail: "not a JSON-RPC 2.0 message" }));

@@ -17,18 +17,17 @@ export interface FirstListReport {
  *
  * - an upstream that handshook gets `listTimeoutMs` for its lists; past that
  *   it is flagged stale (the catalog logs it) and the gateway opens without it;
- * - an upstream still handshaking is waited for while any other upstream
- *   makes progress, and then half as long again as the start-up took so far
- *   (at least `listTimeoutMs`). Its own handshake timeout is far longer (60 s
- *   for the stdio probe), and a slow spawn on a loaded machine must not be
- *   cut off by a bound meant for lists; "the others are done, and long ago"
- *   is the signal that it is the odd one out. With no other upstream listed
- *   yet, nothing is cut off (a single slow upstream is waited for, as before).
+ * - an upstream still handshaking (spawning, initializing) is waited for up to
+ *   `startupTimeoutMs` after start (routing.startup_timeout) once the others
+ *   are listed: a slow spawn on a loaded machine (server-everything takes
+ *   seconds under load) must not be cut off by a bound meant for lists, and
+ *   one that never answers must not keep the gateway closed. With no other
+ *   upstream listed yet, nothing is cut off: its own handshake timeout decides.
  *
  * Whatever is not waited for carries on in the background: a late handshake
  * or a late list is merged and announced with `list_changed`.
  */
-export async function startAndListFirst(manager: UpstreamManager, catalog: Catalog, listTimeoutMs: () => number): Promise<FirstListReport> {
+export async function startAndListFirst(manager: UpstreamManager, catalog: Catalog, listTimeoutMs: () => number, startupTimeoutMs: number): Promise<FirstListReport> {
   const started = Date.now();
   const groups = [...manager.groups.values()];
   const outcomes: Record<string, FirstListOutcome> = {};
@@ -39,13 +38,11 @@ export async function startAndListFirst(manager: UpstreamManager, catalog: Catal
   let releaseStragglers!: () => void;
   const stragglersReleased = new Promise<void>((resolve) => (releaseStragglers = resolve));
   let quiet: NodeJS.Timeout | undefined;
-  // Re-armed on every step. Runs out once nothing but handshakes is left and nothing moved for half as
-  // long as the start-up so far took (at least a list timeout): on a loaded machine twenty children
-  // finish spawning over a spread of seconds, but not half the whole start-up after all the others.
+  // Armed once nothing but handshakes is left: the stragglers get what remains of the start-up bound.
   const rearm = () => {
     clearTimeout(quiet);
     if (listed > 0 && listing === 0 && connecting > 0) {
-      quiet = setTimeout(releaseStragglers, Math.max(listTimeoutMs(), (Date.now() - started) / 2));
+      quiet = setTimeout(releaseStragglers, Math.max(0, startupTimeoutMs - (Date.now() - started)));
       quiet.unref();
     }
   };
@@ -58,7 +55,7 @@ export async function startAndListFirst(manager: UpstreamManager, catalog: Catal
       connecting--;
       if (first === "released") {
         outcomes[group.name] = "still_connecting";
-        log("warn", "MCP.Routing", `start-up goes on without ${group.name}: still connecting ${Date.now() - started} ms after start, the other upstreams are listed; its lists are merged once it answers`, { upstream: group.name, list_stale: true });
+        log("warn", "MCP.Routing", `start-up goes on without ${group.name}: still connecting ${Date.now() - started} ms after start (routing.startup_timeout), the other upstreams are listed; its lists are merged once it answers`, { upstream: group.name, list_stale: true });
         // Refreshed when it gets there (the replica's onReady fires during start-up too early to refresh itself).
         void connected.then(() => group.anyConnection() && catalog.refresh(group));
         return rearm();

@@ -25,6 +25,8 @@ describe("secrets in the config", () => {
         // Never reachable (port 9 on loopback refuses): only its config matters here.
         { name: "remote", transport: "streamable_http", url: "http://127.0.0.1:9/mcp", headers: { Authorization: `Bearer ${CREDENTIAL}`, "X-Trace": "visible" } },
       ],
+      // No endpoint: OpenTelemetry stays off; only how the config is shown matters here.
+      telemetry: { otlp: { headers: { "x-honeycomb-team": "collector-key-9" } } },
     }));
   });
   after(() => gateway?.close());
@@ -43,11 +45,11 @@ describe("secrets in the config", () => {
   });
 
   test("GET /mcp/admin/config?path=upstreams and the whole config hide headers and stdio env; timeouts stay numbers", async () => {
-    for (const path of ["upstreams", "upstreams.1", "upstreams.0.env", ""]) {
+    for (const path of ["upstreams", "upstreams.1", "upstreams.0.env", "telemetry", "telemetry.otlp.headers", "telemetry.otlp.headers.x-honeycomb-team", ""]) {
       const res = await fetch(`${url}/mcp/admin/config${path ? `?path=${path}` : ""}`, { headers: { authorization: "Bearer admin-token" } });
       const text = await res.text();
       assert.equal(res.status, 200, text);
-      assert.doesNotMatch(text, new RegExp(`${CREDENTIAL}|sk-live-123|admin-token`), path);
+      assert.doesNotMatch(text, new RegExp(`${CREDENTIAL}|sk-live-123|admin-token|collector-key-9`), path);
     }
     const all = (await (await fetch(`${url}/mcp/admin/config`, { headers: { authorization: "Bearer admin-token" } })).json()) as { value: any };
     assert.equal(all.value.server.headers_timeout, 10_000);
@@ -55,6 +57,7 @@ describe("secrets in the config", () => {
     assert.equal(all.value.admin.token, "[redacted]");
     assert.equal(all.value.upstreams[0].env.API_KEY, "[redacted]");
     assert.equal(all.value.cluster.key_prefix, "mcp-gateway");
+    assert.deepEqual(all.value.telemetry.otlp.headers, { "x-honeycomb-team": "[redacted]" });
   });
 });
 
@@ -71,6 +74,19 @@ test("redactConfig: URL userinfo, token/secret/password/key fields, env values, 
   assert.deepEqual(redactConfig({ Cookie: "a=b", Accept: "x", "X-Custom": "Bearer abcdefgh" }, "upstreams.3.headers"), { Cookie: "[redacted]", Accept: "x", "X-Custom": "[redacted]" });
   assert.equal(redactConfig(12, "server.headers_timeout"), 12);
   assert.equal(redactText("connect to redis://u:p@h failed; sent Bearer abcdef123"), "connect to redis://u:[redacted]@h failed; sent Bearer [redacted]");
+});
+
+test("redactConfig: every value of telemetry.otlp.headers is hidden (vendor header names say nothing), its keys stay", () => {
+  const c = validateConfig({ telemetry: { otlp: { endpoint: "http://127.0.0.1:4318", headers: { "x-honeycomb-team": "hc-key-1", "DD-API-KEY": "dd-key-2", authorization: "Basic b3RlbDpwdw==" } } } });
+  const shown = JSON.stringify(redactConfig(c));
+  for (const s of ["hc-key-1", "dd-key-2", "b3RlbDpwdw=="]) assert.ok(!shown.includes(s), s);
+  const hidden = { "x-honeycomb-team": "[redacted]", "DD-API-KEY": "[redacted]", authorization: "[redacted]" };
+  assert.deepEqual((redactConfig(c) as { telemetry: { otlp: { headers: unknown } } }).telemetry.otlp.headers, hidden);
+  assert.deepEqual(redactConfig(c.telemetry.otlp.headers, "telemetry.otlp.headers"), hidden);
+  assert.deepEqual((redactConfig(c.telemetry.otlp, "telemetry.otlp") as { headers: unknown }).headers, hidden);
+  assert.equal(redactConfig("hc-key-1", "telemetry.otlp.headers.x-honeycomb-team"), "[redacted]");
+  // An upstream's headers keep the by-name rule: a non-credential header stays readable.
+  assert.deepEqual(redactConfig({ "x-honeycomb-team": "v" }, "upstreams.0.headers"), { "x-honeycomb-team": "v" });
 });
 
 test("redactConfig: a stdio upstream's secret command-line flags are hidden, other arguments shown", () => {

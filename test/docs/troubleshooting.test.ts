@@ -60,6 +60,8 @@ before(async () => {
       server: { port: 0 },
       logging: { dir: join(tmp, "logs"), stdout: false },
       upstreams: [{ name: "everything", transport: "stdio", command: process.execPath, args: [everything, "stdio"] }],
+      // OpenTelemetry on without a collector (the convention's histograms on /metrics): the guide's OTLP section reads its counters.
+      telemetry: { mcp_metrics: true },
     }),
   );
   gateway = started.gateway;

@@ -12,6 +12,7 @@ import diagnostics_channel from "node:diagnostics_channel";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { startTestGateway } from "../helpers/gateway.js";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { LogEvent } from "../../src/telemetry/channels.js";
 
 const FIXTURE = "test/fixtures/fanout-server.mjs";
@@ -58,6 +59,23 @@ async function assertHealthyLists(client: Client): Promise<void> {
   assert.equal((await client.listResourceTemplates()).resourceTemplates.length, HEALTHY);
 }
 
+/**
+ * Waits until every healthy upstream's tools are listed: on a loaded machine a healthy child may
+ * still be spawning when the start-up bound releases the silent one; it joins with list_changed.
+ */
+async function untilHealthyListed(client: Client): Promise<void> {
+  let changed!: () => void;
+  let next = new Promise<void>((r) => (changed = r));
+  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => changed());
+  for (;;) {
+    const armed = next;
+    const tools = new Set((await client.listTools()).tools.map((t) => t.name));
+    if (healthy.every((n) => tools.has(`hello_${n}`))) return;
+    await armed;
+    next = new Promise<void>((r) => (changed = r));
+  }
+}
+
 async function assertHealthyCalls(client: Client): Promise<void> {
   const answers = await Promise.all(healthy.map((n) => client.callTool({ name: `hello_${n}`, arguments: {} })));
   answers.forEach((a, n) => assert.equal(textOf(a), `hello from ${n}`));
@@ -96,13 +114,15 @@ test("an upstream that handshakes but never answers its lists: the other 19 are 
   }
 });
 
-test("an upstream that never answers at all (not even initialize): start-up goes on without it after the others are listed", async () => {
+test("an upstream that never answers at all (not even initialize): start-up goes on without it at routing.startup_timeout", async () => {
   const log = routingLog();
-  const { gateway, url } = await startTestGateway({ upstreams: [...healthy.map((n) => upstream(n)), upstream(HEALTHY, "--silent")] });
+  const { gateway, url } = await startTestGateway({ routing: { startup_timeout: 3000 }, upstreams: [...healthy.map((n) => upstream(n)), upstream(HEALTHY, "--silent")] });
   const client = await connect(url);
   try {
     assert.equal(gateway.firstLists?.outcomes[`f${HEALTHY}`], "still_connecting");
+    assert.ok(gateway.firstLists!.ms >= 3000, `opened at ${gateway.firstLists!.ms} ms, not before the start-up bound`);
     assert.ok(log.lines.some((e) => e.upstream === `f${HEALTHY}` && /start-up goes on without/.test(e.msg)));
+    await untilHealthyListed(client);
     await assertHealthyLists(client);
     await assertHealthyCalls(client);
     const metrics = await (await fetch(`${url}/metrics`)).text();

@@ -116,6 +116,8 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.match(String(sa["mcp.protocol.version"]), /^\d{4}-\d{2}-\d{2}$/);
       assert.equal(sa["mcp_gateway.client.id"], `otel-${kind}`);
       assert.equal(sa["mcp_gateway.client.transport"], kind);
+      assert.equal(sa["client.address"], "127.0.0.1", "the client's socket");
+      assert.equal(typeof sa["client.port"], "number");
       assert.equal(sa["error.type"], undefined);
       assert.equal(server.status?.code ?? STATUS.UNSET, STATUS.UNSET);
       assert.equal(sa["gen_ai.tool.call.arguments"], undefined, "arguments are opt-in");
@@ -128,6 +130,7 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.equal(ca["gen_ai.tool.name"], "echo_meta");
       assert.equal(ca["network.transport"], "tcp");
       assert.equal(ca["network.protocol.name"], "http");
+      assert.equal(ca["network.protocol.version"], "1.1");
       assert.equal(ca["server.address"], "127.0.0.1");
       assert.equal(ca["server.port"], upstream.port);
       assert.equal(ca["mcp_gateway.upstream"], "echo");
@@ -147,6 +150,21 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.equal(received.tracestate, parent.tracestate);
     });
 
+    test("resources/read: mcp.resource.uri on the SERVER span and the upstream's URI on the CLIENT span", async () => {
+      const { resources } = await client.listResources();
+      const note = resources.find((r) => r.name === "note" || r.uri.endsWith("trace://note") || r.uri === "trace://note");
+      assert.ok(note, `the fixture's resource is listed: ${resources.map((r) => r.uri).join(", ")}`);
+      const parent = clientParent();
+      await client.readResource({ uri: note.uri, _meta: { traceparent: parent.traceparent } });
+      const spans = (await exported()).filter((s) => s.traceId === parent.traceId);
+      const server = only(spans, (s) => s.kind === SPAN_KIND.SERVER, "SERVER span");
+      assert.equal(server.name, "resources/read", "no URI in the name (high cardinality)");
+      assert.equal(attrs(server.attributes)["mcp.resource.uri"], note.uri);
+      const clientSpan = only(spans, (s) => s.kind === SPAN_KIND.CLIENT, "CLIENT span");
+      assert.equal(attrs(clientSpan.attributes)["mcp.resource.uri"], "trace://note");
+      assert.equal(attrs(clientSpan.attributes)["mcp.method.name"], "resources/read");
+    });
+
     test("a tool answering isError: error.type tool_error, status ERROR on both spans", async () => {
       const parent = clientParent();
       const result = await client.callTool({ name: "tool_fails", arguments: {}, _meta: { traceparent: parent.traceparent } });
@@ -161,7 +179,7 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       }
     });
 
-    test("a JSON-RPC error from the upstream: error.type and rpc.response.status_code are its code", async () => {
+    test("a JSON-RPC error from the upstream: rpc.response.status_code is its code; an error on the CLIENT span, a caller fault on the SERVER span", async () => {
       const parent = clientParent();
       await assert.rejects(client.getPrompt({ name: "broken_prompt", _meta: { traceparent: parent.traceparent } }), /broken on purpose/);
       const spans = (await exported()).filter((s) => s.traceId === parent.traceId);
@@ -169,15 +187,18 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.equal(server.name, "prompts/get broken_prompt");
       assert.equal(attrs(server.attributes)["gen_ai.prompt.name"], "broken_prompt");
       const clientSpan = only(spans, (s) => s.kind === SPAN_KIND.CLIENT, "CLIENT span");
-      for (const s of [server, clientSpan]) {
-        assert.equal(attrs(s.attributes)["error.type"], "-32602", s.name);
-        assert.equal(attrs(s.attributes)["rpc.response.status_code"], "-32602");
-        assert.equal(s.status?.code, STATUS.ERROR);
-        assert.match(String(s.status?.message), /broken on purpose/);
-      }
+      // The CLIENT span counts every JSON-RPC error code; the SERVER span does not count invalid params
+      // (the caller's fault, by the convention's server status rule) as the gateway's error.
+      assert.equal(attrs(clientSpan.attributes)["error.type"], "-32602");
+      assert.equal(attrs(clientSpan.attributes)["rpc.response.status_code"], "-32602");
+      assert.equal(clientSpan.status?.code, STATUS.ERROR);
+      assert.match(String(clientSpan.status?.message), /broken on purpose/);
+      assert.equal(attrs(server.attributes)["rpc.response.status_code"], "-32602");
+      assert.equal(attrs(server.attributes)["error.type"], undefined);
+      assert.equal(server.status?.code ?? STATUS.UNSET, STATUS.UNSET);
     });
 
-    test("a gateway-local JSON-RPC error (unknown tool): a SERVER span only, with the catalogue code", async () => {
+    test("a gateway-local JSON-RPC error (unknown tool): a SERVER span only, with the catalogue code, no error status", async () => {
       const parent = clientParent();
       const err = await client.callTool({ name: "no_such_tool", arguments: {}, _meta: { traceparent: parent.traceparent } }).then(
         () => assert.fail("should fail"),
@@ -187,9 +208,11 @@ for (const kind of ["streamable_http", "http_sse", "websocket"] as const) {
       assert.equal(spans.filter((s) => s.kind === SPAN_KIND.CLIENT).length, 0, "nothing went upstream");
       const server = only(spans, (s) => s.kind === SPAN_KIND.SERVER, "SERVER span");
       const a = attrs(server.attributes);
-      assert.equal(a["error.type"], String(err.code));
+      assert.equal(a["rpc.response.status_code"], String(err.code));
       assert.equal(a["mcp_gateway.error.code"], "tool_not_found");
-      assert.equal(server.status?.code, STATUS.ERROR);
+      // -32602 (an unknown tool is invalid params): the caller's fault, not the gateway's error.
+      assert.equal(a["error.type"], undefined);
+      assert.equal(server.status?.code ?? STATUS.UNSET, STATUS.UNSET);
     });
 
     test("tools/list without a client parent starts a new trace (root SERVER span)", async () => {

@@ -14,7 +14,7 @@ import type { Catalog } from "../../routing/catalog.js";
 import { LIST_KINDS } from "../../routing/catalog.js";
 import type { ToolFilter } from "../../relay/relay.js";
 import type { ConfigStore } from "../../config/store.js";
-import { GatewayError, toGatewayError } from "../../errors/index.js";
+import { GatewayError, toGatewayError, toJsonRpcError } from "../../errors/index.js";
 import { Sealer, keyFromConfig } from "../../protocol/sealed.js";
 import { accepts, parseJsonRpcBody, readBody } from "../../listeners/http-util.js";
 import { checkMessage } from "../../protocol/validate.js";
@@ -148,13 +148,20 @@ export class ModernService implements ModernWire {
     try {
       identity = await this.#deps.context.authenticate(req);
     } catch (err) {
-      return this.#deps.context.refuse(res, toGatewayError(err));
+      const e = toGatewayError(err);
+      // Telemetry hears of a parsed request refused before any caller took it (a SERVER span, src/telemetry/otel/).
+      noteHttpTraceContext(req, m);
+      this.#deps.context.onRefused?.(req, { transport: "streamable_http", message: m, answer: toJsonRpcError(e, id) });
+      return this.#deps.context.refuse(res, e);
     }
     try {
       await this.#route(req, res, m as JsonRpcRequest, identity, body);
     } catch (err) {
-      if (!res.headersSent) sendModernError(res, toGatewayError(err), id);
-      else res.end();
+      if (res.headersSent) return void res.end();
+      const e = toGatewayError(err);
+      // Refused by the edge checks of #route (unknown method, envelope, Mcp-Param-* headers), before the relay heard of it.
+      this.#deps.context.onRefused?.(req, { transport: "streamable_http", message: m, answer: toJsonRpcError(e, id), clientId: identity.clientId });
+      sendModernError(res, e, id);
     }
   }
 

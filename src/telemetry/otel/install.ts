@@ -3,8 +3,10 @@ import type { Relay } from "../../relay/relay.js";
 import type { SessionRegistry } from "../../session/registry.js";
 import type { UpstreamManager } from "../../upstream/manager.js";
 import type { Registry } from "prom-client";
+import type { ListenerContext } from "../../listeners/context.js";
 import { log } from "../channels.js";
 import { otelSettings, type OtelSettings } from "./settings.js";
+import { exportFailureSink } from "./export-failures.js";
 import type { UpstreamEndpoint } from "./relay-tracer.js";
 
 /** Longest wait for the last export at shutdown (ms). */
@@ -16,6 +18,8 @@ export interface OtelDeps {
   relay: Relay;
   registry: SessionRegistry;
   manager: UpstreamManager;
+  /** The listeners' context: refusals at the HTTP edge and client addresses are heard there. */
+  context: ListenerContext;
   /** The gateway's prom-client registry (/metrics). */
   metrics: Registry;
   version: string;
@@ -45,7 +49,7 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
   let providers: { flush(): Promise<void>; shutdown(): Promise<void> } | undefined;
   const ready = (async () => {
     const sdk = await import("./sdk.js");
-    const p = sdk.createProviders(settings, deps.version);
+    const p = sdk.createProviders(settings, deps.version, exportFailureSink(deps.metrics));
     providers = p;
     const sinks = [];
     if (p.sink) sinks.push(p.sink);
@@ -53,6 +57,15 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
     const tracer = new sdk.ServerTracer({ tracer: p.tracer, sinks, recordContent: settings.recordContent, endpointOf: endpointResolver(deps.manager) });
     deps.registry.onEnd((session) => tracer.sessionEnded(session));
     deps.relay.tracer = tracer;
+    const connected = deps.context.onConnected;
+    deps.context.onConnected = (session, peer) => {
+      tracer.connected(session, sdk.peerOf(peer));
+      connected(session, peer);
+    };
+    deps.context.onRefused = (req, r) => {
+      const version = req.headers["mcp-protocol-version"];
+      tracer.refused({ id: "", era: "legacy", transport: r.transport, protocolVersion: typeof version === "string" ? version : "", clientId: r.clientId }, r.message, r.answer, sdk.peerOf(req.socket));
+    };
     log("info", "MCP.Telemetry", `OpenTelemetry on: traces ${settings.traces ? "on" : "off"}, OTLP metrics ${settings.otlpMetrics ? "on" : "off"}, sampling ${settings.samplingRatio}${settings.endpoint ? `, collector ${settings.endpoint}` : ""}`);
   })();
   return {
@@ -90,7 +103,11 @@ function endpointResolver(manager: UpstreamManager): (upstream: string, replica:
     const url = group?.replicas.find((r) => r.spec.id === specId)?.spec.url ?? group?.config.url;
     e = { transport: kind === "stdio" || kind === undefined ? "pipe" : "tcp" };
     if (kind === "websocket") e.protocolName = "websocket";
-    else if (kind === "streamable_http" || kind === "sse") e.protocolName = "http";
+    else if (kind === "streamable_http" || kind === "sse") {
+      // The upstream transports' undici pools speak HTTP/1.1 (no allowH2).
+      e.protocolName = "http";
+      e.protocolVersion = "1.1";
+    }
     if (url !== undefined && kind !== "stdio") {
       try {
         const u = new URL(url);

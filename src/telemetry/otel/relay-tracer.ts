@@ -7,7 +7,7 @@ import type { CallSink, PendingCall, UpstreamConnection } from "../../upstream/c
 import { redactText } from "../../config/redact.js";
 import type { CallTrace, RelayTracer } from "./hook.js";
 import { contextWith, extractParent, injectInto } from "./propagation.js";
-import { ATTR, GATEWAY_ATTR, clientProtocol, outcomeOf, spanName, targetOf, type Outcome } from "./semconv.js";
+import { ATTR, GATEWAY_ATTR, clientProtocol, outcomeOf, serverOutcome, spanName, targetOf, type Outcome } from "./semconv.js";
 
 /** Where the three histograms go (OTLP instruments, prom-client histograms, or both). */
 export interface DurationSink {
@@ -20,6 +20,7 @@ export interface DurationSink {
 export interface UpstreamEndpoint {
   transport: "pipe" | "tcp";
   protocolName?: string;
+  protocolVersion?: string;
   address?: string;
   port?: number;
 }
@@ -31,6 +32,32 @@ export interface RelayTracerOptions {
   endpointOf(upstream: string, replica: string): UpstreamEndpoint;
   /** Record tool arguments and results (opt-in attributes). */
   recordContent: boolean;
+}
+
+/**
+ * What a SERVER span needs of its caller: a CallerContext, or for a request
+ * refused at the HTTP edge before any session took it (src/listeners/), what
+ * the listener knew (no client id when authentication is what failed).
+ */
+export type TracedCaller = Pick<CallerContext, "id" | "era" | "transport" | "protocolVersion"> & { clientId?: string };
+
+/** client.address / client.port of a SERVER span: the socket the session connected on (or the refused request came on). */
+export interface Peer {
+  address: string;
+  port?: number;
+}
+
+/** The peer of a socket, `::ffff:127.0.0.1` read as `127.0.0.1` (the IPv4 peer of a dual-stack socket). */
+export function peerOf(socket: { remoteAddress?: string; remotePort?: number }): Peer | undefined {
+  const address = socket.remoteAddress;
+  if (address === undefined) return undefined;
+  return { address: address.startsWith("::ffff:") ? address.slice(7) : address, port: socket.remotePort };
+}
+
+/** mcp.resource.uri of the request types that carry a resource URI (redacted: a URI may hold userinfo). */
+function resourceUriOf(method: string, params: Record<string, unknown> | undefined): string | undefined {
+  if (method !== "resources/read" && method !== "resources/subscribe" && method !== "resources/unsubscribe") return undefined;
+  return typeof params?.uri === "string" ? redactText(params.uri) : undefined;
 }
 
 /** Longest recorded argument/result JSON (characters): a span is not a payload store. */
@@ -64,11 +91,12 @@ class RequestTrace implements CallTrace, CallSink {
 
   constructor(
     readonly owner: ServerTracer,
-    readonly caller: CallerContext,
+    readonly caller: TracedCaller,
     readonly id: JsonRpcId,
     readonly method: string,
     readonly target: { tool?: string; prompt?: string },
     request: JsonRpcRequest,
+    peer?: Peer,
   ) {
     const tracer = owner.options.tracer;
     if (tracer === undefined) return;
@@ -77,10 +105,13 @@ class RequestTrace implements CallTrace, CallSink {
     this.span = tracer.startSpan(spanName(method, target.tool ?? target.prompt), { kind: SpanKind.SERVER, startTime: hrTime(this.startedAt) }, extractParent(request, params?._meta));
     if (!this.span.isRecording()) return;
     const a: Attributes = { [ATTR.requestId]: String(id), [GATEWAY_ATTR.clientId]: caller.clientId, [GATEWAY_ATTR.clientTransport]: caller.transport };
-    if (caller.era === "legacy") a[ATTR.sessionId] = caller.id;
-    if (method === "resources/read" || method === "resources/subscribe" || method === "resources/unsubscribe") {
-      if (typeof params?.uri === "string") a[ATTR.resourceUri] = redactText(params.uri);
+    if (caller.era === "legacy" && caller.id) a[ATTR.sessionId] = caller.id;
+    if (peer !== undefined) {
+      a[ATTR.clientAddress] = peer.address;
+      if (peer.port !== undefined) a[ATTR.clientPort] = peer.port;
     }
+    const uri = resourceUriOf(method, params);
+    if (uri !== undefined) a[ATTR.resourceUri] = uri;
     if (owner.options.recordContent && method === "tools/call") {
       const args = content(params?.arguments);
       if (args !== undefined) a[ATTR.toolArguments] = args;
@@ -115,6 +146,7 @@ class RequestTrace implements CallTrace, CallSink {
     const upstreamTarget = targetOf(request.method, params);
     const attrs: Attributes = { [ATTR.method]: request.method, [ATTR.networkTransport]: e.transport, [GATEWAY_ATTR.upstream]: connection.upstream };
     if (e.protocolName !== undefined) attrs[ATTR.networkProtocolName] = e.protocolName;
+    if (e.protocolVersion !== undefined) attrs[ATTR.networkProtocolVersion] = e.protocolVersion;
     if (e.address !== undefined) attrs[ATTR.serverAddress] = e.address;
     if (e.port !== undefined) attrs[ATTR.serverPort] = e.port;
     const version = connection.identity?.protocolVersion;
@@ -140,6 +172,9 @@ class RequestTrace implements CallTrace, CallSink {
         };
         const sid = connection.transport.sessionId;
         if (sid) s[ATTR.sessionId] = sid;
+        // The upstream's own URI (the gateway may have rewritten a namespaced one).
+        const uri = resourceUriOf(request.method, params);
+        if (uri !== undefined) s[ATTR.resourceUri] = uri;
         if (this.owner.options.recordContent && request.method === "tools/call") {
           const args = content(params.arguments);
           if (args !== undefined) s[ATTR.toolArguments] = args;
@@ -197,8 +232,9 @@ class RequestTrace implements CallTrace, CallSink {
   }
 
   /** The answer went out to the client. */
-  end(outcome: Outcome, message?: JsonRpcMessage): void {
-    this.#endAttempt(outcome);
+  end(answered: Outcome, message?: JsonRpcMessage): void {
+    this.#endAttempt(answered);
+    const outcome = serverOutcome(answered);
     const endedAt = performance.now();
     const seconds = (endedAt - this.startedAt) / 1000;
     const attrs = this.common();
@@ -221,10 +257,10 @@ class RequestTrace implements CallTrace, CallSink {
 }
 
 function finish(span: Span, outcome: Outcome): void {
-  if (outcome.errorType === undefined) return;
-  span.setAttribute(ATTR.errorType, outcome.errorType);
   if (outcome.statusCode !== undefined) span.setAttribute(ATTR.statusCode, outcome.statusCode);
   if (outcome.gatewayCode !== undefined) span.setAttribute(GATEWAY_ATTR.errorCode, outcome.gatewayCode);
+  if (outcome.errorType === undefined) return;
+  span.setAttribute(ATTR.errorType, outcome.errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.message === undefined ? undefined : redactText(outcome.message) });
 }
 
@@ -235,6 +271,8 @@ function finish(span: Span, outcome: Outcome): void {
  */
 export class ServerTracer implements RelayTracer {
   readonly #open = new WeakMap<CallerContext, Map<JsonRpcId, RequestTrace>>();
+  /** client.address/port of legacy sessions, noted when they connect (a modern caller is one request: the listener does not hand its socket on). */
+  readonly #peers = new WeakMap<object, Peer>();
 
   constructor(readonly options: RelayTracerOptions) {}
 
@@ -253,7 +291,27 @@ export class ServerTracer implements RelayTracer {
       existing.duplicates++;
       return;
     }
-    open.set(m.id, new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, m.params), m));
+    open.set(m.id, new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, m.params), m, this.#peers.get(caller)));
+  }
+
+  /** A client session connected from `peer` (its SERVER spans carry it as client.address/port). */
+  connected(caller: CallerContext, peer: Peer | undefined): void {
+    if (peer !== undefined) this.#peers.set(caller, peer);
+  }
+
+  /**
+   * A parsed request was refused at the HTTP edge, before a session took it
+   * (authentication, session caps, an unknown session, a bad envelope): a
+   * SERVER span that starts and ends here, in ERROR, counted in the server
+   * histogram like any answered request. Not a request (a notification, a
+   * response, no string method or no usable id): nothing.
+   */
+  refused(caller: TracedCaller, message: unknown, answer: JsonRpcMessage, peer?: Peer): void {
+    const m = message as JsonRpcRequest | null;
+    if (typeof m !== "object" || m === null || typeof m.method !== "string") return;
+    if (typeof m.id !== "string" && typeof m.id !== "number") return;
+    const params = typeof m.params === "object" && m.params !== null ? m.params : undefined;
+    new RequestTrace(this, caller, m.id, m.method, targetOf(m.method, params), m, peer).end(outcomeOf(answer), answer);
   }
 
   answered(caller: CallerContext, id: JsonRpcId | null | undefined, message: JsonRpcMessage): void {

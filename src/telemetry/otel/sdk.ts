@@ -12,8 +12,9 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { OtelSettings } from "./settings.js";
 import { DURATION_BUCKETS, METRIC } from "./semconv.js";
 import type { DurationSink } from "./relay-tracer.js";
+import { watchExports, type ExportFailureSink } from "./export-failures.js";
 
-export { ServerTracer } from "./relay-tracer.js";
+export { ServerTracer, peerOf } from "./relay-tracer.js";
 export { prometheusSink } from "./prometheus.js";
 
 /** The providers one gateway owns (never registered globally: several gateways may share a process). */
@@ -27,7 +28,7 @@ export interface OtelProviders {
 const SCOPE = "mcp-gateway";
 
 /** Builds the tracer and meter providers with OTLP/HTTP exporters from the settings. */
-export function createProviders(settings: OtelSettings, version: string): OtelProviders {
+export function createProviders(settings: OtelSettings, version: string, onExportFailure: ExportFailureSink): OtelProviders {
   const resource = resourceFromAttributes({ "service.name": settings.serviceName, "service.version": version });
   // The exporters read OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) themselves when the config names no endpoint.
   const exporterOptions = (signal: "traces" | "metrics") =>
@@ -40,14 +41,14 @@ export function createProviders(settings: OtelSettings, version: string): OtelPr
     traces = new TracerProvider({
       resource,
       sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.samplingRatio) }),
-      spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(exporterOptions("traces")), scheduledDelayMillis: settings.tracesDelayMs })],
+      spanProcessors: [new BatchSpanProcessor({ exporter: watchExports(new OTLPTraceExporter(exporterOptions("traces")), "traces", onExportFailure), scheduledDelayMillis: settings.tracesDelayMs })],
     });
     tracer = traces.getTracer(SCOPE, version);
   }
   if (settings.otlpMetrics) {
     meters = new MeterProvider({
       resource,
-      readers: [new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(exporterOptions("metrics")), exportIntervalMillis: settings.metricsIntervalMs })],
+      readers: [new PeriodicExportingMetricReader({ exporter: watchExports(new OTLPMetricExporter(exporterOptions("metrics")), "metrics", onExportFailure), exportIntervalMillis: settings.metricsIntervalMs })],
     });
     const meter = meters.getMeter(SCOPE, version);
     const histogram = (name: string, description: string) => meter.createHistogram(name, { unit: "s", description, advice: { explicitBucketBoundaries: DURATION_BUCKETS } });

@@ -23,6 +23,8 @@ export const ATTR = {
   networkProtocolVersion: "network.protocol.version",
   serverAddress: "server.address",
   serverPort: "server.port",
+  clientAddress: "client.address",
+  clientPort: "client.port",
 } as const;
 
 /** The gateway's own attributes (documented in docs/operations.md). */
@@ -96,6 +98,21 @@ export function outcomeOf(message: unknown): Outcome {
   }
   if (m.result?.isError === true) return { errorType: TOOL_ERROR, message: "tool returned isError" };
   return {};
+}
+
+/**
+ * JSON-RPC codes that, answered by a server, say the caller sent a request the
+ * server could not serve (parse error, invalid request, unknown method,
+ * invalid params, which includes an unknown tool, resource not found): the
+ * convention's server status rule says they SHOULD NOT count as the server's
+ * errors. CLIENT spans count every code.
+ */
+export const CALLER_FAULT_CODES: ReadonlySet<string> = new Set(["-32700", "-32600", "-32601", "-32602", "-32002"]);
+
+/** The outcome as a SERVER span records it: a caller fault keeps its status code (and catalogue code) but is no error. */
+export function serverOutcome(outcome: Outcome): Outcome {
+  if (outcome.statusCode === undefined || !CALLER_FAULT_CODES.has(outcome.statusCode)) return outcome;
+  return { statusCode: outcome.statusCode, gatewayCode: outcome.gatewayCode };
 }
 
 /** network.protocol.name / version of a client transport (the convention's "Recording MCP transport" table). */
