@@ -10,6 +10,8 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
 import { runPayload, type PayloadRow } from './payload.js';
+import { MEM_TRANSPORTS } from './memory-load.js';
+import { MEMORY_HEAD, memoryCells, memoryMarkdown, runMemory, type MemoryRow } from './memory.js';
 import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc } from './procstat.js';
 import { fmt as f, mdTable, svgLineChart, textTable } from './report.js';
 import { openSessions, probe, sleep, type SessionSet } from './session.js';
@@ -51,6 +53,8 @@ const { values: flags } = parseArgs({
     targets: { type: 'string' },
     'idle-sessions': { type: 'string' },
     'payload-mb': { type: 'string' },
+    'memory-sessions': { type: 'string' },
+    'memory-mixed': { type: 'string' },
     tool: { type: 'string', default: 'echo' },
     'call-timeout': { type: 'string', default: '10' },
     repeat: { type: 'string', default: '1' },
@@ -65,6 +69,7 @@ if (flags.help) {
   console.log(
     'usage: node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50] [--targets id|proc,...]\n' +
       '         [--idle-sessions 500 (0 = skip)] [--payload-mb 5 (0 = skip)] [--tool echo] [--call-timeout 10] [--repeat 1]\n' +
+      '         [--memory-sessions 2000,10000 (0 = skip)] [--memory-mixed 10000 (0 = skip)]\n' +
       '         [--gateway-src] [--json out.json] [--doc docs/benchmarks.md | --no-doc]\n' +
       `targets: ${TARGET_DEFS.map((d) => d.id).join(', ')}`,
   );
@@ -83,6 +88,9 @@ const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout'
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
 const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));
 const payloadMB = clamp(Number(flags['payload-mb'] ?? 5), 0, 64, 'payload-mb');
+/** Memory scenario (bench/memory.ts): sessions per client transport (a fresh gateway each), and the 10k + 10k one-node run. */
+const memorySessions = list(flags['memory-sessions'] ?? (quick ? '300' : '2000,10000')).map((n) => Math.round(clamp(Number(n), 0, 20_000, 'memory-sessions'))).filter((n) => n > 0);
+const memoryMixed = Math.round(clamp(Number(flags['memory-mixed'] ?? (quick ? 0 : 10_000)), 0, 20_000, 'memory-mixed'));
 const concurrencies = list(flags.concurrency ?? (quick ? '1,10' : '1,10,50')).map((c) => Math.round(clamp(Number(c), 1, 1000, 'concurrency')));
 const hasNginx = nginxBinary() !== undefined;
 const wanted = flags.targets ? list(flags.targets) : undefined;
@@ -100,7 +108,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     killAllNow();
     process.exit(130);
   });
-const budgetMs = repeat * defs.length * (concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000;
+const budgetMs = repeat * defs.length * (concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0);
 setTimeout(() => {
   console.error(`bench: global time budget (${Math.round(budgetMs / 1000)} s) exceeded, aborting`);
   killAllNow();
@@ -387,7 +395,7 @@ function payloadCells(p: PayloadRow): string[] {
 }
 const PAYLOAD_HEAD = ['client transport', 'payload MB', 'relay ms', 'gateway CPU ms/MB', 'peak RSS growth MB', 'growth / payload', 'other client max ms', 'gateway event-loop max ms (idle)', 'other client p50 ms (idle)', 'other calls', 'target (<= 3x, <= 50 ms)'];
 
-function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number): void {
+function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number, memory: MemoryRow[] = []): void {
   const m = machine();
   const chartDir = join(dirname(path), 'benchmarks');
   mkdirSync(chartDir, { recursive: true });
@@ -462,6 +470,18 @@ ${idle.length ? mdTable(IDLE_HEAD, idle.map(idleCells)) : '(skipped: --idle-sess
 ### Large payloads
 
 ${payload.length ? mdTable(PAYLOAD_HEAD, payload.map(payloadCells)) : '(skipped: --payload-mb 0)'}
+
+### Memory per idle session (bench/memory.ts)
+
+A fresh gateway per client transport (stdio upstream; caps raised: session.max_sessions, per-client caps,
+server.max_connections, rate limiting off, websocket.idle_timeout 1 h), N initialized sessions held open by a
+raw-socket generator in its own process (each holding its stream: HTTP+SSE, WebSocket, Phoenix, Streamable HTTP
+GET; \`http\` holds none), least-squares slope of RSS and of heap after a full GC over open sessions; then every
+session calls \`echo\` and must get its own text back. \`mixed\`: N stream-holding sessions (split over the four
+stream kinds) plus N stream-less ones on one gateway. Targets: <= 8 KB RSS per stream-holding session, mixed
+under 200 MB, start-up <= 60 MB. See docs/adr/0200-memory-per-idle-session.md.
+
+${memory.length ? memoryMarkdown(memory) : '(skipped: --memory-sessions 0 --memory-mixed 0)'}
 `;
   writeFileSync(path, doc);
   console.log(`\nwrote ${relative(ROOT, path)} and ${relative(ROOT, chartDir)}/*.svg`);
@@ -550,6 +570,11 @@ async function main(): Promise<boolean> {
       console.log(p.error ? `failed: ${p.error}` : `${f(p.relayMs, 0)} ms, RSS +${f(p.rssGrowthMB, 1)} MB, ${f(p.cpuMsPerMB, 1)} CPU ms/MB, other client max ${f(p.otherMaxMs, 1)} ms`);
     }
   }
+  let memory: MemoryRow[] = [];
+  if ((memorySessions.length > 0 || memoryMixed > 0) && defs.some((d) => d.proc === 'gateway')) {
+    // --quick: one gateway for every transport (bench/memory.ts measureShared), to stay under two minutes.
+    memory = await runMemory({ sessions: memorySessions, transports: [...MEM_TRANSPORTS], mixed: memoryMixed, fromSrc: flags['gateway-src'], shared: quick, log: (s) => process.stdout.write(s) });
+  }
   if (repeat > 1) console.log(`\nmedians of ${repeat} runs (errors: sum)`);
   console.log('\n' + textTable(LOAD_HEAD, rows.map(loadRowCells)));
   for (const r of rows) if (r.error || (r.errors ?? 0) > 0) console.log(`  ${r.id} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`);
@@ -559,15 +584,16 @@ async function main(): Promise<boolean> {
   if (cpu.some((x) => x.base !== undefined)) console.log('\nCPU per call vs mcp-proxy\n' + textTable(CPU_HEAD, cpu.map(cpuCells)));
   if (idle.length) console.log('\n' + textTable(IDLE_HEAD, idle.map(idleCells)));
   if (payload.length) console.log('\n' + textTable(PAYLOAD_HEAD, payload.map(payloadCells)));
+  if (memory.length) console.log('\nmemory per idle session\n' + textTable(MEMORY_HEAD, memory.map(memoryCells)));
   if (rows.some((r) => (r.genCpuPct ?? 0) > 85)) console.log('\nnote: the load generator used > 85% of a core in some scenario; calls/s there is generator-bound.');
 
   const wallS = (Date.now() - t0) / 1000;
   console.log(`\nbench: ${Math.round(wallS)} s`);
-  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS);
+  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory);
   if (flags.json) {
     const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
     const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });
-    writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
+    writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, memory, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
     console.log(`wrote ${flags.json}`);
   }
   // Ours (gateway and baselines) must not fail or answer wrong; a peer's failures are data.
@@ -576,6 +602,7 @@ async function main(): Promise<boolean> {
     ...rawRows.filter((r) => ours(r.def) && (r.error || (r.errors ?? 0) > 0)).map((r) => `${r.id} c=${r.concurrency}: ${r.error ?? JSON.stringify(r.errorKinds)}`),
     ...rawIdle.filter((r) => ours(r.def) && r.error).map((r) => `idle ${r.id}: ${r.error}`),
     ...payload.filter((p) => p.error).map((p) => `payload ${p.transport}: ${p.error}`),
+    ...memory.filter((r) => r.error).map((r) => `memory ${r.transport} x${r.sessions}: ${r.error}`),
   ];
   if (bad.length) console.error(`\nbench: FAILED\n  ${bad.join('\n  ')}`);
   return bad.length === 0;

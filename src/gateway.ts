@@ -23,7 +23,7 @@ import { WebSocketListener } from "./listeners/websocket.js";
 import { PhoenixListener, PHOENIX_PATH } from "./listeners/phoenix.js";
 import { failInFlight, waitForDrain } from "./session/drain.js";
 import { startSessionExpiry } from "./session/expiry.js";
-import { pathOf, sendError, sendJson } from "./listeners/http-util.js";
+import { ignoreError, pathOf, sendError, sendJson } from "./listeners/http-util.js";
 import { guarded } from "./listeners/guard.js";
 import { isValidRequestId } from "./protocol/validate.js";
 import { refuseUpgrade } from "./listeners/ws-server.js";
@@ -127,9 +127,9 @@ export class Gateway {
       verify: () => null,
       refuse: (res, err) => sendError(res, err),
       dispatch: (session, message) => this.#dispatch(session, message),
-      onConnected: (session, req) => {
+      onConnected: (session, peer) => {
         if (channels.connection.hasSubscribers) {
-          channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote: req.socket.remoteAddress });
+          channels.connection.publish({ type: "connected", clientId: session.clientId, sessionId: session.id, transport: session.transport, remote: peer.remoteAddress });
         }
       },
       onDisconnected: (session, closeCode, reason, transport) => {
@@ -272,7 +272,7 @@ export class Gateway {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => {});
+    socket.on("error", ignoreError);
     // Like requests, every upgrade runs inside the one guard; a failure before the handshake gets its HTTP answer.
     guarded(`upgrade ${pathOf(req)}`, () => this.#admitUpgrade(req, socket, head), (e) => {
       if (socket.writable) refuseUpgrade(socket, e.status, { error: e.code, message: e.message });

@@ -147,3 +147,49 @@ export function normalizeTransport(t: string | undefined): string | undefined {
   if (name === "ws") return "websocket";
   return name;
 }
+
+/** One row of the client list (the live console's clients page, `GET /mcp/admin/clients`). */
+export interface ClientRow {
+  client_id: string;
+  status: "connected" | "detached" | "disconnected";
+  transport: string | null;
+  connections: number;
+  sessions: number;
+  age_s: number;
+  messages_in: number;
+  messages_out: number;
+  pending_acks: number;
+  backpressure: BackpressureLevel;
+  lag_ms: number;
+  /** Requests refused by the rate limiter (since the tracker first saw the client). */
+  rate_limited: number;
+  errors: number;
+  /** Close code of the client's last closed connection within the hour (null: none, or a stream end). */
+  last_close_code: number | null;
+}
+
+/**
+ * `GET /mcp/admin/clients?q=&limit=`: every client with a session, then those
+ * the tracker still remembers, as {@link clientInfo} sees them; `q` matches a
+ * substring of the id. Sorted by messages, busiest first; `total` counts all matches.
+ */
+export function clientList(ctx: OpsContext, q = "", limit = 200, now = Date.now()): { total: number; clients: ClientRow[] } {
+  const needle = q.toLowerCase();
+  const ids = new Set<string>();
+  for (const s of ctx.gateway.registry.all()) ids.add(s.clientId);
+  for (const id of ctx.tracker.clientIds()) ids.add(id);
+  const lastClose = new Map<string, number | null>();
+  for (const c of ctx.tracker.closes(3_600_000, now)) lastClose.set(c.clientId, c.code ?? null);
+  const rows: ClientRow[] = [];
+  for (const id of ids) {
+    if (needle && !id.toLowerCase().includes(needle)) continue;
+    const info = clientInfo(ctx, id, now);
+    rows.push({
+      client_id: id, status: info.status as ClientRow["status"], transport: info.transport, connections: info.connections, sessions: info.sessions, age_s: info.age_s,
+      messages_in: info.messages_in, messages_out: info.messages_out, pending_acks: info.pending_acks, backpressure: info.backpressure, lag_ms: info.lag_ms,
+      rate_limited: info.rate_limited, errors: info.errors.count, last_close_code: lastClose.get(id) ?? null,
+    });
+  }
+  rows.sort((a, b) => b.messages_in + b.messages_out - (a.messages_in + a.messages_out) || a.client_id.localeCompare(b.client_id));
+  return { total: rows.length, clients: rows.slice(0, limit) };
+}

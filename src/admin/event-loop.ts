@@ -12,36 +12,58 @@ export interface EventLoopReport {
   window_ms: number;
 }
 
-let histogram: IntervalHistogram | undefined;
-let lastElu: EventLoopUtilization | undefined;
-let lastAt = 0;
+/**
+ * One window of event-loop figures: a delay histogram (sampling every 20 ms)
+ * and the utilisation, both since the previous report. Each reader that
+ * wants its own window (the status endpoint, the live console's sampler)
+ * holds its own, so one reader never shortens another's window.
+ */
+export class EventLoopWindow {
+  readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  #lastElu: EventLoopUtilization;
+  #lastAt: number;
+
+  constructor(now = performance.now()) {
+    this.#histogram.enable();
+    this.#lastElu = performance.eventLoopUtilization();
+    this.#lastAt = now;
+  }
+
+  /** The figures since the previous report (or since construction), then a fresh window. */
+  report(now = performance.now()): EventLoopReport {
+    const elu = performance.eventLoopUtilization(this.#lastElu);
+    const h = this.#histogram;
+    const report: EventLoopReport = {
+      delay_max_ms: Math.round(h.max / 1e6),
+      delay_p99_ms: Math.round(h.percentile(99) / 1e6),
+      utilization: Math.round(elu.utilization * 1000) / 1000,
+      window_ms: Math.round(now - this.#lastAt),
+    };
+    h.reset();
+    this.#lastElu = performance.eventLoopUtilization();
+    this.#lastAt = now;
+    return report;
+  }
+
+  /** Stops sampling (the histogram's timer). */
+  stop(): void {
+    this.#histogram.disable();
+  }
+}
+
+let shared: EventLoopWindow | undefined;
 
 /**
  * Event-loop delay and utilisation of this process since the previous call
- * (one histogram per process, started on first use, sampling every 20 ms;
- * its timer is unref'd by Node and costs next to nothing).
+ * (one window per process, started on first use; its timer is unref'd by
+ * Node and costs next to nothing).
  */
 export function eventLoopReport(now = performance.now()): EventLoopReport {
-  if (!histogram) {
-    histogram = monitorEventLoopDelay({ resolution: 20 });
-    histogram.enable();
-    lastElu = performance.eventLoopUtilization();
-    lastAt = now;
-  }
-  const elu = performance.eventLoopUtilization(lastElu);
-  const report: EventLoopReport = {
-    delay_max_ms: Math.round(histogram.max / 1e6),
-    delay_p99_ms: Math.round(histogram.percentile(99) / 1e6),
-    utilization: Math.round(elu.utilization * 1000) / 1000,
-    window_ms: Math.round(now - lastAt),
-  };
-  histogram.reset();
-  lastElu = performance.eventLoopUtilization();
-  lastAt = now;
-  return report;
+  if (!shared) shared = new EventLoopWindow(now);
+  return shared.report(now);
 }
 
 /** Starts the histogram early (at gateway start), so the first report covers the time since then. */
 export function startEventLoopMonitor(): void {
-  if (!histogram) eventLoopReport();
+  if (!shared) shared = new EventLoopWindow();
 }

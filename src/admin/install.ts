@@ -5,7 +5,7 @@ import { GatewayMetrics } from "../telemetry/metrics.js";
 import { Operations } from "./operations.js";
 import { registerAdminRoutes } from "./routes.js";
 import { lagOf } from "./client-diagnostics.js";
-import { registerDashboard } from "../dashboard/index.js";
+import { registerDashboard, type ConsoleService } from "../dashboard/index.js";
 
 /** What installOperations attaches to a gateway. */
 export interface OperationsHandle {
@@ -13,6 +13,8 @@ export interface OperationsHandle {
   tracker: ClientTracker;
   metrics: GatewayMetrics;
   hub: TelemetryHub;
+  /** The live console's sampler and streams (src/dashboard/). */
+  console: ConsoleService;
 }
 
 const installed = new WeakMap<Gateway, OperationsHandle>();
@@ -79,9 +81,8 @@ export function installOperations(gateway: Gateway): OperationsHandle {
     return out;
   };
   gateway.server?.once("close", () => hub.close());
-  const handle = { ops, tracker, metrics, hub };
-  installed.set(gateway, handle);
   registerAdminRoutes(gateway, ops, metrics);
-  registerDashboard(gateway, ops);
+  const handle = { ops, tracker, metrics, hub, console: registerDashboard(gateway, ops, hub) };
+  installed.set(gateway, handle);
   return handle;
 }

@@ -4,7 +4,7 @@ import { ConfigError, redactConfig } from "../config/index.js";
 import type { RateLimitService, ResilienceService } from "./services.js";
 import type { ClientTracker } from "../telemetry/tracker.js";
 import { gatewayHealth, health } from "./health.js";
-import { clientErrors, clientInfo, publicClientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
+import { clientErrors, clientInfo, clientList, publicClientInfo, lagOf, normalizeTransport, traceClient, type OpsContext } from "./client-diagnostics.js";
 import { analyze1006, analyzeConnections, cleanupIdleConnections, closeSessions, findOldConnections, gcOldConnections, type PatternThresholds } from "./connection-analysis.js";
 import { memoryReport, queuesReport } from "./memory.js";
 import { eventLoopReport, startEventLoopMonitor } from "./event-loop.js";
@@ -115,6 +115,23 @@ export class Operations implements OpsContext {
   /** `Gateway.get_client_info(id)`: connections, transport, age, lag, backpressure, errors (404 unknown). */
   clientInfo(id: string) {
     return clientInfo(this, id);
+  }
+
+  /** `GET /mcp/admin/clients`: the searchable client list. */
+  clientList(q?: string, limit?: number) {
+    return clientList(this, q, limit);
+  }
+
+  /**
+   * `POST /mcp/admin/clients/:id/disconnect`: ends every session of one client
+   * (1001 on WebSocket, the stream ends on SSE; buffers freed). The client may
+   * connect again with a new session; block it with a rate limit if it must not.
+   */
+  endClientSessions(id: string) {
+    const sessions = this.gateway.registry.byClient(id);
+    if (sessions.length === 0) throw new GatewayError("client_not_found", { client_id: id });
+    closeSessions(this, [...sessions], "sessions ended by an operator", 1001);
+    return { client_id: id, ended: sessions.length };
   }
 
   /** `Gateway.trace_client(id)`: the client's bounded timeline. */

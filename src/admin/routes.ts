@@ -3,6 +3,7 @@ import type { Gateway } from "../gateway.js";
 import { GatewayError, toGatewayError } from "../errors/index.js";
 import { queryOf, readJsonObject, sendError, sendJson } from "../listeners/http-util.js";
 import { checkAdminToken, checkOpsToken } from "./admin-auth.js";
+import { auditAction } from "./audit.js";
 import type { Operations } from "./operations.js";
 import type { GatewayMetrics } from "../telemetry/metrics.js";
 
@@ -36,18 +37,30 @@ function stringParam(name: string, raw: unknown): string {
  */
 export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: GatewayMetrics): void {
   const r = gateway.router;
-  const run = (res: ServerResponse, fn: () => unknown) =>
+  const run = (res: ServerResponse, fn: () => unknown, done?: (status: number, code?: string) => void) =>
     Promise.resolve()
       .then(fn)
-      .then((result) => sendJson(res, 200, result ?? { ok: true }))
-      .catch((err) => sendError(res, toGatewayError(err)));
+      .then((result) => {
+        sendJson(res, 200, result ?? { ok: true });
+        done?.(200);
+      })
+      .catch((err) => {
+        const e = toGatewayError(err);
+        sendError(res, e);
+        done?.(e.status, e.code);
+      });
   const open = (method: string, path: string, action: Action) =>
     r.on(method, path, (req, res, params) => run(res, async () => action(req, params, await jsonBody(req))));
   const admin = (method: string, path: string, action: Action) =>
     r.on(method, path, (req, res, params) => {
+      // Every write is recorded with who made it, refused ones too (src/admin/audit.ts); reads are not.
+      const audit = method === "GET" ? undefined : (status: number, code?: string) => auditAction(req, status, code);
       const denied = checkAdminToken(req, gateway.config.current);
-      if (denied) return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-admin"' });
-      return run(res, async () => action(req, params, await jsonBody(req)));
+      if (denied) {
+        audit?.(denied.status, denied.code);
+        return sendError(res, denied, { "www-authenticate": 'Bearer realm="mcp-gateway-admin"' });
+      }
+      return run(res, async () => action(req, params, await jsonBody(req)), audit);
     });
   const q = (req: IncomingMessage) => queryOf(req);
 
@@ -72,7 +85,9 @@ export function registerAdminRoutes(gateway: Gateway, ops: Operations, metrics: 
   admin("POST", "/mcp/admin/reset", () => ops.reset());
   admin("POST", "/mcp/admin/gc", (req, _p, b) => ops.gcOldConnections(numberParam("hours", b.hours ?? q(req).get("hours"), 24)));
 
+  admin("GET", "/mcp/admin/clients", (req) => ops.clientList(q(req).get("q") ?? "", numberParam("limit", q(req).get("limit"), 200)));
   admin("GET", "/mcp/admin/clients/:id", (_req, p) => ops.clientInfo(p.id!));
+  admin("POST", "/mcp/admin/clients/:id/disconnect", (_req, p) => ops.endClientSessions(p.id!));
   admin("GET", "/mcp/admin/clients/:id/trace", (_req, p) => ops.traceClient(p.id!));
   admin("GET", "/mcp/admin/clients/:id/errors", (req, p) => ops.clientErrors(p.id!, q(req).get("transport") ?? undefined));
 

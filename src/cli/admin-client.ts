@@ -7,13 +7,17 @@ export interface AdminTarget {
   token: string;
   /** Per-request timeout (ms). */
   timeoutMs?: number;
+  /** Who is acting, sent as `x-mcp-operator` and recorded with every admin write (src/admin/audit.ts). */
+  operator?: string;
 }
 
-/** The target from options, then env (MCP_GATEWAY_URL, MCP_GATEWAY_ADMIN_TOKEN), then the dev defaults. */
+/** The target from options, then env (MCP_GATEWAY_URL, MCP_GATEWAY_ADMIN_TOKEN; the operator from MCP_GATEWAY_OPERATOR or USER), then the dev defaults. */
 export function resolveTarget(opts: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): AdminTarget {
+  const operator = env.MCP_GATEWAY_OPERATOR ?? env.USER ?? env.LOGNAME;
   return {
     url: (opts.url ?? env.MCP_GATEWAY_URL ?? DEFAULT_URL).replace(/\/+$/, ""),
     token: opts.token ?? env.MCP_GATEWAY_ADMIN_TOKEN ?? "admin-token",
+    ...(operator ? { operator } : {}),
   };
 }
 
@@ -56,7 +60,7 @@ export class AdminClient {
     }
     const res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${this.target.token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: { authorization: `Bearer ${this.target.token}`, ...(this.target.operator ? { "x-mcp-operator": this.target.operator.replace(/[^\w.@+ -]/g, "") } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       body: body !== undefined ? JSON.stringify(body) : undefined,
       signal: AbortSignal.timeout(this.target.timeoutMs ?? 10_000),
     });

@@ -1,6 +1,6 @@
-import { runCli } from "./program.js";
-
 /** The `mcp-gateway` executable (bin/mcp-gateway.js loads the compiled copy). */
-const code = await runCli(process.argv.slice(2));
+const args = process.argv.slice(2);
+// `start` loads only what running the gateway needs; every other command (and `--help`) the whole CLI.
+const code = args[0] === "start" ? await (await import("./start-command.js")).runStartCli(args) : await (await import("./program.js")).runCli(args);
 // `start` keeps the process alive on its own; operator commands end with their exit code.
 if (code !== 0) process.exitCode = code;

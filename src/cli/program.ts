@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../gateway.js";
-import { parsePort, runStart, type StartOptions } from "./start.js";
+import { addStartCommand } from "./start-command.js";
 import { addOperatorCommands } from "./commands.js";
 import { addConsoleCommand, defaultOut } from "./console.js";
 import { addDoctorCommand } from "./doctor.js";
@@ -38,16 +38,7 @@ export function buildProgram(state: CliState = { io: processIo, exitCode: 0, env
     .option("--token <token>", "admin token (env MCP_GATEWAY_ADMIN_TOKEN; dev default admin-token)")
     .option("--json", "print JSON instead of tables")
     .configureOutput({ writeOut: (s) => state.io.out(s.replace(/\n$/, "")), writeErr: (s) => state.io.err(s.replace(/\n$/, "")) });
-  program
-    .command("start")
-    .description("start the gateway (embedded defaults when no config is given)")
-    .option("-c, --config <file>", "YAML config file (or MCP_GATEWAY_CONFIG)")
-    .option("-p, --port <n>", "port to listen on (or PORT)", (v) => parsePort(v))
-    .option("-H, --host <host>", "interface to bind (dev default 127.0.0.1)")
-    .option("--allow-dev-token", "dev profile: serve the well-known admin token on a non-loopback --host anyway (not recommended)")
-    .action(async (opts: StartOptions) => {
-      await runStart(opts);
-    });
+  addStartCommand(program);
   addOperatorCommands(program, state);
   addToolsCommands(program, state);
   addConsoleCommand(program, state);

@@ -9,6 +9,12 @@ import type { ClientTransportKind } from "../telemetry/channels.js";
 import type { CallerContext } from "../protocol/caller-context.js";
 import type { ModernWire } from "../eras/modern/wire.js";
 
+/** Where a connection comes from (a socket is one). */
+export interface PeerAddress {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
 /**
  * What every listener needs from the gateway, injected so listeners stay
  * ignorant of auth, rate limiting and the relay behind `dispatch`.
@@ -50,8 +56,8 @@ export interface ListenerContext {
    * `answer` is the JSON-RPC error it got; `clientId` when it is known.
    */
   onRefused?(req: IncomingMessage, refusal: EdgeRefusal): void;
-  /** A client connection opened. */
-  onConnected(session: Session, req: IncomingMessage): void;
+  /** A client connection opened, from `peer` (its socket's address): not the request, so no listener keeps one for it. */
+  onConnected(session: Session, peer: PeerAddress): void;
   /**
    * A client connection closed (closeCode for WebSocket; 1006 when it
    * vanished). `transport`: the closed connection's, when the session already

@@ -117,3 +117,10 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new GatewayError("invalid_params", { detail: "body must be a JSON object" });
   return parsed as Record<string, unknown>;
 }
+
+/**
+ * The listener for errors a connection reports after it has been answered or handed over (the close that
+ * follows does the cleanup). Shared: an inline `() => {}` would keep its whole enclosing scope (the request,
+ * socket and head of an upgrade) alive for as long as the connection lives.
+ */
+export function ignoreError(): void {}

@@ -9,6 +9,7 @@ import { sseEvent, startSse, writeSseParts } from "./sse-writer.js";
 import { partsText, rawParts } from "../protocol/raw-reply.js";
 import { channels } from "../telemetry/channels.js";
 import { SseDebugTap } from "./sse-debug.js";
+import { sseHeartbeat, type Beating, type SseHeartbeat } from "./sse-heartbeat.js";
 import { checkMessage } from "../protocol/validate.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan } from "../session/continuity.js";
 import { noteHttpTraceContext } from "../protocol/trace-context.js";
@@ -21,9 +22,9 @@ export const LEGACY_POST_PATH = "/mcp/messages";
  * carrying `message` events (with sequence ids for resume) and the guide's
  * `heartbeat` events.
  */
-export class LegacySseSink implements DownstreamSink {
+export class LegacySseSink implements DownstreamSink, Beating {
   readonly kind = "http_sse" as const;
-  #heartbeat?: NodeJS.Timeout;
+  readonly #heartbeat?: SseHeartbeat;
   /** `?debug=true` streams: debug events beside the messages (src/listeners/sse-debug.ts). */
   debug: SseDebugTap | null = null;
 
@@ -32,13 +33,17 @@ export class LegacySseSink implements DownstreamSink {
     heartbeatMs: number,
     readonly retryMs = 2000,
   ) {
-    if (heartbeatMs > 0) {
-      this.#heartbeat = setInterval(() => {
-        if (!res.writableEnded) res.write(sseEvent(JSON.stringify({ ts: Date.now() }), undefined, "heartbeat"));
-      }, heartbeatMs);
-      this.#heartbeat.unref();
-    }
-    res.once("close", () => clearInterval(this.#heartbeat));
+    // One shared timer beats every stream (src/listeners/sse-heartbeat.ts); stopHeartbeat() on close.
+    if (heartbeatMs > 0) (this.#heartbeat = sseHeartbeat(heartbeatMs)).add(this);
+  }
+
+  beat(now: number): void {
+    if (!this.res.writableEnded) this.res.write(sseEvent(JSON.stringify({ ts: now }), undefined, "heartbeat"));
+  }
+
+  /** The stream closed (either side): no more heartbeats. */
+  stopHeartbeat(): void {
+    this.#heartbeat?.delete(this);
   }
 
   deliver(message: JsonRpcMessage, _relatedId: unknown, session: Session): boolean {
@@ -57,7 +62,7 @@ export class LegacySseSink implements DownstreamSink {
 
   /** Ends the stream; on shutdown (1001) it first tells the client when to come back (`retry:`). */
   close(code?: number): void {
-    clearInterval(this.#heartbeat);
+    this.stopHeartbeat();
     if (code === 1001 && !this.res.writableEnded) this.res.write(`retry: ${this.retryMs}\n\n`);
     this.res.end();
   }
@@ -122,9 +127,10 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
     if (plan.gap) res.write(sseEvent(JSON.stringify(plan.gap), undefined, "gap"));
     for (const e of plan.entries) res.write(sseEvent(e.json, e.seq, "message"));
   }
-  ctx.onConnected(session, req);
+  ctx.onConnected(session, req.socket);
   const s = session;
   res.once("close", () => {
+    sink.stopHeartbeat();
     s.detach(sink);
     ctx.onDisconnected(s, undefined, "stream closed", "http_sse");
   });

@@ -10,9 +10,9 @@ import { guarded, guardedHandler } from "./guard.js";
 import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
-import type { ListenerContext } from "./context.js";
+import type { ListenerContext, PeerAddress } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { queryOf } from "./http-util.js";
+import { ignoreError, queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
@@ -31,7 +31,8 @@ export const PHOENIX_PATH = "/mcp/ws/websocket";
 /** One Phoenix socket: who it is (or why auth failed) and its joined channel. */
 interface PhoenixConnection {
   ws: WebSocket;
-  req: IncomingMessage;
+  /** The peer (its socket, for the connection events); not the upgrade request, which would stay with the socket. */
+  peer: PeerAddress;
   identity?: ClientIdentity;
   authError?: GatewayError;
   /** The joined `mcp:gateway` channel (one per socket, as in Phoenix). */
@@ -107,7 +108,11 @@ export class PhoenixSink implements DownstreamSink {
  * instead of refusing the upgrade, so the client's `receive("error")` sees them.
  */
 export class PhoenixListener {
-  readonly wss: WebSocketServer;
+  #wss?: WebSocketServer;
+  /** Created at the first upgrade (ws is loaded then, not at start-up). */
+  get wss(): WebSocketServer {
+    return (this.#wss ??= this.#createWss());
+  }
   readonly heartbeat: HeartbeatSweeper;
   /** Sockets without a joined channel: join deadline and their own cap (src/listeners/phoenix-admission.ts). */
   readonly unjoined: UnjoinedSockets<PhoenixConnection>;
@@ -115,7 +120,6 @@ export class PhoenixListener {
   constructor(readonly ctx: ListenerContext) {
     this.unjoined = new UnjoinedSockets(() => ({ joinTimeout: ctx.config.current.websocket.join_timeout, maxUnauthenticated: ctx.config.current.websocket.max_unauthenticated_sockets }));
     // phoenix.js offers ["phoenix", "base64url.bearer.phx.<token>"] when given an authToken.
-    this.wss = createListenerWss(ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
@@ -125,7 +129,8 @@ export class PhoenixListener {
       refuseUpgrade(socket, 400, { error: "invalid_request", message: `unsupported Phoenix serializer vsn ${vsn}; use ${PHOENIX_VSN}` });
       return;
     }
-    const conn = { req } as PhoenixConnection;
+    const peer: PeerAddress = req.socket;
+    const conn = { peer } as PhoenixConnection;
     try {
       conn.identity = await this.ctx.authenticate(req);
     } catch (err) {
@@ -142,6 +147,10 @@ export class PhoenixListener {
       conn.ws = ws;
       guarded("phoenix open", () => this.#serve(conn), () => ws.close(1011, "internal error"));
     });
+  }
+
+  #createWss(): WebSocketServer {
+    return createListenerWss(this.ctx, (protocols) => (protocols.has("phoenix") ? "phoenix" : false));
   }
 
   #serve(conn: PhoenixConnection): void {
@@ -177,7 +186,7 @@ export class PhoenixListener {
     closeOversizeWith1008(ws, () => {
       if (conn.channel) conn.channel.session.closeReason = "message_too_large";
     });
-    ws.on("error", () => {});
+    ws.on("error", ignoreError);
     // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
     ws.on(
       "close",
@@ -328,7 +337,7 @@ export class PhoenixListener {
     this.unjoined.joined(conn);
     ws.send(replyFrame(joinRef, f.ref, f.topic, "ok", { session_id: session.id, client_id: session.clientId, last_seq: session.lastSeq, resumed: resumeFrom !== undefined }));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    this.ctx.onConnected(session, conn.req);
+    this.ctx.onConnected(session, conn.peer);
   }
 
   /** The socket has no channel: it must join within websocket.join_timeout or is closed (1008). */
@@ -371,6 +380,6 @@ export class PhoenixListener {
 
   /** Closes every socket (1001 on shutdown); peers that do not answer are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
+    closeAllSockets(this.#wss, this.heartbeat, code, reason, graceMs);
   }
 }

@@ -67,6 +67,7 @@ export class StreamableHttpSink implements DownstreamSink {
     (this.#exchanges ??= new Map()).set(key, { res, streaming: false });
     res.once("close", () => {
       if (this.#exchanges?.get(key)?.res === res) this.#exchanges.delete(key);
+      this.#dropEmptyExchanges();
       this.#touched();
     });
   }
@@ -82,6 +83,7 @@ export class StreamableHttpSink implements DownstreamSink {
     for (const key of batch.pending) (this.#exchanges ??= new Map()).set(key, ex);
     res.once("close", () => {
       for (const key of batch.pending) if (this.#exchanges?.get(key) === ex) this.#exchanges.delete(key);
+      this.#dropEmptyExchanges();
       this.#touched();
     });
   }
@@ -122,6 +124,11 @@ export class StreamableHttpSink implements DownstreamSink {
   hasOpen(id: JsonRpcId): boolean {
     const ex = this.#exchanges?.get(idKey(id));
     return ex !== undefined && !ex.res.writableEnded;
+  }
+
+  /** No exchange open: the map goes too (an empty Map keeps its table, ~300 B per idle session). */
+  #dropEmptyExchanges(): void {
+    if (this.#exchanges?.size === 0) this.#exchanges = undefined;
   }
 
   /** The TTL of a Streamable HTTP session counts from the end of its last exchange. */
@@ -175,6 +182,7 @@ export class StreamableHttpSink implements DownstreamSink {
       (this.#exchanges ??= new Map()).set(stream, { res, streaming: true });
       res.once("close", () => {
         if (this.#exchanges?.get(stream)?.res === res) this.#exchanges.delete(stream);
+        this.#dropEmptyExchanges();
         this.#touched();
       });
     }
@@ -360,7 +368,7 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     session = created;
     session.identity = identity;
     session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
-    ctx.onConnected(session, req);
+    ctx.onConnected(session, req.socket);
   } else {
     // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
     session = await existingSession(req, res, ctx, message);

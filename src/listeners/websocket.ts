@@ -8,7 +8,7 @@ import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { queryOf } from "./http-util.js";
+import { ignoreError, queryOf } from "./http-util.js";
 import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
@@ -76,15 +76,15 @@ export class WebSocketSink implements DownstreamSink {
  * that lived on HTTP+SSE or Phoenix).
  */
 export class WebSocketListener {
-  readonly wss: WebSocketServer;
+  #wss?: WebSocketServer;
+  /** Created at the first upgrade (ws is loaded then, not at start-up). */
+  get wss(): WebSocketServer {
+    return (this.#wss ??= this.#createWss());
+  }
   /** Pings every socket from one timer (websocket.ping_interval / pong_timeout / idle_timeout). */
   readonly heartbeat: HeartbeatSweeper;
 
   constructor(readonly ctx: ListenerContext) {
-    // A client offering both gets the envelope: it can resume.
-    this.wss = createListenerWss(ctx, (protocols) =>
-      protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false,
-    );
     this.heartbeat = new HeartbeatSweeper(() => ctx.config.current.websocket);
   }
 
@@ -114,6 +114,13 @@ export class WebSocketListener {
     // Cluster mode: a session held by another node moves here (a socket cannot be forwarded).
     if (resumeId && this.ctx.cluster !== undefined && !this.ctx.registry.get(resumeId)) await this.ctx.cluster.adopt(resumeId);
     this.wss.handleUpgrade(req, socket, head, (ws) => guarded("websocket open", () => this.#open(ws, req, query, resumeId, identity), (e) => closeWith(ws, e)));
+  }
+
+  #createWss(): WebSocketServer {
+    // A client offering both gets the envelope: it can resume.
+    return createListenerWss(this.ctx, (protocols) =>
+      protocols.has(WS_SUBPROTOCOL_ENVELOPE) ? WS_SUBPROTOCOL_ENVELOPE : protocols.has(WS_SUBPROTOCOL_BARE) ? WS_SUBPROTOCOL_BARE : false,
+    );
   }
 
   #open(ws: WebSocket, req: IncomingMessage, query: URLSearchParams, resumeId: string | null, identity: ClientIdentity): void {
@@ -148,7 +155,7 @@ export class WebSocketListener {
     else session.attach(sink);
     if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
-    ctx.onConnected(session, req);
+    ctx.onConnected(session, req.socket);
     const live = this.heartbeat.track(ws, (reason) => {
       // No close frame: the peer is gone. ws reports the close as 1006.
       session.closeReason = reason;
@@ -170,7 +177,7 @@ export class WebSocketListener {
     );
     // Too large: 1008 policy violation (the guide), not ws's 1009.
     closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
-    ws.on("error", () => {});
+    ws.on("error", ignoreError);
     // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
     ws.on(
       "close",
@@ -229,6 +236,6 @@ export class WebSocketListener {
 
   /** Closes every socket with a code (1001 on shutdown); peers that do not answer the close are cut after `graceMs`. */
   closeAll(code: number, reason: string, graceMs = 2000): void {
-    closeAllSockets(this.wss, this.heartbeat, code, reason, graceMs);
+    closeAllSockets(this.#wss, this.heartbeat, code, reason, graceMs);
   }
 }

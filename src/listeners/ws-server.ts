@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer, type ServerOptions } from "ws";
+import type { WebSocketServer, ServerOptions } from "ws";
+import { wsPackage } from "../lazy-packages.js";
 import type { ListenerContext } from "./context.js";
 import type { HeartbeatSweeper } from "./ws-heartbeat.js";
 
@@ -15,7 +16,7 @@ import type { HeartbeatSweeper } from "./ws-heartbeat.js";
  * it saves), and the listener's subprotocol choice.
  */
 export function createListenerWss(ctx: ListenerContext, handleProtocols: NonNullable<ServerOptions["handleProtocols"]>): WebSocketServer {
-  return new WebSocketServer({
+  return new (wsPackage().WebSocketServer)({
     noServer: true,
     maxPayload: ctx.config.current.websocket.max_frame_size,
     perMessageDeflate: false,
@@ -42,8 +43,10 @@ export function refuseUpgrade(socket: Duplex, status: number, body: unknown, hea
  * Stops the heartbeat and closes every socket of `wss` with `code` (1001 on
  * shutdown); peers that do not answer the close are cut after `graceMs`.
  */
-export function closeAllSockets(wss: WebSocketServer, heartbeat: HeartbeatSweeper, code: number, reason: string, graceMs: number): void {
+export function closeAllSockets(wss: WebSocketServer | undefined, heartbeat: HeartbeatSweeper, code: number, reason: string, graceMs: number): void {
   heartbeat.stop();
+  // Never upgraded into: no sockets (and ws was never loaded).
+  if (wss === undefined) return;
   for (const ws of wss.clients) ws.close(code, reason);
   if (wss.clients.size > 0) {
     setTimeout(() => {

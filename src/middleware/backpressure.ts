@@ -107,8 +107,12 @@ export class BackpressureController implements OutboundGate {
 
   send(session: Session, sink: DownstreamSink, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): boolean {
     let st = states.get(session);
-    if (st === undefined) states.set(session, (st = newState()));
     const buffered = sink.bufferedBytes === undefined ? 0 : sink.bufferedBytes();
+    if (st === undefined) {
+      // Never behind and not acking (most sessions, and every idle one): no state until bytes wait in its socket.
+      if (buffered === 0 && session.ackedSeq === 0) return this.#deliverFirst(session, sink, message, relatedId);
+      states.set(session, (st = newState()));
+    }
     if (buffered === 0) {
       st.nonEmptySince = 0;
       st.overflowed = false;
@@ -149,6 +153,18 @@ export class BackpressureController implements OutboundGate {
     if (sink.bufferedBytes !== undefined) {
       const after = sink.bufferedBytes();
       if (after !== st.seenBuffered) this.#seen(session, st, after);
+    }
+    return ok;
+  }
+
+  /** The fast path of a session without state: its state is made only if the write leaves bytes waiting. */
+  #deliverFirst(session: Session, sink: DownstreamSink, message: JsonRpcMessage, relatedId: JsonRpcId | undefined): boolean {
+    const ok = sink.deliver(message, relatedId, session);
+    const after = sink.bufferedBytes === undefined ? 0 : sink.bufferedBytes();
+    if (after !== 0) {
+      const st = newState();
+      states.set(session, st);
+      this.#seen(session, st, after);
     }
     return ok;
   }

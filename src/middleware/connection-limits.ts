@@ -32,9 +32,11 @@ export function admitClient(registry: SessionRegistry, config: ConfigStore, clie
  */
 export function capConnections(server: Server, config: ConfigStore): { readonly open: number } {
   const state = { open: 0 };
+  // One listener for every socket (a closure per socket, or once()'s wrapper, would stay with each idle connection).
+  const closed = () => state.open--;
   server.prependListener("connection", (socket: Socket) => {
     state.open++;
-    socket.once("close", () => state.open--);
+    socket.on("close", closed);
     const max = config.current.server.max_connections;
     if (state.open <= max) return;
     const body = JSON.stringify({ error: "too_many_connections", message: `Too many connections: the gateway serves at most ${max} (server.max_connections)` });

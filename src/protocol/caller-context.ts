@@ -64,4 +64,8 @@ export interface CallerContext extends ReplyChannel {
   nextServerRequestId(): string;
   /** The client acknowledged everything up to `seq` (legacy replay; a no-op on the modern wire). */
   ack(seq: number): void;
+  /** Legacy: runs `send` (the initialize result) and notes where it was recorded for resume. */
+  noteInitializeReply?(send: () => void): void;
+  /** Legacy: notifications/initialized arrived, so the client has the initialize result (replay drops it). */
+  releaseInitializeReply?(): void;
 }

@@ -206,7 +206,9 @@ export class Relay implements CallSink {
     };
     const instructions = this.catalog.instructions();
     if (instructions) result.instructions = instructions;
-    this.#reply(session, request.id, result);
+    // A streaming sink records the result for resume; notifications/initialized will show the client has it.
+    if (session.noteInitializeReply) session.noteInitializeReply(() => this.#reply(session, request.id, result));
+    else this.#reply(session, request.id, result);
   }
 
   #list(session: Session, request: JsonRpcRequest, kind: ListKind): void {
@@ -427,6 +429,7 @@ export class Relay implements CallSink {
     switch (n.method) {
       case "notifications/initialized":
         session.initialized = true;
+        session.releaseInitializeReply?.();
         return;
       case "notifications/cancelled": {
         const requestId = n.params?.requestId as JsonRpcId;

@@ -205,6 +205,22 @@ export class Catalog {
     return this.#resources.has(uri);
   }
 
+  /**
+   * Each upstream's items with the names clients see (`exposed`, after
+   * prefixing and shortening) beside the upstream's own (`name`); `listed`
+   * is false while the upstream is down (kept, not shown to clients). The
+   * live console's upstream page reads it.
+   */
+  byUpstream(): Array<{ upstream: string; listed: boolean; tools: Array<{ exposed: string; name: string }>; prompts: Array<{ exposed: string; name: string }>; resources: string[]; templates: string[] }> {
+    const out = new Map<string, ReturnType<Catalog["byUpstream"]>[number]>();
+    for (const [upstream, lists] of this.#lists) {
+      out.set(upstream, { upstream, listed: !this.#hidden.has(upstream), tools: [], prompts: [], resources: (lists.resources ?? []).map((r) => String(r.uri)), templates: (lists.templates ?? []).map((t) => String(t.uriTemplate)) });
+    }
+    for (const [exposed, t] of this.#tools) out.get(t.upstream)?.tools.push({ exposed, name: t.name });
+    for (const [exposed, t] of this.#prompts) out.get(t.upstream)?.prompts.push({ exposed, name: t.name });
+    return [...out.values()];
+  }
+
   /** The upstream that owns a resource URI (listed, or matching a template). */
   resolveResource(uri: string): string | undefined {
     const owner = this.#resources.get(uri);

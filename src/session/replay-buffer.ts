@@ -92,6 +92,23 @@ export class ReplayBuffer {
     }
   }
 
+  /**
+   * Drops the oldest entry if it is `seq` (a message the client showed it received without an ack).
+   * Only the head: an older entry may belong to another stream the client has not read.
+   */
+  dropHead(seq: number): void {
+    if (this.size > 0 && this.#entries[this.#head]!.seq === seq) {
+      const old = this.#entries[this.#head++]!;
+      this.#add(-old.json.length);
+      this.#depart(old);
+    }
+    // Empty again: give the array back (an idle session keeps no slots).
+    if (this.size === 0 && this.#head > 0) {
+      this.#entries = [];
+      this.#head = 0;
+    }
+  }
+
   /** Empties the buffer (also when its session ends: its bytes leave the budget). */
   clear(): void {
     this.#entries = [];

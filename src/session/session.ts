@@ -201,6 +201,27 @@ export class Session implements CallerContext {
     return `gw-${++this.#nextServerRequestId}`;
   }
 
+  /**
+   * Seq of the recorded initialize result (0: none). The result is the largest message an idle session
+   * holds (the upstreams' instructions, a few KB); the client's notifications/initialized proves it
+   * arrived, so it leaves the replay buffer then (releaseInitializeReply), without counting as an ack.
+   */
+  initializeReplySeq = 0;
+
+  noteInitializeReply(send: () => void): void {
+    const before = this.#seq;
+    send();
+    // Recorded (a streaming sink, no bundling): exactly one new seq, the result's.
+    if (this.#seq === before + 1) this.initializeReplySeq = this.#seq;
+  }
+
+  /** The client sent notifications/initialized: it has the initialize result, which no resume needs again. */
+  releaseInitializeReply(): void {
+    if (this.initializeReplySeq === 0) return;
+    this.#replay?.dropHead(this.initializeReplySeq);
+    this.initializeReplySeq = 0;
+  }
+
   /** Frees what the session holds against the gateway's budget (its session ended). */
   releaseBuffers(): void {
     this.#replay?.clear();

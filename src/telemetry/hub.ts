@@ -67,6 +67,12 @@ export class TelemetryHub {
     this.#sinks.push(sink);
   }
 
+  /** Removes a sink added with add (a live console that closed); unknown sinks are ignored. */
+  remove(sink: TelemetrySink): void {
+    const i = this.#sinks.indexOf(sink);
+    if (i >= 0) this.#sinks.splice(i, 1);
+  }
+
   /** Unsubscribes from every channel (gateway closed). */
   close(): void {
     if (this.#closed) return;

@@ -19,7 +19,8 @@ export interface LoggingHandle {
 
 const NORMAL_CLOSES = new Set([1000, 1001, 1005]);
 
-function levelOf(c: GatewayConfig): Level | "silent" {
+/** The level lines are written at: `debug: true` lowers it to debug. */
+export function levelOf(c: GatewayConfig): Level | "silent" {
   if (c.debug && c.logging.level !== "trace") return "debug";
   return c.logging.level;
 }
@@ -72,55 +73,103 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
       )
     : pino({ level: "silent" });
 
+  const lines = subscribeLogLines(config, (level, fields, msg) => logger[level](fields, msg));
+  const apply = (c: GatewayConfig) => {
+    config = c;
+    if (streams.length) logger.level = levelOf(c);
+    lines.apply(c);
+  };
+  apply(config);
+  let store: ConfigStore | undefined;
+  const onChange = ({ config: c, path, previous, value }: { config: GatewayConfig; path: string; previous: unknown; value: unknown }) => {
+    apply(c);
+    logger.info({ component: "MCP.Gateway", key: path, previous: redactConfig(previous, path), value: redactConfig(value, path) }, "config changed");
+  };
+  const handle: LoggingHandle = {
+    logger,
+    attach(s: ConfigStore) {
+      store?.off("change", onChange);
+      store = s;
+      s.on("change", onChange);
+      apply(s.current);
+    },
+    close() {
+      store?.off("change", onChange);
+      lines.close();
+      for (const f of files) f.close();
+    },
+  };
+  if ("current" in initial) handle.attach(initial as ConfigStore);
+  return handle;
+}
+
+/** Where one log line goes: the pino logger of the log files, or the live console's tail. */
+export type LogEmit = (level: "trace" | "debug" | "info" | "warn" | "error", fields: Record<string, unknown>, msg: string) => void;
+
+/** A running subscription of the channels the log shows. */
+export interface LogLines {
+  /** Follows a config change (the debug switches subscribe or drop the per-message and per-call channels). */
+  apply(config: GatewayConfig): void;
+  close(): void;
+}
+
+/**
+ * Subscribes to every diagnostics channel the log shows and turns each event
+ * into a line (level, fields, message): one mapping for the log files and the
+ * console's live tail. Per-message and per-call lines subscribe only while
+ * their switch is on, so they cost nothing otherwise.
+ */
+export function subscribeLogLines(initial: GatewayConfig, emit: LogEmit): LogLines {
+  let config = initial;
   const onLog = (e: unknown) => {
     const { level, component, msg, clientId, ...rest } = e as LogEvent;
     // trace_routing lines are published at debug; the switch makes them visible without full debug.
     const lvl = component === "MCP.Routing" && level === "debug" && config.trace_routing ? "info" : level;
-    logger[lvl]({ component, client_id: clientId, ...rest }, msg);
+    emit(lvl, { component, client_id: clientId, ...rest }, msg);
   };
   const onUpstream = (e: unknown) => {
     const ev = e as UpstreamEvent;
     const level = ev.type === "stderr" ? "debug" : ev.type === "exited" || ev.type === "failed" ? "warn" : "info";
-    logger[level]({ component: "MCP.Upstream", upstream: ev.upstream, replica: ev.replica }, `upstream ${ev.type}${ev.detail ? `: ${ev.detail}` : ""}`);
+    emit(level, { component: "MCP.Upstream", upstream: ev.upstream, replica: ev.replica }, `upstream ${ev.type}${ev.detail ? `: ${ev.detail}` : ""}`);
   };
   const onConnection = (e: unknown) => {
     const ev = e as ConnectionEvent;
     const abnormal = ev.type === "disconnected" && ev.closeCode !== undefined && !NORMAL_CLOSES.has(ev.closeCode);
     if (!config.log_connections && !abnormal) return;
     const fields = { component: "MCP.Transport", client_id: ev.clientId, transport: ev.transport, session: ev.sessionId, close_code: ev.closeCode, reason: ev.reason || undefined, remote: ev.remote };
-    if (abnormal) logger.warn(fields, `disconnected abnormally (close ${ev.closeCode})`);
-    else logger.info(fields, ev.type);
+    if (abnormal) emit("warn", fields, `disconnected abnormally (close ${ev.closeCode})`);
+    else emit("info", fields, ev.type);
   };
   const onError = (e: unknown) => {
     const ev = e as ErrorEvent;
     const fields = { component: "MCP.Gateway", client_id: ev.clientId, code: ev.code, type: ev.type, transport: ev.transport, upstream: ev.upstream };
-    if (ev.code === "internal_error") logger.error(fields, `error ${ev.code}: ${ev.message}`);
-    else logger.warn(fields, `error ${ev.code}: ${ev.message}`);
+    if (ev.code === "internal_error") emit("error", fields, `error ${ev.code}: ${ev.message}`);
+    else emit("warn", fields, `error ${ev.code}: ${ev.message}`);
   };
   const onClient = (e: unknown) => {
     const { type, clientId, ...rest } = e as ClientEvent;
     const fields = { component: type === "transport_switch" || type === "resumed" ? "MCP.Transport" : "MCP.Gateway", client_id: clientId, ...rest };
-    if (type === "rate_limited" || type === "backpressure_dropped" || type === "connection_refused") logger.warn(fields, type);
-    else if (type === "throttled" || type === "transport_switch") logger.info(fields, type);
-    else logger.debug(fields, type);
+    if (type === "rate_limited" || type === "backpressure_dropped" || type === "connection_refused") emit("warn", fields, type);
+    else if (type === "throttled" || type === "transport_switch") emit("info", fields, type);
+    else emit("debug", fields, type);
   };
   const onMessage = (e: unknown) => {
     const ev = e as MessageEvent;
-    logger.info({ component: "MCP.Transport", client_id: ev.clientId, transport: ev.transport, session: ev.sessionId, method: ev.method, size: ev.size }, `message ${ev.direction}`);
+    emit("info", { component: "MCP.Transport", client_id: ev.clientId, transport: ev.transport, session: ev.sessionId, method: ev.method, size: ev.size }, `message ${ev.direction}`);
   };
   const onCall = (e: unknown) => {
     const ev = e as CallEvent;
-    logger.debug({ component: "MCP.Routing", client_id: ev.clientId, upstream: ev.upstream, replica: ev.replica, duration_ms: ev.durationMs, ok: ev.ok }, `call ${ev.method}`);
+    emit("debug", { component: "MCP.Routing", client_id: ev.clientId, upstream: ev.upstream, replica: ev.replica, duration_ms: ev.durationMs, ok: ev.ok }, `call ${ev.method}`);
   };
   const onBreaker = (e: unknown) => {
     const ev = e as { target: string; kind: string; from: string; to: string; failures: number; reason?: string };
     const fields = { component: "MCP.CircuitBreaker", target: ev.target, kind: ev.kind, failures: ev.failures, reason: ev.reason };
-    logger[ev.to === "open" ? "warn" : "info"](fields, `breaker ${ev.target} ${ev.from} -> ${ev.to}`);
+    emit(ev.to === "open" ? "warn" : "info", fields, `breaker ${ev.target} ${ev.from} -> ${ev.to}`);
   };
   const QUIET = new Set(["resized", "idle_closed", "hold_released", "failback", "resubscribed", "redis_up", "node_joined", "released", "forwarded", "remote_command"]);
   const onEvent = (component: string, prefix: string) => (e: unknown) => {
     const { type, clientId, detail, ...fields } = e as { type: string; clientId?: string; detail?: string; [k: string]: unknown };
-    logger[QUIET.has(type) ? "info" : "warn"]({ component, client_id: clientId, ...fields }, `${prefix}${type}${detail ? `: ${detail}` : ""}`);
+    emit(QUIET.has(type) ? "info" : "warn", { component, client_id: clientId, ...fields }, `${prefix}${type}${detail ? `: ${detail}` : ""}`);
   };
 
   const extra = channels as unknown as Record<string, Channel | undefined>;
@@ -144,7 +193,6 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
   let callsOn = false;
   const apply = (c: GatewayConfig) => {
     config = c;
-    if (streams.length) logger.level = levelOf(c);
     if (c.log_messages !== messagesOn) {
       messagesOn = c.log_messages;
       if (messagesOn) channels.message.subscribe(onMessage);
@@ -158,27 +206,12 @@ export function createLogger(initial: GatewayConfig | ConfigStore): LoggingHandl
     }
   };
   apply(config);
-  let store: ConfigStore | undefined;
-  const onChange = ({ config: c, path, previous, value }: { config: GatewayConfig; path: string; previous: unknown; value: unknown }) => {
-    apply(c);
-    logger.info({ component: "MCP.Gateway", key: path, previous: redactConfig(previous, path), value: redactConfig(value, path) }, "config changed");
-  };
-  const handle: LoggingHandle = {
-    logger,
-    attach(s: ConfigStore) {
-      store?.off("change", onChange);
-      store = s;
-      s.on("change", onChange);
-      apply(s.current);
-    },
+  return {
+    apply,
     close() {
-      store?.off("change", onChange);
       for (const [ch, fn] of subs) ch.unsubscribe(fn);
       if (messagesOn) channels.message.unsubscribe(onMessage);
       if (callsOn) channels.call.unsubscribe(onCall);
-      for (const f of files) f.close();
     },
   };
-  if ("current" in initial) handle.attach(initial as ConfigStore);
-  return handle;
 }

@@ -96,8 +96,9 @@ interface StoredEntry {
 
 interface ClientRecord {
   trace: Ring<StoredEntry>;
-  messages: Ring<StoredEntry>;
-  errors: Ring<ClientErrorEntry>;
+  /** Created on a client's first message / error: most idle clients never fill them (see #ringOf). */
+  messages?: Ring<StoredEntry>;
+  errors?: Ring<ClientErrorEntry>;
   connects: Ring<number>;
   rateLimited: number;
   throttled: number;
@@ -141,7 +142,7 @@ export class ClientTracker implements TelemetrySink {
     let c = this.#clients.get(id);
     if (!c) {
       if (this.#clients.size >= this.#limits.clients) this.#evictOldest();
-      c = { trace: new Ring(this.#limits.traceEntries), messages: new Ring(this.#limits.messageEntries), errors: new Ring(this.#limits.errorEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now, bytes: 2 * id.length + ENTRY_OVERHEAD };
+      c = { trace: new Ring(this.#limits.traceEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now, bytes: 2 * id.length + ENTRY_OVERHEAD };
       this.#clients.set(id, c);
       this.#bytes += c.bytes;
     }
@@ -218,7 +219,7 @@ export class ClientTracker implements TelemetrySink {
       this.totals.errors++;
       this.#bucket(this.#errors, now);
       const c = this.#client(e.clientId, now);
-      this.#keep(c, c.errors, { timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: this.#cut(e.reason || closeMeaning(e.closeCode)), close_code: e.closeCode });
+      this.#keep(c, (c.errors ??= new Ring(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: this.#cut(e.reason || closeMeaning(e.closeCode)), close_code: e.closeCode });
     }
   }
 
@@ -228,12 +229,12 @@ export class ClientTracker implements TelemetrySink {
       this.totals.inbound++;
       this.#bucket(this.#inbound, now);
       const c = this.#client(e.clientId, now);
-      this.#keep(c, c.messages, { at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: this.#cut(e.method) } : {}) } });
+      this.#keep(c, (c.messages ??= new Ring(this.#limits.messageEntries)), { at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: this.#cut(e.method) } : {}) } });
     } else {
       this.totals.outbound++;
       this.#bucket(this.#outbound, now);
       const c = this.#client(e.clientId, now);
-      this.#keep(c, c.messages, { at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
+      this.#keep(c, (c.messages ??= new Ring(this.#limits.messageEntries)), { at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
     }
   }
 
@@ -246,7 +247,7 @@ export class ClientTracker implements TelemetrySink {
     if (e.clientId === undefined) return;
     const c = this.#client(e.clientId, now);
     const message = this.#cut(e.message);
-    this.#keep(c, c.errors, { timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message });
+    this.#keep(c, (c.errors ??= new Ring(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message });
     this.#trace(e.clientId, { event: "error", transport: e.transport, code: e.code, message }, now);
   }
 
@@ -284,13 +285,13 @@ export class ClientTracker implements TelemetrySink {
   trace(clientId: string): TraceEntry[] {
     const c = this.#clients.get(clientId);
     if (!c) return [];
-    const merged = [...c.trace.toArray(), ...c.messages.toArray()].sort((a, b) => a.n - b.n);
+    const merged = [...c.trace.toArray(), ...(c.messages?.toArray() ?? [])].sort((a, b) => a.n - b.n);
     return merged.map(({ at, entry }) => ({ timestamp: new Date(at).toISOString(), ...entry }) as TraceEntry);
   }
 
   /** The client's recorded errors, optionally only those on one transport. */
   errors(clientId: string, transport?: string): ClientErrorEntry[] {
-    const all = this.#clients.get(clientId)?.errors.toArray() ?? [];
+    const all = this.#clients.get(clientId)?.errors?.toArray() ?? [];
     return transport ? all.filter((e) => e.transport === transport) : all;
   }
 
@@ -302,7 +303,7 @@ export class ClientTracker implements TelemetrySink {
   /** Counters of one client. */
   counters(clientId: string): { rate_limited: number; throttled: number; errors: number } {
     const c = this.#clients.get(clientId);
-    return { rate_limited: c?.rateLimited ?? 0, throttled: c?.throttled ?? 0, errors: c?.errors.length ?? 0 };
+    return { rate_limited: c?.rateLimited ?? 0, throttled: c?.throttled ?? 0, errors: c?.errors?.length ?? 0 };
   }
 
   /** Connect times of one client within the last `windowMs`. */

@@ -112,7 +112,7 @@ test("log files: a URL's password or a Bearer token in a log line is redacted", 
   assert.doesNotMatch(text, /hunter2|upstream-credential|token=abc/);
 });
 
-describe("outside dev, a client's health page and the dashboard need the admin or ops token", () => {
+describe("outside dev, a client's health page and the console's data need the admin or ops token", () => {
   let gateway: Gateway;
   let url: string;
   const admin = "admin-secret-0123456789";
@@ -122,7 +122,19 @@ describe("outside dev, a client's health page and the dashboard need the admin o
   });
   after(() => gateway?.close());
 
-  for (const path of ["/mcp/health/client/someone", "/dashboard", "/dashboard/stream"]) {
+  // The console's page and bundle carry no data (the same bytes for everyone): public, so a browser can
+  // load it and ask for the token; everything it shows comes from the stream below.
+  test("/dashboard and its bundle load without a token; they hold no figures", async () => {
+    const page = await fetch(url + "/dashboard");
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const bundle = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(bundle, "the page names its bundle");
+    assert.equal((await fetch(url + bundle)).status, 200);
+    assert.doesNotMatch(html, /admin-secret|ops-readonly|sessions?":|upstreams?":/);
+  });
+
+  for (const path of ["/mcp/health/client/someone", "/dashboard/stream"]) {
     test(path, async () => {
       const anon = await fetch(url + path);
       assert.equal(anon.status, 401);

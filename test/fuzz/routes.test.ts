@@ -20,10 +20,11 @@ before(async () => {
 after(() => target?.close());
 
 /** Route templates; `:x` is replaced by a fuzzed segment. */
-const PUBLIC_ROUTES = ["/health", "/health/gateway", "/mcp/stats", "/metrics", "/mcp/health/client/:x", "/dashboard", "/dashboard/stream", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/:x", "/mcp/:x", "/mcp/admin/:x/:x"];
+const PUBLIC_ROUTES = ["/health", "/health/gateway", "/mcp/stats", "/metrics", "/mcp/health/client/:x", "/dashboard", "/dashboard/stream", "/dashboard/assets/:x", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/:x", "/mcp/:x", "/mcp/admin/:x/:x"];
 const ADMIN_READS = [
   "/mcp/admin/status",
   "/mcp/admin/stats",
+  "/mcp/admin/clients",
   "/mcp/admin/clients/:x",
   "/mcp/admin/clients/:x/trace",
   "/mcp/admin/clients/:x/errors",
@@ -43,7 +44,7 @@ const ADMIN_READS = [
   "/mcp/admin/queues",
 ];
 const ADMIN_SAFE_WRITES = ["/mcp/admin/breakers/reset", "/mcp/admin/rate-limit/set", "/mcp/admin/rate-limit/reset", "/mcp/admin/logging"];
-const DESTRUCTIVE = ["/mcp/admin/reset", "/mcp/admin/pool/clear", "/mcp/admin/pool/restart", "/mcp/admin/transports/:x/restart", "/mcp/admin/config", "/mcp/admin/cleanup", "/mcp/admin/gc"];
+const DESTRUCTIVE = ["/mcp/admin/clients/:x/disconnect", "/mcp/admin/reset", "/mcp/admin/pool/clear", "/mcp/admin/pool/restart", "/mcp/admin/transports/:x/restart", "/mcp/admin/config", "/mcp/admin/cleanup", "/mcp/admin/gc"];
 
 const query = fc.oneof(
   fc.constant(""),

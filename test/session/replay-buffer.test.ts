@@ -27,3 +27,31 @@ test("after() filters by stream and ackThrough() trims", () => {
   b.ackThrough(2);
   assert.deepEqual(b.after(0).map((e) => e.seq), [3]);
 });
+
+test("dropHead() drops only the oldest entry, only when it is that seq (the initialize result, ADR 0200)", () => {
+  const b = new ReplayBuffer(100, 1e6);
+  b.push({ seq: 1, stream: "sse", json: "init" });
+  b.push({ seq: 2, stream: "sse", json: "next" });
+  b.dropHead(2);
+  assert.deepEqual(b.after(0).map((e) => e.seq), [1, 2], "not the head: kept");
+  b.dropHead(1);
+  assert.deepEqual(b.after(0).map((e) => e.seq), [2]);
+  assert.equal(b.bytes, 4);
+  assert.equal(b.evictedThrough, 0, "a confirmed message is not a gap");
+});
+
+test("a session's initialize result leaves its replay buffer on notifications/initialized, and no ack is recorded", async () => {
+  const { Session } = await import("../../src/session/session.js");
+  const s = new Session("s1", "c", "http_sse", { size: 100, bytes: 1e6 });
+  s.noteInitializeReply(() => s.record('{"result":"init"}', "sse"));
+  s.record('{"method":"later"}', "sse");
+  s.releaseInitializeReply();
+  assert.deepEqual(s.replay.after(0).map((e) => e.json), ['{"method":"later"}']);
+  assert.equal(s.ackedSeq, 0, "backpressure's ack opt-in stays off");
+  // Nothing recorded (a JSON answer on Streamable HTTP): nothing to drop.
+  const t = new Session("s2", "c", "streamable_http", { size: 100, bytes: 1e6 });
+  t.noteInitializeReply(() => {});
+  t.record('{"method":"first"}', "get");
+  t.releaseInitializeReply();
+  assert.equal(t.replay.size, 1);
+});

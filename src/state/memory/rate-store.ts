@@ -1,4 +1,5 @@
-import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { rateLimiterPackage } from "../../lazy-packages.js";
 import { CountingStore, UNLIMITED_POINTS, type RateOverride, type RateStore } from "../rate-store.js";
 
 /** Single-node rate-limit state (RateLimiterMemory counters, maps for the rest). */
@@ -9,7 +10,7 @@ export class MemoryRateStore extends CountingStore implements RateStore {
   readonly #rejections = new Map<string, number>();
 
   protected createLimiter(durationSeconds: number): RateLimiterAbstract {
-    return new RateLimiterMemory({ points: UNLIMITED_POINTS, duration: durationSeconds, keyPrefix: `w${durationSeconds}` });
+    return new (rateLimiterPackage().RateLimiterMemory)({ points: UNLIMITED_POINTS, duration: durationSeconds, keyPrefix: `w${durationSeconds}` });
   }
 
   async reset(key: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
+import { ioredisPackage } from "../../lazy-packages.js";
 
 /** Key and channel names under one prefix, so deployments and test runs sharing a Redis never collide. */
 export class RedisKeys {
@@ -58,6 +59,7 @@ export class RedisLink extends EventEmitter {
       // 100 ms, 200 ms, ... capped at 2 s, with jitter so nodes do not reconnect in lockstep.
       retryStrategy: (times: number) => Math.min(2000, 100 * 2 ** Math.min(times - 1, 5)) + Math.floor(Math.random() * 100),
     };
+    const { Redis } = ioredisPackage();
     this.cmd = new Redis(url, { ...options, enableOfflineQueue: true });
     // Queue only until the first connection (start-up); afterwards an outage fails commands at once.
     this.cmd.once("ready", () => (this.cmd.options.enableOfflineQueue = false));

@@ -1,5 +1,6 @@
-import { Redis } from "ioredis";
-import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { ioredisPackage, rateLimiterPackage } from "../../lazy-packages.js";
 import { CountingStore, StoreUnavailableError, UNLIMITED_POINTS, type RateOverride, type RateStore } from "../rate-store.js";
 
 /** Longest a rate-limit command may take against a live Redis before the limiter applies its fail mode (ms). */
@@ -29,7 +30,7 @@ export class RedisRateStore extends CountingStore implements RateStore {
     // from printing "Unhandled error event" at each retry (the cluster's health check reports the outage).
     this.#redis =
       typeof redis === "string"
-        ? new Redis(redis, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: COMMAND_TIMEOUT_MS, lazyConnect: false })
+        ? new (ioredisPackage().Redis)(redis, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: COMMAND_TIMEOUT_MS, lazyConnect: false })
         : redis;
     if (this.#ownsClient) this.#redis.on("error", (err: Error) => (this.lastError = err.message));
     this.#prefix = prefix;
@@ -78,7 +79,7 @@ export class RedisRateStore extends CountingStore implements RateStore {
   }
 
   protected createLimiter(durationSeconds: number): RateLimiterAbstract {
-    return new RateLimiterRedis({ storeClient: this.#redis, points: UNLIMITED_POINTS, duration: durationSeconds, keyPrefix: `${this.#prefix}:w${durationSeconds}` });
+    return new (rateLimiterPackage().RateLimiterRedis)({ storeClient: this.#redis, points: UNLIMITED_POINTS, duration: durationSeconds, keyPrefix: `${this.#prefix}:w${durationSeconds}` });
   }
 
   async reset(key: string): Promise<void> {

@@ -58,9 +58,9 @@ export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
     deps.registry.onEnd((session) => tracer.sessionEnded(session));
     deps.relay.tracer = tracer;
     const connected = deps.context.onConnected;
-    deps.context.onConnected = (session, req) => {
-      tracer.connected(session, sdk.peerOf(req.socket));
-      connected(session, req);
+    deps.context.onConnected = (session, peer) => {
+      tracer.connected(session, sdk.peerOf(peer));
+      connected(session, peer);
     };
     deps.context.onRefused = (req, r) => {
       const version = req.headers["mcp-protocol-version"];

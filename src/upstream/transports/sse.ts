@@ -1,4 +1,5 @@
-import { Agent } from "undici";
+import type { Agent } from "undici";
+import { undiciPackage } from "../../lazy-packages.js";
 import type { Dispatcher } from "undici";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
@@ -76,7 +77,7 @@ export class SseUpstreamTransport implements Transport {
   constructor(options: SseUpstreamOptions) {
     this.#url = new URL(options.url);
     this.#name = options.name ?? upstreamLabel(this.#url);
-    this.#agent = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 });
+    this.#agent = new (undiciPackage().Agent)({ keepAliveTimeout: 30_000, pipelining: 1 });
     const user = lowerKeys(options.headers);
     this.#getHeaders = { ...user, accept: "text/event-stream" };
     this.#postHeaders = { ...user, "content-type": "application/json" };

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Pool } from "undici";
+import type { Pool } from "undici";
+import { undiciPackage } from "../../lazy-packages.js";
 import type { Dispatcher } from "undici";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
@@ -134,7 +135,7 @@ export class StreamableHttpUpstreamTransport implements Transport {
     this.#url = new URL(options.url);
     this.#name = options.name ?? upstreamLabel(this.#url);
     this.#path = this.#url.pathname + this.#url.search;
-    this.#pool = new Pool(this.#url.origin, {
+    this.#pool = new (undiciPackage().Pool)(this.#url.origin, {
       connections: options.connections ?? null,
       keepAliveTimeout: 30_000,
       pipelining: 1,

@@ -1,4 +1,5 @@
-import WebSocket from "ws";
+import type WebSocket from "ws";
+import { wsPackage } from "../../lazy-packages.js";
 import type { JsonRpcId, JsonRpcMessage } from "../../protocol/jsonrpc.js";
 import type { MessageExtra, Transport } from "../../protocol/transport.js";
 import { UpstreamTransportError, parseUpstreamMessage, upstreamErrorResponse, upstreamLabel } from "./errors.js";
@@ -83,7 +84,7 @@ export class WebSocketUpstreamTransport implements Transport {
   start(): Promise<void> {
     if (this.#ws !== undefined) return Promise.reject(new Error("transport already started"));
     const o = this.#options;
-    const ws = new WebSocket(o.url, o.protocols ?? "mcp", {
+    const ws = new (wsPackage().WebSocket)(o.url, o.protocols ?? "mcp", {
       headers: o.headers,
       handshakeTimeout: o.handshakeTimeoutMs ?? 30_000,
       maxPayload: o.maxPayload ?? 64 * 1024 * 1024,
@@ -139,7 +140,7 @@ export class WebSocketUpstreamTransport implements Transport {
    */
   send(message: JsonRpcMessage): boolean {
     const ws = this.#ws;
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) throw new Error("transport closed");
+    if (ws === undefined || ws.readyState !== ws.OPEN) throw new Error("transport closed");
     const m = message as { id?: JsonRpcId; method?: string };
     if (m.method !== undefined && m.id !== undefined) this.#pending.add(m.id);
     ws.send(JSON.stringify(message));
@@ -160,7 +161,7 @@ export class WebSocketUpstreamTransport implements Transport {
     }
     if (!this.#closed) {
       this.#closing = true;
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      if (ws.readyState === ws.CONNECTING) ws.terminate();
       else ws.close(1000);
       const t = setTimeout(() => ws.terminate(), 5000);
       t.unref();
@@ -207,7 +208,7 @@ export class WebSocketUpstreamTransport implements Transport {
 
   #ping = (): void => {
     const ws = this.#ws;
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return;
+    if (ws === undefined || ws.readyState !== ws.OPEN) return;
     if (!this.#alive) {
       // No sign of life for a whole interval: a half-open TCP connection.
       ws.terminate();
@@ -219,7 +220,7 @@ export class WebSocketUpstreamTransport implements Transport {
 
   #pollDrain = (): void => {
     const ws = this.#ws;
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
+    if (ws === undefined || ws.readyState !== ws.OPEN) {
       this.#stopDrainTimer();
       return;
     }
