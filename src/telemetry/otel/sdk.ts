@@ -64,11 +64,16 @@ export function createProviders(settings: OtelSettings, version: string, onExpor
   return {
     tracer,
     sink,
-    async flush() {
-      await Promise.all([traces?.forceFlush(), meters?.forceFlush()]);
-    },
-    async shutdown() {
-      await Promise.all([traces?.shutdown(), meters?.shutdown()]);
-    },
+    // Both signals are always waited for: Promise.all would settle at the first failed export, before the
+    // other signal's export was even tried (the metric reader rejects on a refused batch, the span processor does not).
+    flush: () => settleBoth(traces?.forceFlush(), meters?.forceFlush()),
+    shutdown: () => settleBoth(traces?.shutdown(), meters?.shutdown()),
   };
+}
+
+/** Waits for both, then rejects with the first failure if any. */
+async function settleBoth(a: Promise<void> | undefined, b: Promise<void> | undefined): Promise<void> {
+  const results = await Promise.allSettled([a, b]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
