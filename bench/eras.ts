@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { sampleProc } from './procstat.js';
+import { HEADERS, benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -30,13 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mcpgw-eras-'));
 const configFile = join(dir, 'gateway.yaml');
 writeFileSync(
   configFile,
-  [
-    'profile: dev',
-    'logging: { dir: "", stdout: true, level: info }',
-    'rate_limiting: { enabled: false }',
-    'upstreams:',
-    `  - { name: everything, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(everything)}, stdio] }`,
-  ].join('\n'),
+  benchGatewayYaml([`  - { name: everything, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(everything)}, stdio] }`]),
 );
 
 // BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it exits (where the time goes).
@@ -59,16 +54,7 @@ const base = await new Promise<string>((resolve, reject) => {
 });
 const mcp = `${base}/mcp`;
 
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {}, 'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' } };
-
-async function legacySession(): Promise<string> {
-  const r = await fetch(mcp, { method: 'POST', headers: HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }) });
-  await r.text();
-  const id = r.headers.get('mcp-session-id')!;
-  await fetch(mcp, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((x) => x.text());
-  return id;
-}
 
 type Wire = 'legacy' | 'modern';
 const sessions: string[] = [];
@@ -77,7 +63,7 @@ function call(wire: Wire, worker: number, id: number): Promise<boolean> {
   const params = { name: 'echo', arguments: { message: `m${id}` } };
   const init =
     wire === 'legacy'
-      ? { headers: { ...HEADERS, 'mcp-session-id': sessions[worker]!, 'mcp-protocol-version': '2025-11-25' }, body: { jsonrpc: '2.0', id, method: 'tools/call', params } }
+      ? { headers: sessionHeaders(sessions[worker]!), body: { jsonrpc: '2.0', id, method: 'tools/call', params } }
       : { headers: { ...HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, body: { jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: META } } };
   return fetch(mcp, { method: 'POST', headers: init.headers, body: JSON.stringify(init.body) })
     .then((r) => r.json())
@@ -104,7 +90,7 @@ async function phase(wire: Wire): Promise<{ wire: Wire; calls: number; errors: n
 }
 
 try {
-  for (let i = 0; i < CONCURRENCY; i++) sessions.push(await legacySession());
+  for (let i = 0; i < CONCURRENCY; i++) sessions.push(await legacySession(mcp));
   // Warm-up (JIT, upstream) on both wires, at the same concurrency as the measured phases.
   for (const w of ['legacy', 'modern'] as const) {
     let n = 0;

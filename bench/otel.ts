@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { sampleProc } from './procstat.js';
+import { HEADERS, benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -73,14 +74,7 @@ async function start(v: Variant, i: number): Promise<void> {
   const configFile = join(dir, `gateway-${i}.yaml`);
   writeFileSync(
     configFile,
-    [
-      'profile: dev',
-      'logging: { dir: "", stdout: true, level: info }',
-      'rate_limiting: { enabled: false }',
-      ...(v.telemetry ? [v.telemetry] : []),
-      'upstreams:',
-      `  - { name: everything, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(everything)}, stdio] }`,
-    ].join('\n'),
+    benchGatewayYaml([`  - { name: everything, transport: stdio, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(everything)}, stdio] }`], v.telemetry ? [v.telemetry] : []),
   );
   // No OTEL_* from the bench's own environment: each variant is exactly what its config says.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
@@ -104,20 +98,11 @@ async function start(v: Variant, i: number): Promise<void> {
   v.mcp = `${base}/mcp`;
 }
 
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-async function session(mcp: string): Promise<string> {
-  const r = await fetch(mcp, { method: 'POST', headers: HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }) });
-  await r.text();
-  const id = r.headers.get('mcp-session-id')!;
-  await fetch(mcp, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((x) => x.text());
-  return id;
-}
 
 function call(v: Variant, worker: number, id: number): Promise<boolean> {
   const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `m${id}` }, _meta: { traceparent } } };
-  return fetch(v.mcp!, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': v.sessions[worker]!, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify(body) })
+  return fetch(v.mcp!, { method: 'POST', headers: sessionHeaders(v.sessions[worker]!), body: JSON.stringify(body) })
     .then((r) => r.json())
     .then((j: { result?: unknown }) => j.result !== undefined, () => false);
 }
@@ -143,7 +128,7 @@ async function phase(v: Variant): Promise<{ variant: string; calls: number; erro
 
 try {
   for (const [i, v] of variants.entries()) await start(v, i);
-  for (const v of variants) for (let i = 0; i < CONCURRENCY; i++) v.sessions.push(await session(v.mcp!));
+  for (const v of variants) for (let i = 0; i < CONCURRENCY; i++) v.sessions.push(await legacySession(v.mcp!));
   // Warm-up (JIT, upstream, the SDK's first export) at the measured concurrency.
   for (const v of variants) {
     let n = 0;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clockTicks } from './procstat.js';
+import { benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -92,13 +93,7 @@ async function start(v: Variant, i: number): Promise<void> {
   const configFile = join(dir, `gateway-${i}.yaml`);
   writeFileSync(
     configFile,
-    [
-      'profile: dev',
-      'logging: { dir: "", stdout: true, level: info }',
-      'rate_limiting: { enabled: false }',
-      'upstreams:',
-      upstreamLine,
-    ].join('\n'),
+    benchGatewayYaml([upstreamLine]),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
   const gateway = spawn(process.execPath, ['--import', 'tsx', join(v.src, 'cli/main.ts'), 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -107,19 +102,10 @@ async function start(v: Variant, i: number): Promise<void> {
   v.mcp = `${await waitFor(gateway, /listening on (http:\/\/[^\s"]+)\/mcp/, `gateway ${v.name}`)}/mcp`;
 }
 
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-
-async function session(mcp: string): Promise<string> {
-  const r = await fetch(mcp, { method: 'POST', headers: HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }) });
-  await r.text();
-  const id = r.headers.get('mcp-session-id')!;
-  await fetch(mcp, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) }).then((x) => x.text());
-  return id;
-}
 
 function call(v: Variant, worker: number, id: number): Promise<boolean> {
   const body = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { message: `m${id}` } } };
-  return fetch(v.mcp!, { method: 'POST', headers: { ...HEADERS, 'mcp-session-id': v.sessions[worker]!, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify(body) })
+  return fetch(v.mcp!, { method: 'POST', headers: sessionHeaders(v.sessions[worker]!), body: JSON.stringify(body) })
     .then((r) => r.json())
     .then((j: { result?: { content?: { text?: string }[] } }) => j.result?.content?.[0]?.text === `m${id}`, () => false);
 }
@@ -154,7 +140,7 @@ const median = (xs: number[]) => {
 
 try {
   await Promise.all(variants.map((v, i) => start(v, i)));
-  for (const v of variants) for (let i = 0; i < CONCURRENCY; i++) v.sessions.push(await session(v.mcp!));
+  for (const v of variants) for (let i = 0; i < CONCURRENCY; i++) v.sessions.push(await legacySession(v.mcp!));
   for (const v of variants) {
     let n = 0;
     await Promise.all(Array.from({ length: CONCURRENCY }, async (_, k) => {
