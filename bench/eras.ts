@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { sampleProc } from './procstat.js';
-import { HEADERS, benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
+import { HEADERS, benchGatewayYaml, callLoop, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -72,21 +72,9 @@ function call(wire: Wire, worker: number, id: number): Promise<boolean> {
 
 async function phase(wire: Wire): Promise<{ wire: Wire; calls: number; errors: number; cpuMsPerCall: number; ms: number }> {
   const before = sampleProc(child.pid!)!;
-  const started = Date.now();
-  let nextId = 1;
-  let done = 0;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (nextId <= CALLS && Date.now() - started < PHASE_LIMIT_MS) {
-        const ok = await call(wire, w, nextId++);
-        if (ok) done++;
-        else errors++;
-      }
-    }),
-  );
+  const { done, errors, ms } = await callLoop(CONCURRENCY, CALLS, PHASE_LIMIT_MS, (w, id) => call(wire, w, id));
   const after = sampleProc(child.pid!)!;
-  return { wire, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(3)), ms: Date.now() - started };
+  return { wire, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(3)), ms };
 }
 
 try {

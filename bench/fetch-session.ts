@@ -19,3 +19,23 @@ export async function legacySession(mcp: string): Promise<string> {
 /** A bench gateway's config: dev profile, logs on stdout (the bench waits for "listening"), no rate limit; `extra` top-level lines. */
 export const benchGatewayYaml = (upstreamLines: string[], extra: string[] = []) =>
   ['profile: dev', 'logging: { dir: "", stdout: true, level: info }', 'rate_limiting: { enabled: false }', ...extra, 'upstreams:', ...upstreamLines].join('\n');
+
+/**
+ * `concurrency` workers call back to back until `calls` ids are used or `limitMs` passed; `call(worker, id)`
+ * says whether the answer was right. The measured loop of every CPU-per-call phase.
+ */
+export async function callLoop(concurrency: number, calls: number, limitMs: number, call: (worker: number, id: number) => Promise<boolean>): Promise<{ done: number; errors: number; ms: number }> {
+  const started = Date.now();
+  let nextId = 1;
+  let done = 0;
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (nextId <= calls && Date.now() - started < limitMs) {
+        if (await call(w, nextId++)) done++;
+        else errors++;
+      }
+    }),
+  );
+  return { done, errors, ms: Date.now() - started };
+}

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { sampleProc } from './procstat.js';
-import { HEADERS, benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
+import { benchGatewayYaml, callLoop, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -109,21 +109,9 @@ function call(v: Variant, worker: number, id: number): Promise<boolean> {
 
 async function phase(v: Variant): Promise<{ variant: string; calls: number; errors: number; cpuMsPerCall: number; ms: number }> {
   const before = sampleProc(v.child!.pid!)!;
-  const started = Date.now();
-  let nextId = 1;
-  let done = 0;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (nextId <= CALLS && Date.now() - started < PHASE_LIMIT_MS) {
-        const ok = await call(v, w, nextId++);
-        if (ok) done++;
-        else errors++;
-      }
-    }),
-  );
+  const { done, errors, ms } = await callLoop(CONCURRENCY, CALLS, PHASE_LIMIT_MS, (w, id) => call(v, w, id));
   const after = sampleProc(v.child!.pid!)!;
-  return { variant: v.name, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(4)), ms: Date.now() - started };
+  return { variant: v.name, calls: done, errors, cpuMsPerCall: Number(((after.cpuMs - before.cpuMs) / Math.max(1, done)).toFixed(4)), ms };
 }
 
 try {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clockTicks } from './procstat.js';
-import { benchGatewayYaml, legacySession, sessionHeaders } from './fetch-session.js';
+import { benchGatewayYaml, callLoop, legacySession, sessionHeaders } from './fetch-session.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -114,23 +114,12 @@ interface Row { variant: string; calls: number; errors: number; cpuMsPerCall: nu
 
 async function phase(v: Variant): Promise<Row> {
   const before = cpu(v.gateway!.pid!);
-  const started = Date.now();
-  let nextId = 1;
-  let done = 0;
-  let errors = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      while (nextId <= CALLS && Date.now() - started < PHASE_LIMIT_MS) {
-        if (await call(v, w, nextId++)) done++;
-        else errors++;
-      }
-    }),
-  );
+  const { done, errors, ms } = await callLoop(CONCURRENCY, CALLS, PHASE_LIMIT_MS, (w, id) => call(v, w, id));
   const after = cpu(v.gateway!.pid!);
   const per = (ms: number) => Number((ms / Math.max(1, done)).toFixed(4));
   const user = after.user - before.user;
   const sys = after.sys - before.sys;
-  return { variant: v.name, calls: done, errors, cpuMsPerCall: per(user + sys), userMsPerCall: per(user), sysMsPerCall: per(sys), ms: Date.now() - started };
+  return { variant: v.name, calls: done, errors, cpuMsPerCall: per(user + sys), userMsPerCall: per(user), sysMsPerCall: per(sys), ms };
 }
 
 const median = (xs: number[]) => {
