@@ -1,39 +1,31 @@
-import { act, api, auth } from "../admin.js";
+import { act, api } from "../admin.js";
 import { age, fill, h, pill, table } from "../dom.js";
-import type { Page } from "./page.js";
-import { poller } from "./page.js";
+import { PolledAdminPage } from "./page.js";
 import { tokenNotice } from "./needs-token.js";
 
 /** 100000 -> "100k": figures that fit a card. */
 const compact = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : String(n));
 
 /** One client: `clients/:id`, its trace (`trace_client`), errors and rate-limit use; actions on it. */
-export class ClientPage implements Page {
-  #body = h("div#client");
+export class ClientPage extends PolledAdminPage {
   /** Trace without message_sent/received (the lifecycle: connects, switches, limits, errors, closes). */
-  #lifecycle = h("input#trace-lifecycle", { type: "checkbox", onchange: () => this.#poll?.now() }) as HTMLInputElement;
-  #poll?: ReturnType<typeof poller>;
+  #lifecycle = h("input#trace-lifecycle", { type: "checkbox", onchange: () => this.poll?.now() }) as HTMLInputElement;
 
-  constructor(readonly id: string) {}
+  constructor(readonly id: string) {
+    super(h("div#client"), 3000);
+  }
 
   mount(root: HTMLElement): void {
     const key = `user:${this.id}`;
     fill(root,
       h("div.head", h("h2", h("a", { href: "#/clients" }, "Clients"), " / ", h("code", this.id)), h("div.actions",
-        h("button", { "data-action": "end-sessions", onclick: () => void act(`End the sessions of ${this.id}`, `Closes every connection of ${this.id} and ends its sessions (their buffers are freed). The client may connect again with a new session.`, "POST", `/mcp/admin/clients/${encodeURIComponent(this.id)}/disconnect`).then(() => this.#poll?.now()) }, "End sessions"),
-        h("button", { "data-action": "reset-rate-limit", onclick: () => void act(`Reset the rate limit of ${key}`, `Clears the request counter and any override of ${key}.`, "POST", "/mcp/admin/rate-limit/reset", { key }).then(() => this.#poll?.now()) }, "Reset rate limit"))),
-      this.#body);
-    this.#poll = poller(3000, () => this.#load());
+        h("button", { "data-action": "end-sessions", onclick: () => void act(`End the sessions of ${this.id}`, `Closes every connection of ${this.id} and ends its sessions (their buffers are freed). The client may connect again with a new session.`, "POST", `/mcp/admin/clients/${encodeURIComponent(this.id)}/disconnect`).then(() => this.poll?.now()) }, "End sessions"),
+        h("button", { "data-action": "reset-rate-limit", onclick: () => void act(`Reset the rate limit of ${key}`, `Clears the request counter and any override of ${key}.`, "POST", "/mcp/admin/rate-limit/reset", { key }).then(() => this.poll?.now()) }, "Reset rate limit"))),
+      this.body);
+    this.startPolling();
   }
 
-  update(): void {}
-
-  unmount(): void {
-    this.#poll?.stop();
-  }
-
-  async #load(): Promise<void> {
-    if (!auth.token) return fill(this.#body, tokenNotice());
+  protected async load(): Promise<void> {
     const id = encodeURIComponent(this.id);
     try {
       const [info, trace, errors, rate] = await Promise.all([
@@ -42,7 +34,7 @@ export class ClientPage implements Page {
         api("GET", `/mcp/admin/clients/${id}/errors`),
         api("GET", `/mcp/admin/rate-limit/check?key=${encodeURIComponent(`user:${this.id}`)}`).catch(() => null),
       ]);
-      fill(this.#body,
+      fill(this.body,
         h("div.cards",
           h("div.card", h("span.label", "Status"), h("b", pill(info.status))),
           h("div.card", h("span.label", "Connections / sessions"), h("b", `${info.connections} / ${info.sessions}`)),
@@ -65,7 +57,7 @@ export class ClientPage implements Page {
         })),
       );
     } catch (err) {
-      fill(this.#body, tokenNotice(err));
+      fill(this.body, tokenNotice(err));
     }
   }
 }

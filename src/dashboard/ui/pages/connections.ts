@@ -1,8 +1,7 @@
 import { THRESHOLDS } from "../../../cli/doctor-tree.js";
-import { api, auth } from "../admin.js";
+import { api } from "../admin.js";
 import { age, fill, h, pct, pill, table } from "../dom.js";
-import type { Page } from "./page.js";
-import { poller } from "./page.js";
+import { PolledAdminPage } from "./page.js";
 import { tokenNotice } from "./needs-token.js";
 
 function bars(entries: Array<[string, number]>): HTMLElement {
@@ -12,27 +11,22 @@ function bars(entries: Array<[string, number]>): HTMLElement {
 }
 
 /** `analyze_connections` (age buckets, suspicious patterns) and the 1006 analysis, every 5 s. */
-export class ConnectionsPage implements Page {
-  #body = h("div#connections");
-  #poll?: ReturnType<typeof poller>;
+export class ConnectionsPage extends PolledAdminPage {
+  constructor() {
+    super(h("div#connections"), 5000);
+  }
+
 
   mount(root: HTMLElement): void {
-    fill(root, h("h2", "Connections analysis"), this.#body);
-    this.#poll = poller(5000, () => this.#load());
+    fill(root, h("h2", "Connections analysis"), this.body);
+    this.startPolling();
   }
 
-  update(): void {}
-
-  unmount(): void {
-    this.#poll?.stop();
-  }
-
-  async #load(): Promise<void> {
-    if (!auth.token) return fill(this.#body, tokenNotice());
+  protected async load(): Promise<void> {
     try {
       const [a, x, old] = await Promise.all([api("GET", "/mcp/admin/connections"), api("GET", "/mcp/admin/analyze-1006?hours=24"), api("GET", "/mcp/admin/connections/old?hours=24")]);
       const spike = x.ratio > THRESHOLDS.abnormal_close_ratio && x.count >= THRESHOLDS.min_errors;
-      fill(this.#body,
+      fill(this.body,
         h("div.cols",
           h("section.panel", h("h3", `Sessions by age (${a.total} sessions, ${a.clients} clients)`), bars(Object.entries(a.connection_distribution)),
             h("p.muted", `${old.count} older than 24 h (the guide's threshold; fix: mcp-gateway gc --hours 24)`)),
@@ -51,7 +45,7 @@ export class ConnectionsPage implements Page {
             h("div", h("h4", "By transport"), bars(Object.entries(x.by_transport)), h("h4", "Top clients"), table(["Client", "1006 closes"], x.top_clients.map((t: any) => [h("td", h("a", { href: `#/clients/${encodeURIComponent(t.client_id)}` }, t.client_id)), t.count]))))),
       );
     } catch (err) {
-      fill(this.#body, tokenNotice(err));
+      fill(this.body, tokenNotice(err));
     }
   }
 }
