@@ -110,28 +110,42 @@ function sseMessages(text: string, onEndpoint?: (url: string) => void): Rpc[] {
   return out;
 }
 
+/**
+ * Opens a session's raw socket: until `settle` (the head arrived) a timeout or a close rejects the
+ * open; after it, a close fails the session's pending call. `kind` names the failures (stream_*, ws_*).
+ */
+function rawSocket(s: MemSession, kind: 'stream' | 'ws', resolve: (status: number) => void, reject: (e: Error) => void) {
+  const sock = connect({ host: '127.0.0.1', port });
+  s.sock = sock;
+  sock.setNoDelay(true);
+  let settled = false;
+  const timer = setTimeout(() => fail(new Fail(kind === 'ws' ? 'upgrade_timeout' : 'stream_timeout')), STEP_TIMEOUT_MS);
+  const fail = (e: Error) => {
+    if (!settled) {
+      settled = true;
+      clearTimeout(timer);
+      reject(e);
+    }
+    s.closed = true;
+    s.wait?.reject(new Fail(`${kind}_closed`));
+  };
+  const settle = (status: number) => {
+    settled = true;
+    clearTimeout(timer);
+    resolve(status);
+  };
+  sock.on('error', (e) => fail(new Fail(`socket_${(e as NodeJS.ErrnoException).code ?? 'error'}`)));
+  sock.on('close', () => fail(new Fail(`${kind}_closed`)));
+  return { sock, settle, fail };
+}
+
 /** A streaming HTTP response on a raw socket: head, then de-chunked body text fed to onText, event by event. */
 function httpStream(s: MemSession, request: string, onText: (text: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    s.sock = sock;
-    sock.setNoDelay(true);
+    const { sock, settle, fail } = rawSocket(s, 'stream', resolve, reject);
     let head = '';
     let body = '';
     let pending = '';
-    let settled = false;
-    const timer = setTimeout(() => fail(new Fail('stream_timeout')), STEP_TIMEOUT_MS);
-    const fail = (e: Error) => {
-      if (!settled) {
-        settled = true;
-        clearTimeout(timer);
-        reject(e);
-      }
-      s.closed = true;
-      s.wait?.reject(new Fail('stream_closed'));
-    };
-    sock.on('error', (e) => fail(new Fail(`socket_${(e as NodeJS.ErrnoException).code ?? 'error'}`)));
-    sock.on('close', () => fail(new Fail('stream_closed')));
     sock.setEncoding('latin1');
     sock.on('data', (chunk: string) => {
       if (!s.headDone) {
@@ -142,9 +156,7 @@ function httpStream(s: MemSession, request: string, onText: (text: string) => vo
         const status = Number(head.slice(9, 12));
         pending = head.slice(end + 4);
         head = '';
-        settled = true;
-        clearTimeout(timer);
-        resolve(status);
+        settle(status);
         if (status !== 200) return;
       } else pending += chunk;
       // Chunked transfer coding: <hex>\r\n<data>\r\n ...
@@ -238,23 +250,8 @@ function wsFrames(s: MemSession, chunk: Buffer, onText: (t: string) => void): vo
 
 function wsOpen(s: MemSession, path: string, protocol: string | undefined, onText: (t: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: '127.0.0.1', port });
-    s.sock = sock;
-    sock.setNoDelay(true);
+    const { sock, settle, fail } = rawSocket(s, 'ws', () => resolve(), reject);
     let head = '';
-    let settled = false;
-    const timer = setTimeout(() => fail(new Fail('upgrade_timeout')), STEP_TIMEOUT_MS);
-    const fail = (e: Error) => {
-      if (!settled) {
-        settled = true;
-        clearTimeout(timer);
-        reject(e);
-      }
-      s.closed = true;
-      s.wait?.reject(new Fail('ws_closed'));
-    };
-    sock.on('error', (e) => fail(new Fail(`socket_${(e as NodeJS.ErrnoException).code ?? 'error'}`)));
-    sock.on('close', () => fail(new Fail('ws_closed')));
     sock.on('data', (chunk: Buffer) => {
       if (!s.headDone) {
         head += chunk.toString('latin1');
@@ -265,9 +262,7 @@ function wsOpen(s: MemSession, path: string, protocol: string | undefined, onTex
         const rest = Buffer.from(head.slice(end + 4), 'latin1');
         head = '';
         if (status !== 101) return fail(new Fail(`upgrade_http_${status}`));
-        settled = true;
-        clearTimeout(timer);
-        resolve();
+        settle(status);
         if (rest.length > 0) wsFrames(s, rest, onText);
         return;
       }
