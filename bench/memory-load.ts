@@ -142,7 +142,7 @@ function rawSocket(s: MemSession, kind: 'stream' | 'ws', resolve: (status: numbe
 /** A streaming HTTP response on a raw socket: head, then de-chunked body text fed to onText, event by event. */
 function httpStream(s: MemSession, request: string, onText: (text: string) => void): Promise<number> {
   return new Promise((resolve, reject) => {
-    const { sock, settle, fail } = rawSocket(s, 'stream', resolve, reject);
+    const { sock, settle } = rawSocket(s, 'stream', resolve, reject);
     let head = '';
     let body = '';
     let pending = '';
