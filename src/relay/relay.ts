@@ -302,11 +302,17 @@ export class Relay implements CallSink {
   #forward(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs = this.#timeoutFor(upstream)): void {
     if (this.#perClient(upstream, session)) return this.#forwardOwn(session, request, upstream, timeoutMs);
     const connection = this.manager.tryConnectionFor(upstream, session.clientId);
+    const call = this.#pendingCall(session, request, timeoutMs);
+    if (connection === undefined) return this.#awaitReplica(session, request, upstream, call);
+    this.#route(session, request, call, connection);
+  }
+
+  /** The call record of a forwarded request, registered in the session's in-flight map. */
+  #pendingCall(session: Session, request: JsonRpcRequest, timeoutMs: number): PendingCall {
     const now = Date.now();
     const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session, trace: this.tracer?.forwarding(session, request.id) };
     (session.inflight ??= new Map()).set(request.id, call);
-    if (connection === undefined) return this.#awaitReplica(session, request, upstream, call);
-    this.#route(session, request, call, connection);
+    return call;
   }
 
   /**
@@ -315,9 +321,7 @@ export class Relay implements CallSink {
    * serves this one client, so everything on it is attributed to it.
    */
   #forwardOwn(session: Session, request: JsonRpcRequest, upstream: string, timeoutMs: number): void {
-    const now = Date.now();
-    const call: PendingCall = { upstreamId: 0, originalId: request.id, method: request.method, sink: this, startedAt: now, deadline: now + timeoutMs, owner: session, trace: this.tracer?.forwarding(session, request.id) };
-    (session.inflight ??= new Map()).set(request.id, call);
+    const call = this.#pendingCall(session, request, timeoutMs);
     const waiting = () => !session.closed && session.inflight?.get(call.originalId) === call;
     const fail = (err: unknown) => {
       session.inflight?.delete(call.originalId);
