@@ -57,6 +57,26 @@ export function checkEcho(msg: RpcMessage, expect: string): RpcMessage {
   return msg;
 }
 
+/**
+ * Opens a WebSocket (`protocol`: subprotocol, or none for Phoenix); a refused upgrade rejects with
+ * `<kind>_upgrade_http_<status>`, a later error or close goes to `onFail` as `<kind>_error` / `<kind>_closed`.
+ */
+async function openSocket(url: string, protocol: string | undefined, timeoutMs: number, kind: 'ws' | 'phx', onFail: (e: BenchError) => void): Promise<WebSocket> {
+  const options = { perMessageDeflate: false, handshakeTimeout: timeoutMs };
+  const ws = protocol === undefined ? new WebSocket(url, options) : new WebSocket(url, protocol, options);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy();
+      reject(new BenchError(`${kind}_upgrade_http_${res.statusCode}`));
+    });
+  });
+  ws.on('error', () => onFail(new BenchError(`${kind}_error`, undefined, true)));
+  ws.on('close', () => onFail(new BenchError(`${kind}_closed`, undefined, true)));
+  return ws;
+}
+
 /** Incremental SSE parser; returns the JSON-RPC response whose id matches. */
 class SseScanner {
   private buf = '';
@@ -275,18 +295,7 @@ export class WsSession extends StreamSession {
 
   async init(): Promise<void> {
     this.ws?.terminate();
-    const ws = new WebSocket(this.url, 'mcp', { perMessageDeflate: false, handshakeTimeout: this.timeoutMs });
-    this.ws = ws;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-      ws.once('unexpected-response', (req, res) => {
-        req.destroy();
-        reject(new BenchError(`ws_upgrade_http_${res.statusCode}`));
-      });
-    });
-    ws.on('error', () => this.fail(new BenchError('ws_error', undefined, true)));
-    ws.on('close', () => this.fail(new BenchError('ws_closed', undefined, true)));
+    const ws = (this.ws = await openSocket(this.url, 'mcp', this.timeoutMs, 'ws', (e) => this.fail(e)));
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     await this.handshake(this.timeoutMs);
   }
@@ -338,18 +347,7 @@ export class PhxSession extends StreamSession {
 
   async init(): Promise<void> {
     this.ws?.terminate();
-    const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: this.timeoutMs });
-    this.ws = ws;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', resolve);
-      ws.once('error', reject);
-      ws.once('unexpected-response', (req, res) => {
-        req.destroy();
-        reject(new BenchError(`phx_upgrade_http_${res.statusCode}`));
-      });
-    });
-    ws.on('error', () => this.fail(new BenchError('phx_error', undefined, true)));
-    ws.on('close', () => this.fail(new BenchError('phx_closed', undefined, true)));
+    const ws = (this.ws = await openSocket(this.url, undefined, this.timeoutMs, 'phx', (e) => this.fail(e)));
     ws.on('message', (data) => this.onFrame(data as Buffer));
     const joined = new Promise<boolean>((r) => (this.joined = r));
     ws.send(`["1","${++this.ref}","mcp:gateway","phx_join",{}]`);
