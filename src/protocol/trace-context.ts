@@ -15,8 +15,17 @@ export interface HttpTraceContext {
  */
 export const httpTraceContext = new WeakMap<object, HttpTraceContext>();
 
-/** Notes the POST's `traceparent`/`tracestate` for its message. One header lookup when absent. */
+/** Set once a gateway in this process turns OpenTelemetry on; until then nothing is looked up or stored. */
+let wanted = false;
+
+/** Called by the OpenTelemetry layer when it is on (src/telemetry/otel/install.ts). */
+export function wantHttpTraceContext(): void {
+  wanted = true;
+}
+
+/** Notes the POST's `traceparent`/`tracestate` for its message; a no-op while OpenTelemetry is off. */
 export function noteHttpTraceContext(req: IncomingMessage, message: unknown): void {
+  if (!wanted) return;
   const traceparent = req.headers.traceparent;
   if (typeof traceparent !== "string" || message === null || typeof message !== "object") return;
   const tracestate = req.headers.tracestate;

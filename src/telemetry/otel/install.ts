@@ -7,6 +7,7 @@ import type { ListenerContext } from "../../listeners/context.js";
 import { log } from "../channels.js";
 import { otelSettings, type OtelSettings } from "./settings.js";
 import { exportFailureSink } from "./export-failures.js";
+import { wantHttpTraceContext } from "../../protocol/trace-context.js";
 import type { UpstreamEndpoint } from "./relay-tracer.js";
 
 /** Longest wait for the last export at shutdown (ms). */
@@ -46,6 +47,7 @@ export interface OtelHandle {
 export function installOpenTelemetry(deps: OtelDeps): OtelHandle | undefined {
   const settings = otelSettings(deps.config, deps.env);
   if (settings === undefined) return undefined;
+  wantHttpTraceContext();
   let providers: { flush(): Promise<void>; shutdown(): Promise<void> } | undefined;
   const ready = (async () => {
     const sdk = await import("./sdk.js");
