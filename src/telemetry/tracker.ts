@@ -1,6 +1,8 @@
 import type { CallEvent, ClientEvent, ClientTransportKind, ConnectionEvent, ErrorEvent, MessageEvent } from "./channels.js";
 import type { TelemetrySink } from "./hub.js";
 import { MAX_RETAINED_STRING, truncate, truncateFields } from "../errors/truncate.js";
+import { SmallRing } from "./small-ring.js";
+import { sharedMethodName } from "./method-names.js";
 
 /** One entry of a client's trace (the guide's Gateway.trace_client output). */
 export interface TraceEntry {
@@ -62,49 +64,48 @@ function sizeOf(entry: object): number {
   return n;
 }
 
-/** A fixed-size ring: push is O(1), oldest entries fall out. */
-class Ring<T> {
-  #items: T[] = [];
-  #start = 0;
-  constructor(readonly cap: number) {}
-  /** Adds an item; returns the one it pushed out, if the ring was full. */
-  push(item: T): T | undefined {
-    if (this.#items.length < this.cap) {
-      this.#items.push(item);
-      return undefined;
-    }
-    const out = this.#items[this.#start];
-    this.#items[this.#start] = item;
-    this.#start = (this.#start + 1) % this.cap;
-    return out;
-  }
-  toArray(): T[] {
-    return [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
-  }
-  get length(): number {
-    return this.#items.length;
-  }
+/**
+ * Where a stored lifecycle entry keeps its time and arrival order: symbol keys, so no event field (`...rest`
+ * of a client event) can collide with them, and none shows in the trace a reader gets.
+ */
+const AT = Symbol("at");
+const N = Symbol("n");
+
+/**
+ * A lifecycle entry as stored: the entry's own fields plus its time (ms since the tracker's epoch, formatted
+ * only when read) and arrival order across both rings (timestamps tie within a millisecond), in one object.
+ */
+type StoredEntry = Omit<TraceEntry, "timestamp"> & { [AT]: number; [N]: number };
+
+/** A message entry as stored (every message passes here: one fixed-shape object, no nested entry). */
+class MessageEntry {
+  constructor(
+    readonly at: number,
+    readonly n: number,
+    readonly sent: boolean,
+    readonly transport: ClientTransportKind,
+    readonly size: number,
+    readonly method: string | undefined,
+  ) {}
 }
 
-/** A trace entry as stored: the time as a number, formatted only when read (no per-message Date strings). */
-interface StoredEntry {
-  at: number;
-  /** Arrival order across both rings (timestamps tie within a millisecond). */
-  n: number;
-  entry: Omit<TraceEntry, "timestamp">;
-}
+/** Estimated bytes of a message entry (for the byte budget): the object plus its method (counted even when shared). */
+const MESSAGE_OVERHEAD = 72;
+const messageSize = (m: MessageEntry): number => MESSAGE_OVERHEAD + (m.method === undefined ? 0 : 2 * m.method.length);
 
-interface ClientRecord {
-  trace: Ring<StoredEntry>;
-  /** Created on a client's first message / error: most idle clients never fill them (see #ringOf). */
-  messages?: Ring<StoredEntry>;
-  errors?: Ring<ClientErrorEntry>;
-  connects: Ring<number>;
-  rateLimited: number;
-  throttled: number;
-  lastSeen: number;
-  /** Estimated bytes of this client's entries (for the tracker's byte budget). */
-  bytes: number;
+/** One client's record; every ring is created on first use (an idle client has a connect, a lifecycle entry and its handshake messages). */
+class ClientRecord {
+  trace: SmallRing<StoredEntry> | undefined = undefined;
+  messages: SmallRing<MessageEntry> | undefined = undefined;
+  errors: SmallRing<ClientErrorEntry> | undefined = undefined;
+  /** Connect times, ms since the tracker's epoch. */
+  connects: SmallRing<number> | undefined = undefined;
+  rateLimited = 0;
+  throttled = 0;
+  constructor(
+    /** Estimated bytes of this client's entries (for the tracker's byte budget). */
+    public bytes: number,
+  ) {}
 }
 
 const MINUTE = 60_000;
@@ -120,10 +121,16 @@ const BUCKETS = 60;
 export class ClientTracker implements TelemetrySink {
   readonly #limits: TrackerLimits;
   readonly #clients = new Map<string, ClientRecord>();
-  readonly #closes: Ring<CloseRecord>;
+  readonly #closes: SmallRing<CloseRecord>;
   #n = 0;
+  /**
+   * Stored times count ms from here: small integers, kept inline by V8 for ~24 days, where a Date.now()
+   * (past 2^31) is a 16-byte heap number per entry. Later they are heap numbers again, never wrong.
+   */
+  readonly #epoch = Date.now();
   /** Estimated bytes of every client record (see TrackerLimits.maxBytes). */
   #bytes = 0;
+  /** When each session's connection opened (ms since the epoch). */
   readonly #connectedAt = new Map<string, number>();
   readonly #minute = new Float64Array(BUCKETS);
   readonly #inbound = new Float64Array(BUCKETS);
@@ -135,18 +142,17 @@ export class ClientTracker implements TelemetrySink {
 
   constructor(limits: Partial<TrackerLimits> = {}) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#closes = new Ring(this.#limits.closeRecords);
+    this.#closes = new SmallRing(this.#limits.closeRecords);
   }
 
-  #client(id: string, now: number): ClientRecord {
+  #client(id: string): ClientRecord {
     let c = this.#clients.get(id);
     if (!c) {
       if (this.#clients.size >= this.#limits.clients) this.#evictOldest();
-      c = { trace: new Ring(this.#limits.traceEntries), connects: new Ring(this.#limits.connectTimes), rateLimited: 0, throttled: 0, lastSeen: now, bytes: 2 * id.length + ENTRY_OVERHEAD };
+      c = new ClientRecord(2 * id.length + ENTRY_OVERHEAD);
       this.#clients.set(id, c);
       this.#bytes += c.bytes;
     }
-    c.lastSeen = now;
     return c;
   }
 
@@ -162,10 +168,10 @@ export class ClientTracker implements TelemetrySink {
   }
 
   /** Pushes an entry into one of a client's rings, keeping the byte count and the budget. */
-  #keep<T extends object>(c: ClientRecord, ring: Ring<T>, entry: T): void {
-    const added = sizeOf(entry);
+  #keep<T extends object>(c: ClientRecord, ring: SmallRing<T>, entry: T, size: (entry: T) => number = sizeOf): void {
+    const added = size(entry);
     const out = ring.push(entry);
-    const delta = added - (out === undefined ? 0 : sizeOf(out));
+    const delta = added - (out === undefined ? 0 : size(out));
     c.bytes += delta;
     this.#bytes += delta;
     while (this.#bytes > this.#limits.maxBytes && this.#evictOldest(c)) {}
@@ -195,31 +201,38 @@ export class ClientTracker implements TelemetrySink {
     arr[i]! += n;
   }
 
-  #trace(clientId: string, entry: Omit<TraceEntry, "timestamp">, now = Date.now()): void {
-    const c = this.#client(clientId, now);
-    this.#keep(c, c.trace, { at: now, n: this.#n++, entry: truncateFields(entry, this.#limits.maxString) });
+  /** `now` as stored: ms since the tracker's epoch. */
+  #at(now: number): number {
+    return now - this.#epoch;
+  }
+
+  /** Keeps a lifecycle entry; callers build it with its time and order (`[AT]`, `[N]`) in the same literal (one object, no slots added later). */
+  #trace(clientId: string, entry: StoredEntry): void {
+    const c = this.#client(clientId);
+    this.#keep(c, (c.trace ??= new SmallRing(this.#limits.traceEntries)), truncateFields(entry, this.#limits.maxString));
   }
 
   connection(e: ConnectionEvent): void {
     const now = Date.now();
     if (e.type === "connected") {
       this.totals.connections++;
-      this.#connectedAt.set(e.sessionId, now);
-      this.#client(e.clientId, now).connects.push(now);
-      this.#trace(e.clientId, { event: "connected", transport: e.transport, session_id: e.sessionId }, now);
+      this.#connectedAt.set(e.sessionId, this.#at(now));
+      const c = this.#client(e.clientId);
+      (c.connects ??= new SmallRing(this.#limits.connectTimes)).push(this.#at(now));
+      this.#trace(e.clientId, { event: "connected", transport: e.transport, session_id: e.sessionId, [AT]: this.#at(now), [N]: this.#n++ });
       return;
     }
     this.totals.disconnections++;
     const started = this.#connectedAt.get(e.sessionId);
     this.#connectedAt.delete(e.sessionId);
-    this.#closes.push({ at: now, clientId: e.clientId, transport: e.transport, code: e.closeCode, reason: this.#cut(e.reason), age_ms: started === undefined ? undefined : now - started });
-    this.#trace(e.clientId, { event: "disconnected", transport: e.transport, close_code: e.closeCode ?? null, reason: e.reason ?? null }, now);
+    this.#closes.push({ at: now, clientId: e.clientId, transport: e.transport, code: e.closeCode, reason: this.#cut(e.reason), age_ms: started === undefined ? undefined : this.#at(now) - started });
+    this.#trace(e.clientId, { event: "disconnected", transport: e.transport, close_code: e.closeCode ?? null, reason: e.reason ?? null, [AT]: this.#at(now), [N]: this.#n++ });
     if (e.closeCode !== undefined && e.closeCode !== 1000 && e.closeCode !== 1001 && e.closeCode !== 1005) {
       // An abnormal close is an error (as in gateway_errors_total{type="connection"}).
       this.totals.errors++;
       this.#bucket(this.#errors, now);
-      const c = this.#client(e.clientId, now);
-      this.#keep(c, (c.errors ??= new Ring(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: this.#cut(e.reason || closeMeaning(e.closeCode)), close_code: e.closeCode });
+      const c = this.#client(e.clientId);
+      this.#keep(c, (c.errors ??= new SmallRing(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: `close_${e.closeCode}`, message: this.#cut(e.reason || closeMeaning(e.closeCode)), close_code: e.closeCode });
     }
   }
 
@@ -228,13 +241,14 @@ export class ClientTracker implements TelemetrySink {
     if (e.direction === "inbound") {
       this.totals.inbound++;
       this.#bucket(this.#inbound, now);
-      const c = this.#client(e.clientId, now);
-      this.#keep(c, (c.messages ??= new Ring(this.#limits.messageEntries)), { at: now, n: this.#n++, entry: { event: "message_received", transport: e.transport, size: e.size, ...(e.method ? { method: this.#cut(e.method) } : {}) } });
+      const c = this.#client(e.clientId);
+      const method = e.method ? sharedMethodName(e.method) ?? this.#cut(e.method) : undefined;
+      this.#keep(c, (c.messages ??= new SmallRing(this.#limits.messageEntries)), new MessageEntry(this.#at(now), this.#n++, false, e.transport, e.size, method), messageSize);
     } else {
       this.totals.outbound++;
       this.#bucket(this.#outbound, now);
-      const c = this.#client(e.clientId, now);
-      this.#keep(c, (c.messages ??= new Ring(this.#limits.messageEntries)), { at: now, n: this.#n++, entry: { event: "message_sent", transport: e.transport, size: e.size } });
+      const c = this.#client(e.clientId);
+      this.#keep(c, (c.messages ??= new SmallRing(this.#limits.messageEntries)), new MessageEntry(this.#at(now), this.#n++, true, e.transport, e.size, undefined), messageSize);
     }
   }
 
@@ -245,16 +259,16 @@ export class ClientTracker implements TelemetrySink {
     this.totals.errors++;
     this.#bucket(this.#errors, now);
     if (e.clientId === undefined) return;
-    const c = this.#client(e.clientId, now);
+    const c = this.#client(e.clientId);
     const message = this.#cut(e.message);
-    this.#keep(c, (c.errors ??= new Ring(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message });
-    this.#trace(e.clientId, { event: "error", transport: e.transport, code: e.code, message }, now);
+    this.#keep(c, (c.errors ??= new SmallRing(this.#limits.errorEntries)), { timestamp: new Date(now).toISOString(), transport: e.transport, code: e.code, message });
+    this.#trace(e.clientId, { event: "error", transport: e.transport, code: e.code, message, [AT]: this.#at(now), [N]: this.#n++ });
   }
 
   client(e: ClientEvent): void {
     const now = Date.now();
     const { type, clientId, sessionId, ...rest } = e;
-    const c = this.#client(clientId, now);
+    const c = this.#client(clientId);
     if (type === "rate_limited") {
       c.rateLimited++;
       this.totals.rate_limited++;
@@ -267,7 +281,9 @@ export class ClientTracker implements TelemetrySink {
       if (this.#gaps.length > 1000) this.#gaps.shift();
     }
     // snake_case like every other trace field (the operator reads JSON).
-    this.#trace(clientId, { event: type, ...(sessionId !== undefined ? { session_id: sessionId } : {}), ...rest } as Omit<TraceEntry, "timestamp">, now);
+    const entry: StoredEntry = { event: type, [AT]: this.#at(now), [N]: this.#n++ };
+    if (sessionId !== undefined) entry.session_id = sessionId;
+    this.#trace(clientId, Object.assign(entry, rest));
   }
 
   /** Sequencing gaps reported to clients within the last `windowMs` (resumes past the replay buffer). */
@@ -278,15 +294,27 @@ export class ClientTracker implements TelemetrySink {
   /** A session ended without a disconnect event (DELETE, TTL expiry, admin close). */
   sessionEnded(clientId: string, sessionId: string, transport: ClientTransportKind, reason?: string): void {
     this.#connectedAt.delete(sessionId);
-    this.#trace(clientId, { event: "session_ended", transport, session_id: sessionId, ...(reason ? { reason } : {}) });
+    const entry: StoredEntry = { event: "session_ended", transport, session_id: sessionId, [AT]: this.#at(Date.now()), [N]: this.#n++ };
+    if (reason) entry.reason = reason;
+    this.#trace(clientId, entry);
   }
 
   /** The client's timeline, oldest first: lifecycle and message entries merged by time. */
   trace(clientId: string): TraceEntry[] {
     const c = this.#clients.get(clientId);
     if (!c) return [];
-    const merged = [...c.trace.toArray(), ...(c.messages?.toArray() ?? [])].sort((a, b) => a.n - b.n);
-    return merged.map(({ at, entry }) => ({ timestamp: new Date(at).toISOString(), ...entry }) as TraceEntry);
+    const lifecycle = (c.trace?.toArray() ?? []).map((e) => [e[N], this.#epoch + e[AT], e] as const);
+    const messages = (c.messages?.toArray() ?? []).map((m) => [m.n, this.#epoch + m.at, m] as const);
+    return [...lifecycle, ...messages].sort((a, b) => a[0] - b[0]).map(([, at, e]) => {
+      const timestamp = new Date(at).toISOString();
+      if (e instanceof MessageEntry) {
+        const out: TraceEntry = { timestamp, event: e.sent ? "message_sent" : "message_received", transport: e.transport, size: e.size };
+        if (e.method !== undefined) out.method = e.method;
+        return out;
+      }
+      const { [AT]: _at, [N]: _n, ...fields } = e;
+      return { timestamp, ...fields } as TraceEntry;
+    });
   }
 
   /** The client's recorded errors, optionally only those on one transport. */
@@ -309,7 +337,7 @@ export class ClientTracker implements TelemetrySink {
   /** Connect times of one client within the last `windowMs`. */
   recentConnects(clientId: string, windowMs: number, now = Date.now()): number {
     const c = this.#clients.get(clientId);
-    return c ? c.connects.toArray().filter((t) => now - t <= windowMs).length : 0;
+    return c?.connects ? c.connects.toArray().filter((t) => now - (this.#epoch + t) <= windowMs).length : 0;
   }
 
   /** Every client id with a record. */
@@ -331,7 +359,8 @@ export class ClientTracker implements TelemetrySink {
 
   /** When the session's current connection opened (ms epoch), if seen. */
   connectedAt(sessionId: string): number | undefined {
-    return this.#connectedAt.get(sessionId);
+    const at = this.#connectedAt.get(sessionId);
+    return at === undefined ? undefined : this.#epoch + at;
   }
 
   /** Inbound, outbound and error counts over the last `minutes` (1..60). */

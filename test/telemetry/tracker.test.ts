@@ -38,3 +38,23 @@ test("closes with codes, ages and the error-rate window", () => {
   assert.deepEqual(t.window(5), { inbound: 19, outbound: 0, errors: 2 });
   assert.match(closeMeaning(1006), /abnormal/);
 });
+
+test("a trace entry shows its own fields only, even ones named like the stored time and order", () => {
+  const t = new ClientTracker();
+  t.connection({ type: "connected", clientId: "f", sessionId: "s1", transport: "http_sse" });
+  assert.ok(Math.abs(t.connectedAt("s1")! - Date.now()) < 5000, "connect times are wall-clock times");
+  t.message({ direction: "inbound", clientId: "f", sessionId: "s1", transport: "http_sse", size: 10, method: "notifications/initialized" });
+  t.client({ type: "gap", clientId: "f", sessionId: "s1", from: 1, to: 3, at: "field", n: "field" });
+  t.sessionEnded("f", "s1", "http_sse", "expired");
+  const trace = t.trace("f");
+  assert.deepEqual(trace.map((e) => e.event), ["connected", "message_received", "gap", "session_ended"]);
+  const [connected, received, gap, ended] = trace;
+  assert.deepEqual(Object.keys(connected!).sort(), ["event", "session_id", "timestamp", "transport"]);
+  assert.equal(Object.getOwnPropertySymbols(connected!).length, 0, "no stored keys leak into the trace");
+  assert.deepEqual({ ...received!, timestamp: "" }, { timestamp: "", event: "message_received", transport: "http_sse", size: 10, method: "notifications/initialized" });
+  assert.equal(gap!.at, "field");
+  assert.equal(gap!.n, "field");
+  assert.equal(gap!.session_id, "s1");
+  assert.equal(ended!.reason, "expired");
+  assert.ok(Math.abs(Date.parse(connected!.timestamp) - Date.now()) < 5000, "timestamps are wall-clock times");
+});
