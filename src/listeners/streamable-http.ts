@@ -56,8 +56,11 @@ export class StreamableHttpSink implements DownstreamSink {
   constructor(
     readonly session: Session,
     readonly retryMs: number,
-    /** Ends the session (the registry's `end`), when its initialize was refused. */
-    readonly onRefused?: () => void,
+    /**
+     * Ends the session when its initialize was refused (the registry). A reference, not a closure: a closure
+     * per session cost ~140 B for as long as the session lived (ADR 0200).
+     */
+    readonly registry?: { end(session: Session): void },
   ) {}
 
   /** Registers the POST that carries request `id`. */
@@ -200,7 +203,7 @@ export class StreamableHttpSink implements DownstreamSink {
       if (isAnswer && this.#initializeId !== undefined && relatedId === this.#initializeId) {
         this.#initializeId = undefined;
         // Refused (rate limit, breaker, ...): the answer goes out, and the session it would have opened is gone.
-        if ("error" in message) queueMicrotask(() => this.onRefused?.());
+        if ("error" in message) queueMicrotask(() => this.registry?.end(this.session));
       }
       if (ex && !ex.res.writableEnded) {
         if (ex.batch) return this.#deliverToBatch(ex, key, json, isAnswer, session);
@@ -364,10 +367,9 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, ctx: Listen
     } catch (err) {
       return refuseParsed(req, res, ctx, message, toGatewayError(err), { clientId: identity.clientId });
     }
-    const created = ctx.registry.create(identity.clientId, "streamable_http");
-    session = created;
+    session = ctx.registry.create(identity.clientId, "streamable_http");
     session.identity = identity;
-    session.attach(new StreamableHttpSink(session, config.http_sse.retry, () => ctx.registry.end(created)));
+    session.attach(new StreamableHttpSink(session, config.http_sse.retry, ctx.registry));
     ctx.onConnected(session, req.socket);
   } else {
     // The body is parsed by now: a transport-level refusal names the request it refuses (JSON-RPC: id null only when unknown).
