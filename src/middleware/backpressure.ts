@@ -191,6 +191,10 @@ export class BackpressureController implements OutboundGate {
         continue;
       }
       this.#seen(session, st, session.sink?.bufferedBytes?.() ?? 0);
+      // Drained and never throttled: the state goes, as it would never have been made. An HTTP response
+      // corks its socket until the next tick, so every SSE or GET stream's first message made one (~160 B
+      // each for the stream's lifetime, ADR 0200); the next send that finds bytes waiting makes it again.
+      if (isPristine(session, st)) states.delete(session);
     }
   }
 
@@ -289,6 +293,11 @@ function withhold(session: Session, sink: DownstreamSink, message: JsonRpcMessag
   if (sink.kind === "streamable_http") stream = relatedId === undefined ? "get" : idKey(relatedId);
   else stream = sink.kind === "websocket" ? "ws" : sink.kind === "http_sse" ? "sse" : "phx";
   session.record(JSON.stringify(message), stream);
+}
+
+/** Nothing a state holds that a session without one would not show the same (level none, nothing queued or counted, drained). */
+function isPristine(session: Session, st: State): boolean {
+  return session.ackedSeq === 0 && st.level === "none" && st.bundle === null && st.timer === null && !st.overflowed && st.dropped === 0 && st.nonCritical === 0 && st.seenBuffered === 0;
 }
 
 function newState(): State {
