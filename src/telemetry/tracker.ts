@@ -201,9 +201,10 @@ export class ClientTracker implements TelemetrySink {
     arr[i]! += n;
   }
 
-  /** `now` as stored: ms since the tracker's epoch. */
+  /** `now` as stored: ms since the tracker's epoch, as an int32 while it fits (a plain difference of two times is a heap number even when integral). */
   #at(now: number): number {
-    return now - this.#epoch;
+    const ms = now - this.#epoch;
+    return ms <= 0x7fffffff && ms >= -0x80000000 ? ms | 0 : ms;
   }
 
   /** Keeps a lifecycle entry; callers build it with its time and order (`[AT]`, `[N]`) in the same literal (one object, no slots added later). */
