@@ -37,6 +37,9 @@ export type Authenticator = (req: IncomingMessage) => ClientIdentity | Promise<C
 
 const CLIENT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
+/** A self-named client holds no scopes: one frozen empty list for all of them, not an array per session. */
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+
 /**
  * Dev profile (auth mode none): a client names itself with `client_id` in the
  * query or `X-Client-Id`; otherwise it is known by its address.
@@ -46,7 +49,7 @@ export const selfNamedIdentity: Authenticator = (req) => {
   const address = req.socket.remoteAddress ?? "unknown";
   const clientId = named && CLIENT_ID.test(named) ? named : `anon-${address}`;
   // A name anyone can claim: the session is also bound to the peer that created it.
-  const identity: ClientIdentity = { clientId, scopes: [], binding: `addr:${address}` };
+  const identity: ClientIdentity = { clientId, scopes: NO_SCOPES, binding: `addr:${address}` };
   if (clientId !== named) identity.anonymous = true;
   return identity;
 };
