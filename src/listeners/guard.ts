@@ -30,11 +30,12 @@ export function guarded(where: string, run: () => void | Promise<unknown>, answe
 }
 
 /**
- * Wraps an event handler (ws `message`, `close`) in `guarded`: the returned
- * function never throws.
+ * What `guarded` does with a throw: for event handlers that are one shared function per listener (not a
+ * closure per socket, ADR 0200) and catch for themselves. They are synchronous: a promise they return is not
+ * watched, so they must not return one.
  */
-export function guardedHandler<A extends unknown[]>(where: string, handler: (...args: A) => void | Promise<unknown>, answer: (err: GatewayError) => void): (...args: A) => void {
-  return (...args: A) => guarded(where, () => handler(...args), answer);
+export function guardFailed(where: string, err: unknown, answer: (err: GatewayError) => void): void {
+  fail(where, err, answer);
 }
 
 function fail(where: string, err: unknown, answer: (err: GatewayError) => void): void {

@@ -6,17 +6,17 @@ import { partsText, rawParts } from "../protocol/raw-reply.js";
 import { sendTextFragments } from "./ws-fragments.js";
 import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors/index.js";
 import { UnjoinedSockets } from "./phoenix-admission.js";
-import { guarded, guardedHandler } from "./guard.js";
+import { guarded, guardFailed } from "./guard.js";
 import { checkMessage } from "../protocol/validate.js";
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ClientIdentity } from "./identity.js";
 import type { ListenerContext, PeerAddress } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { ignoreError, queryOf } from "./http-util.js";
+import { queryOf } from "./http-util.js";
 import { channels, log } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
-import { HeartbeatSweeper, type Liveness } from "./ws-heartbeat.js";
-import { closeOversizeWith1008 } from "./ws-policy.js";
+import { HeartbeatSweeper, type DeadReason, type Liveness } from "./ws-heartbeat.js";
+import { closeOversizeWith1008, isTooLarge } from "./ws-policy.js";
 import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
 import { decodeFrame, encodeFrame, messageFrame, messagePrefix, PHOENIX_TOPIC, PHOENIX_VSN, replyFrame, type PhoenixFrame } from "./phoenix-frames.js";
 
@@ -38,8 +38,50 @@ interface PhoenixConnection {
   /** The joined `mcp:gateway` channel (one per socket, as in Phoenix). */
   channel?: PhoenixSink;
   live?: Liveness;
+  /** The listener serving the socket (its shared socket listeners reach it through the connection). */
+  listener?: PhoenixListener;
   /** Frames that arrived while a join waited for the cluster to hand over its session (kept in order). */
   held?: Array<{ frame: PhoenixFrame; size: number; adopted?: boolean; admitted?: boolean }>;
+}
+
+const SERVED = Symbol("mcp-gateway.phoenix-served");
+type Served = WebSocket & { [SERVED]?: PhoenixConnection };
+
+/** ws calls listeners with the socket as `this`. The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged. */
+function onPhoenixMessage(this: Served, data: RawData, isBinary: boolean): void {
+  const conn = this[SERVED]!;
+  try {
+    conn.listener!.frame(conn, data, isBinary);
+  } catch (err) {
+    guardFailed("phoenix message", err, (e) => {
+      if (this.readyState === 1) this.send(replyFrame(null, null, "phoenix", "error", { error: e.code, reason: e.message }));
+    });
+  }
+}
+
+/** Guarded too: a throw while winding a session down must not end the process (nobody is left to answer). */
+function onPhoenixClose(this: Served, code: number, reason: Buffer): void {
+  const conn = this[SERVED]!;
+  try {
+    conn.listener!.closed(conn, code, reason);
+  } catch (err) {
+    guardFailed("phoenix close", err, () => {});
+  }
+}
+
+/** ws emits a receiver's error on the socket before closing it: a frame too large is the close's reason. */
+function onPhoenixError(this: Served, err: Error): void {
+  if (isTooLarge(err)) {
+    const channel = this[SERVED]?.channel;
+    if (channel) channel.session.closeReason = "message_too_large";
+  }
+}
+
+/** The heartbeat gave up on the peer: its session says why, and the socket is cut. */
+function onPhoenixDead(reason: DeadReason, ws: WebSocket): void {
+  const channel = (ws as Served)[SERVED]?.channel;
+  if (channel) channel.session.closeReason = reason;
+  ws.terminate();
 }
 
 /**
@@ -156,57 +198,46 @@ export class PhoenixListener {
   #serve(conn: PhoenixConnection): void {
     const ws = conn.ws;
     this.#awaitJoin(conn);
-    conn.live = this.heartbeat.track(ws, (reason) => {
-      if (conn.channel) conn.channel.session.closeReason = reason;
-      ws.terminate();
-    });
-    // The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged.
-    ws.on(
-      "message",
-      guardedHandler(
-        "phoenix message",
-        (data: RawData, isBinary: boolean) => {
-          conn.live!.seen = true;
-          const frame = isBinary ? undefined : decodeFrame(data.toString());
-          // Not a vsn 2.0.0 frame (`null`, `123`, an object...): said on the socket's own topic, the socket stays.
-          if (!frame) return void ws.send(replyFrame(null, null, "phoenix", "error", invalidPayload("a frame must be [join_ref, ref, topic, event, payload]")));
-          if (conn.held) return void conn.held.push({ frame, size: isBinary ? 0 : (data as Buffer).length });
-          try {
-            this.#onFrame(conn, frame, isBinary ? 0 : (data as Buffer).length);
-          } catch (err) {
-            log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
-            ws.send(encodeFrame(frame.joinRef, frame.joinRef, frame.topic, "phx_error", {}));
-          }
-        },
-        (e) => {
-          if (ws.readyState === 1) ws.send(replyFrame(null, null, "phoenix", "error", { error: e.code, reason: e.message }));
-        },
-      ),
-    );
-    closeOversizeWith1008(ws, () => {
-      if (conn.channel) conn.channel.session.closeReason = "message_too_large";
-    });
-    ws.on("error", ignoreError);
-    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
-    ws.on(
-      "close",
-      guardedHandler(
-        "phoenix close",
-        (code: number, reason: Buffer) => {
-          this.unjoined.closed(conn);
-          this.heartbeat.untrack(conn.live!);
-          const sink = conn.channel;
-          conn.channel = undefined;
-          if (!sink) return;
-          const session = sink.session;
-          session.detach(sink);
-          // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
-          this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
-          session.closeReason = undefined;
-        },
-        () => {},
-      ),
-    );
+    // The socket's listeners are shared functions that find the connection on the socket: closures per socket
+    // (with the guard's wrappers) cost ~1 KB for as long as it was open (ADR 0200).
+    conn.listener = this;
+    (ws as Served)[SERVED] = conn;
+    conn.live = this.heartbeat.track(ws, onPhoenixDead);
+    ws.on("message", onPhoenixMessage);
+    // Too large: 1008 policy violation (the guide), not ws's 1009; onPhoenixError records the reason.
+    closeOversizeWith1008(ws);
+    ws.on("error", onPhoenixError);
+    ws.on("close", onPhoenixClose);
+  }
+
+  /** A frame arrived (onPhoenixMessage, inside its guard). */
+  frame(conn: PhoenixConnection, data: RawData, isBinary: boolean): void {
+    const ws = conn.ws;
+    conn.live!.seen = true;
+    const frame = isBinary ? undefined : decodeFrame(data.toString());
+    // Not a vsn 2.0.0 frame (`null`, `123`, an object...): said on the socket's own topic, the socket stays.
+    if (!frame) return void ws.send(replyFrame(null, null, "phoenix", "error", invalidPayload("a frame must be [join_ref, ref, topic, event, payload]")));
+    if (conn.held) return void conn.held.push({ frame, size: isBinary ? 0 : (data as Buffer).length });
+    try {
+      this.#onFrame(conn, frame, isBinary ? 0 : (data as Buffer).length);
+    } catch (err) {
+      log("error", "MCP.Phoenix", `frame handling failed: ${(err as Error)?.stack ?? err}`);
+      ws.send(encodeFrame(frame.joinRef, frame.joinRef, frame.topic, "phx_error", {}));
+    }
+  }
+
+  /** The socket closed (onPhoenixClose, inside its guard). */
+  closed(conn: PhoenixConnection, code: number, reason: Buffer): void {
+    this.unjoined.closed(conn);
+    this.heartbeat.untrack(conn.live!);
+    const sink = conn.channel;
+    conn.channel = undefined;
+    if (!sink) return;
+    const session = sink.session;
+    session.detach(sink);
+    // The session outlives the socket (until session.ttl): the client rejoins with {session_id, last_seq}.
+    this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "phoenix");
+    session.closeReason = undefined;
   }
 
   #onFrame(conn: PhoenixConnection, f: PhoenixFrame, size: number): void {

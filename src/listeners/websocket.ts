@@ -8,14 +8,14 @@ import { GatewayError, toClose, toGatewayError, toJsonRpcError } from "../errors
 import type { DownstreamSink, Session } from "../session/session.js";
 import type { ListenerContext } from "./context.js";
 import { ownsSession } from "./identity.js";
-import { ignoreError, queryOf } from "./http-util.js";
+import { queryOf } from "./http-util.js";
 import { channels } from "../telemetry/channels.js";
 import { attachResumed, canSwitch, defaultResumePoint, gapNotification, parseSeq, resumePlan, type ResumePlan } from "../session/continuity.js";
 import { classifyClientFrame, errorFrame, gapFrame, messageFrame, welcomeFrame, WS_SUBPROTOCOL_BARE, WS_SUBPROTOCOL_ENVELOPE } from "./ws-envelope.js";
-import { HeartbeatSweeper } from "./ws-heartbeat.js";
-import { closeOversizeWith1008 } from "./ws-policy.js";
+import { HeartbeatSweeper, type DeadReason, type Liveness } from "./ws-heartbeat.js";
+import { closeOversizeWith1008, isTooLarge } from "./ws-policy.js";
 import { closeAllSockets, createListenerWss, refuseUpgrade } from "./ws-server.js";
-import { guarded, guardedHandler } from "./guard.js";
+import { guarded, guardFailed } from "./guard.js";
 import { checkMessage } from "../protocol/validate.js";
 import type { ClientIdentity } from "./identity.js";
 
@@ -23,6 +23,55 @@ import type { ClientIdentity } from "./identity.js";
 function closeWith(ws: WebSocket, e: GatewayError): void {
   const { code, reason } = toClose(e);
   ws.close(code, reason);
+}
+
+/** What a served socket's shared listeners need, kept on the socket itself. */
+interface ServedSocket {
+  readonly listener: WebSocketListener;
+  readonly session: Session;
+  readonly sink: WebSocketSink;
+  readonly envelope: boolean;
+  readonly resumable: boolean;
+  readonly live: Liveness;
+}
+const SERVED = Symbol("mcp-gateway.ws-served");
+type Served = WebSocket & { [SERVED]?: ServedSocket };
+
+/** ws calls listeners with the socket as `this`. The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged. */
+function onWsMessage(this: Served, data: RawData, isBinary: boolean): void {
+  const c = this[SERVED]!;
+  try {
+    c.listener.frame(c, this, data, isBinary);
+  } catch (err) {
+    guardFailed("websocket message", err, (e) => {
+      if (this.readyState === 1) this.send(JSON.stringify(toJsonRpcError(e, null)));
+    });
+  }
+}
+
+/** Guarded too: a throw while winding a session down must not end the process (nobody is left to answer). */
+function onWsClose(this: Served, code: number, reason: Buffer): void {
+  const c = this[SERVED]!;
+  try {
+    c.listener.closed(c, code, reason);
+  } catch (err) {
+    guardFailed("websocket close", err, () => {});
+  }
+}
+
+/** ws emits a receiver's error on the socket before closing it: a frame too large is the close's reason. */
+function onWsError(this: Served, err: Error): void {
+  if (isTooLarge(err)) {
+    const c = this[SERVED];
+    if (c) c.session.closeReason = "message_too_large";
+  }
+}
+
+/** The heartbeat gave up on the peer (no close frame: the peer is gone; ws reports the close as 1006). */
+function onWsDead(reason: DeadReason, ws: WebSocket): void {
+  const c = (ws as Served)[SERVED];
+  if (c) c.session.closeReason = reason;
+  ws.terminate();
 }
 
 /**
@@ -156,45 +205,32 @@ export class WebSocketListener {
     if (envelope) ws.send(welcomeFrame(session, resumeFrom !== undefined));
     if (resumeFrom !== undefined) sink.replay(resumePlan(session, resumeFrom));
     ctx.onConnected(session, req.socket);
-    const live = this.heartbeat.track(ws, (reason) => {
-      // No close frame: the peer is gone. ws reports the close as 1006.
-      session.closeReason = reason;
-      ws.terminate();
-    });
-    // The one per-message guard (src/listeners/guard.ts): a throw answers this client and is logged.
-    ws.on(
-      "message",
-      guardedHandler(
-        "websocket message",
-        (data: RawData, isBinary: boolean) => {
-          live.seen = true;
-          this.#onMessage(ws, session, envelope, data, isBinary);
-        },
-        (e) => {
-          if (ws.readyState === 1) ws.send(JSON.stringify(toJsonRpcError(e, null)));
-        },
-      ),
-    );
-    // Too large: 1008 policy violation (the guide), not ws's 1009.
-    closeOversizeWith1008(ws, () => (session.closeReason = "message_too_large"));
-    ws.on("error", ignoreError);
-    // Guarded too: a throw while winding a session down must not end the process (nobody is left to answer).
-    ws.on(
-      "close",
-      guardedHandler(
-        "websocket close",
-        (code: number, reason: Buffer) => {
-          this.heartbeat.untrack(live);
-          const attached = session.sink === sink;
-          session.detach(sink);
-          ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
-          session.closeReason = undefined;
-          // A bare session without resume support ends with its socket (unless it already moved on).
-          if (attached && !resumable) ctx.registry.end(session);
-        },
-        () => {},
-      ),
-    );
+    // The socket's listeners are shared functions that find this record on the socket: closures per socket
+    // (with the guard's wrappers) cost ~1 KB for as long as it was open (ADR 0200).
+    (ws as Served)[SERVED] = { listener: this, session, sink, envelope, resumable, live: this.heartbeat.track(ws, onWsDead) };
+    ws.on("message", onWsMessage);
+    // Too large: 1008 policy violation (the guide), not ws's 1009; onWsError records the reason.
+    closeOversizeWith1008(ws);
+    ws.on("error", onWsError);
+    ws.on("close", onWsClose);
+  }
+
+  /** A frame arrived (onWsMessage, inside its guard). */
+  frame(c: ServedSocket, ws: WebSocket, data: RawData, isBinary: boolean): void {
+    c.live.seen = true;
+    this.#onMessage(ws, c.session, c.envelope, data, isBinary);
+  }
+
+  /** The socket closed (onWsClose, inside its guard). */
+  closed(c: ServedSocket, code: number, reason: Buffer): void {
+    const { session, sink } = c;
+    this.heartbeat.untrack(c.live);
+    const attached = session.sink === sink;
+    session.detach(sink);
+    this.ctx.onDisconnected(session, code, session.closeReason ?? reason.toString(), "websocket");
+    session.closeReason = undefined;
+    // A bare session without resume support ends with its socket (unless it already moved on).
+    if (attached && !c.resumable) this.ctx.registry.end(session);
   }
 
   /** One client frame: parse, envelope frames (ack/end), the edge check, then dispatch. */

@@ -21,7 +21,20 @@ export interface Liveness {
   /** When the outstanding ping went out (0: none outstanding). */
   pingAt: number;
   readonly ws: WebSocket;
-  readonly onDead: (reason: DeadReason) => void;
+  /** Called with the socket: listeners pass one shared function, not a closure per socket (ADR 0200). */
+  readonly onDead: (reason: DeadReason, ws: WebSocket) => void;
+}
+
+/** Where a socket's liveness record hangs, so its pong/ping listener can be one shared function. */
+const LIVENESS = Symbol("mcp-gateway.liveness");
+type Watched = WebSocket & { [LIVENESS]?: Liveness };
+
+/** Pongs (and client pings) are rare: stamp them exactly. `this` is the socket (EventEmitter calls listeners so). */
+function markAlive(this: Watched): void {
+  const live = this[LIVENESS];
+  if (live === undefined) return;
+  live.lastSeen = Date.now();
+  live.pingAt = 0;
 }
 
 /**
@@ -42,18 +55,19 @@ export class HeartbeatSweeper {
   constructor(readonly settings: () => HeartbeatSettings) {}
 
   /** Starts watching a socket; returns the liveness record the listener marks. */
-  track(ws: WebSocket, onDead: (reason: DeadReason) => void): Liveness {
+  track(ws: WebSocket, onDead: (reason: DeadReason, ws: WebSocket) => void): Liveness {
     const live: Liveness = { seen: false, lastSeen: Date.now(), pingAt: 0, ws, onDead };
     this.#sockets.add(live);
-    // Pongs (and client pings) are rare: stamp them exactly.
-    const alive = () => {
-      live.lastSeen = Date.now();
-      live.pingAt = 0;
-    };
-    ws.on("pong", alive);
-    ws.on("ping", alive);
+    (ws as Watched)[LIVENESS] = live;
+    ws.on("pong", markAlive);
+    ws.on("ping", markAlive);
     this.#arm();
     return live;
+  }
+
+  /** The sockets watched (open ones: a socket is untracked when it closes). Shutdown closes them (ws keeps no list of its own: ADR 0200). */
+  *sockets(): IterableIterator<WebSocket> {
+    for (const live of this.#sockets) yield live.ws;
   }
 
   /** Stops watching a socket (it closed). */
@@ -124,6 +138,6 @@ export class HeartbeatSweeper {
 
   #dead(live: Liveness, reason: DeadReason): void {
     this.#sockets.delete(live);
-    live.onDead(reason);
+    live.onDead(reason, live.ws);
   }
 }

@@ -13,13 +13,17 @@ import type { HeartbeatSweeper } from "./ws-heartbeat.js";
  * Phoenix) upgrades into: no own HTTP server, frames capped at
  * `websocket.max_frame_size` (ws refuses larger ones before buffering), no
  * per-message deflate (MCP frames are small JSON; deflate costs more CPU than
- * it saves), and the listener's subprotocol choice.
+ * it saves), and the listener's subprotocol choice. No client tracking: ws
+ * would keep every socket in a Set with a `close` closure each (~130 B per
+ * socket); the listener's heartbeat already tracks every open socket, and
+ * shutdown closes those (closeAllSockets).
  */
 export function createListenerWss(ctx: ListenerContext, handleProtocols: NonNullable<ServerOptions["handleProtocols"]>): WebSocketServer {
   return new (wsPackage().WebSocketServer)({
     noServer: true,
     maxPayload: ctx.config.current.websocket.max_frame_size,
     perMessageDeflate: false,
+    clientTracking: false,
     handleProtocols,
   });
 }
@@ -40,17 +44,18 @@ export function refuseUpgrade(socket: Duplex, status: number, body: unknown, hea
 }
 
 /**
- * Stops the heartbeat and closes every socket of `wss` with `code` (1001 on
+ * Stops the heartbeat and closes every open socket of the listener (those its
+ * heartbeat tracks: each from its serving to its close) with `code` (1001 on
  * shutdown); peers that do not answer the close are cut after `graceMs`.
  */
 export function closeAllSockets(wss: WebSocketServer | undefined, heartbeat: HeartbeatSweeper, code: number, reason: string, graceMs: number): void {
   heartbeat.stop();
   // Never upgraded into: no sockets (and ws was never loaded).
   if (wss === undefined) return;
-  for (const ws of wss.clients) ws.close(code, reason);
-  if (wss.clients.size > 0) {
+  for (const ws of heartbeat.sockets()) ws.close(code, reason);
+  if (heartbeat.size > 0) {
     setTimeout(() => {
-      for (const ws of wss.clients) ws.terminate();
+      for (const ws of heartbeat.sockets()) ws.terminate();
     }, graceMs).unref();
   }
 }

@@ -120,7 +120,7 @@ test("heartbeat sweeper: pings a silent peer, cuts it within ping_interval + pon
   for (; now <= t0 + 1000; now += tick) {
     sweeper.sweep(now, tick);
     if (l.pingAt > 0) {
-      live.handlers.pong!(); // the live peer answers at once
+      live.handlers.pong!.call(live); // the live peer answers at once (an EventEmitter calls listeners with the socket as `this`)
       l.lastSeen = now; // (on the simulated clock)
     }
   }
