@@ -12,7 +12,11 @@ export type SessionEndHook = (session: Session) => void;
  */
 export class SessionRegistry {
   readonly #byId = new Map<string, Session>();
-  readonly #byClient = new Map<string, Set<Session>>();
+  /**
+   * A client's one session itself, or a Set once it has several: most clients hold one, and a Set of one
+   * cost ~150 B per session (ADR 0200).
+   */
+  readonly #byClient = new Map<string, Session | Set<Session>>();
   readonly #endHooks: SessionEndHook[] = [];
   readonly #createHooks: SessionEndHook[] = [];
   #replayLimits: { size: number; bytes: number };
@@ -33,9 +37,10 @@ export class SessionRegistry {
   create(clientId: string, transport: ClientTransportKind, id: string = newSessionId()): Session {
     const session = new Session(id, clientId, transport, this.#replayLimits, this.budget);
     this.#byId.set(session.id, session);
-    let set = this.#byClient.get(clientId);
-    if (!set) this.#byClient.set(clientId, (set = new Set()));
-    set.add(session);
+    const held = this.#byClient.get(clientId);
+    if (held === undefined) this.#byClient.set(clientId, session);
+    else if (held instanceof Set) held.add(session);
+    else this.#byClient.set(clientId, new Set([held, session]));
     for (const hook of this.#createHooks) hook(session);
     return session;
   }
@@ -46,12 +51,14 @@ export class SessionRegistry {
 
   /** Sessions of one client. */
   byClient(clientId: string): Session[] {
-    return [...(this.#byClient.get(clientId) ?? [])];
+    const held = this.#byClient.get(clientId);
+    return held === undefined ? [] : held instanceof Set ? [...held] : [held];
   }
 
   /** How many live sessions a client has (no copy, for admission checks). */
   countOf(clientId: string): number {
-    return this.#byClient.get(clientId)?.size ?? 0;
+    const held = this.#byClient.get(clientId);
+    return held === undefined ? 0 : held instanceof Set ? held.size : 1;
   }
 
   /** Every client id with a live session. */
@@ -81,10 +88,12 @@ export class SessionRegistry {
     if (session.closed) return;
     session.closed = true;
     this.#byId.delete(session.id);
-    const set = this.#byClient.get(session.clientId);
-    if (set) {
-      set.delete(session);
-      if (set.size === 0) this.#byClient.delete(session.clientId);
+    const held = this.#byClient.get(session.clientId);
+    if (held === session) this.#byClient.delete(session.clientId);
+    else if (held instanceof Set && held.delete(session)) {
+      // Back to one: the session itself again.
+      if (held.size === 1) this.#byClient.set(session.clientId, held.values().next().value!);
+      else if (held.size === 0) this.#byClient.delete(session.clientId);
     }
     for (const hook of this.#endHooks) hook(session);
     // After the hooks (the cluster may still read the replay): its bytes leave the budget.
