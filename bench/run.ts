@@ -306,6 +306,7 @@ function addedLatency(rows: Row[]): Latency[] {
     ['stdio', 'gateway/http', 'direct-stdio'],
     ['Streamable HTTP', 'gateway-shttp/http', 'direct'],
     ['Streamable HTTP (nginx, no MCP)', 'nginx', 'direct'],
+    ['Streamable HTTP (plain Node.js proxy, no MCP)', 'node-proxy', 'direct'],
   ];
   const out: Latency[] = [];
   for (const [kind, p, d] of pairs)
@@ -419,7 +420,7 @@ back to back, against the same upstream and load generator).
 ## Method
 
 - **Upstream:** \`@modelcontextprotocol/server-everything\`, tool \`echo\`. Behind the gateway's stdio path, mcp-proxy and
-  supergateway it is a stdio child of the proxy; behind \`gateway-shttp\` and nginx it is one separate
+  supergateway it is a stdio child of the proxy; behind \`gateway-shttp\`, nginx and \`node-proxy\` it is one separate
   \`server-everything streamableHttp\` process, which is also the \`direct\` target. \`direct-stdio\` is the load generator
   writing to a server-everything's stdin itself (no proxy at all): the baseline of the stdio kind.
 - **Load generator** (bench/load.ts, same process for every target): N sessions (N = concurrency), each initialized, each
@@ -456,12 +457,13 @@ Targets (c = 1 and 10): at most +0.3 ms p50, +2 ms p99, and at least 0.9x the di
 
 ${mdTable(LATENCY_HEAD, lat.map(latencyCells))}
 
-### CPU per relayed call vs mcp-proxy (target at most 0.25x), beside nginx
+### CPU per relayed call vs mcp-proxy (target at most 0.25x), beside nginx and a plain Node.js proxy
 
 ${mdTable(CPU_HEAD, cpu.map(cpuCells))}
 
 nginx (a plain L7 proxy with no MCP semantics, in front of the Streamable HTTP upstream) is the floor for a proxy's CPU;
-compare it with \`gateway-shttp/http\`, which relays the same upstream.
+\`node-proxy\` (bench/node-proxy.mjs: node:http and an undici pool, the response streamed through, nothing else) is the
+floor for any proxy written for Node.js. Compare both with \`gateway-shttp/http\`, which relays the same upstream.
 
 ### RSS per idle session
 
