@@ -30,3 +30,5 @@ const server = http.createServer(async (req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(port), '127.0.0.1');
+// Exit normally on a signal (the bench stops targets with SIGTERM; `--cpu-prof` writes its profile on exit).
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));
