@@ -1,0 +1,33 @@
+import { setFlagsFromString } from "node:v8";
+
+// Loading the gateway's modules (config schemas, logger, metrics, listeners) is one burst in which most of what is
+// allocated survives, so V8 doubles the young generation at nearly every scavenge: it ends at 16 MB committed
+// (2 x 8 MB semi-spaces), ~11 MB of RSS that an idle gateway never needs again. Holding the growth factor at 1
+// while the modules load keeps the young generation at its initial 1 MB semi-space; once the gateway listens the
+// default factor is back, so traffic grows it exactly as before (the relay's hot path is not affected)
+// (docs/adr/0200-memory-per-idle-session.md, start-up). Set at run time, so `node bin/mcp-gateway.js start` and
+// `npm start` get it without NODE_OPTIONS; an operator's own --semi-space-growth-factor is left alone.
+const FLAG = "--semi-space-growth-factor";
+/** V8's default (node --v8-options). */
+const DEFAULT_GROWTH_FACTOR = 2;
+
+let held = false;
+
+/** Keeps the young generation at its initial size while the gateway loads (call before importing it). */
+export function holdYoungGeneration(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): void {
+  if (held || operatorSetGrowth(execArgv, nodeOptions)) return;
+  setFlagsFromString(`${FLAG}=1`);
+  held = true;
+}
+
+/** Gives V8 back its default young-generation growth (once the gateway listens). */
+export function releaseYoungGeneration(): void {
+  if (!held) return;
+  setFlagsFromString(`${FLAG}=${DEFAULT_GROWTH_FACTOR}`);
+  held = false;
+}
+
+function operatorSetGrowth(execArgv: readonly string[], nodeOptions: string): boolean {
+  const set = (s: string) => s.includes("semi-space-growth-factor") || s.includes("semi_space_growth_factor");
+  return execArgv.some(set) || set(nodeOptions);
+}
