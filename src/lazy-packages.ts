@@ -36,3 +36,13 @@ export function undiciPackage(): typeof Undici {
 export function wsPackage(): typeof Ws {
   return (ws ??= requireOptional("ws") as typeof Ws);
 }
+
+/**
+ * Forgets a CommonJS package loaded through require(): its modules leave require.cache, so once nothing holds its
+ * objects the GC frees its code and data, and the next require() loads it afresh. For packages only start-up needs
+ * (zod for config validation, commander for the command line); the caller must drop its own references first.
+ */
+export function forgetPackage(name: string): void {
+  const dir = `/node_modules/${name}/`;
+  for (const file of Object.keys(requireOptional.cache)) if (file.replaceAll("\\", "/").includes(dir)) delete requireOptional.cache[file];
+}

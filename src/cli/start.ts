@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from "commander";
-import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, type GatewayConfig } from "../config/index.js";
+import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, releaseConfigSchemas, type GatewayConfig } from "../config/index.js";
 import { startGateway } from "../gateway.js";
 import { createLogger } from "../telemetry/logger.js";
-import { releaseYoungGeneration } from "./startup-heap.js";
+import { collectStartupGarbage, releaseYoungGeneration } from "./startup-heap.js";
 
 /** Options of `mcp-gateway start`. */
 export interface StartOptions {
@@ -61,8 +61,11 @@ export async function runStart(opts: StartOptions): Promise<void> {
     process.exit(1);
   }
   const { gateway, url } = started;
-  // Loading is over: traffic grows the young generation as V8 would by default (startup-heap.ts).
+  // Loading is over: what only start-up needed goes (zod and the config schemas, reloaded by a runtime config
+  // change), and traffic grows the young generation as V8 would by default (startup-heap.ts).
+  releaseConfigSchemas();
   releaseYoungGeneration();
+  collectStartupGarbage();
   // Runtime switches (debug, log_connections, ...) changed through the admin API apply to the logs.
   logging.attach(gateway.config);
   logging.logger.info({ component: "MCP.Gateway", profile: config.profile, upstreams: config.upstreams.map((u) => u.name) }, `listening on ${url}/mcp`);

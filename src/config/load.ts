@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { configSchema, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
+import { configSchemas, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
 import { DEV_ADMIN_TOKEN, embeddedDefaults } from "./defaults.js";
 
 /** Raised for a config that cannot be used; the message names the bad key. */
@@ -37,7 +37,7 @@ export function formatIssues(error: z.ZodError): string[] {
 
 /** Validates raw input into a frozen config, or throws ConfigError naming each bad key. */
 export function validateConfig(input: unknown): GatewayConfig {
-  const result = configSchema.safeParse(input ?? {});
+  const result = configSchemas().configSchema.safeParse(input ?? {});
   if (!result.success) {
     const issues = formatIssues(result.error);
     throw new ConfigError(`invalid configuration:\n  ${issues.join("\n  ")}`, issues);
