@@ -9,7 +9,6 @@ import { forgetPackage } from "../lazy-packages.js";
  * runtime config change (ConfigStore.set) is rare enough to pay for loading them again
  * (docs/adr/0200-memory-per-idle-session.md, start-up).
  */
-const requireZod = createRequire(import.meta.url);
 
 function defineSchemas(z: typeof Zod.z) {
   /**
@@ -450,9 +449,20 @@ function defineSchemas(z: typeof Zod.z) {
 type ConfigSchemas = ReturnType<typeof defineSchemas>;
 let schemas: ConfigSchemas | undefined;
 
+/** zod keeps its config (with a memoizer of its own functions) and registry on globalThis, under these names. */
+const ZOD_GLOBALS = ["__zod_globalConfig", "__zod_globalRegistry"] as const;
+/** The globals zod created when we loaded it (not those another copy of zod made first): ours to remove. */
+let zodGlobals: string[] = [];
+
 /** The config and upstream schemas, built (and zod loaded) on first use. */
 export function configSchemas(): ConfigSchemas {
-  return (schemas ??= defineSchemas((requireZod("zod") as typeof Zod).z));
+  if (schemas) return schemas;
+  const before = ZOD_GLOBALS.filter((g) => g in globalThis);
+  // A require() of its own each time: the parent module createRequire makes lists zod among its children, and a
+  // kept parent would keep zod alive after releaseConfigSchemas.
+  schemas = defineSchemas((createRequire(import.meta.url)("zod") as typeof Zod).z);
+  zodGlobals = ZOD_GLOBALS.filter((g) => !before.includes(g));
+  return schemas;
 }
 
 /** Drops the schemas and zod: the next configSchemas() loads and builds them again. */
@@ -460,6 +470,9 @@ export function releaseConfigSchemas(): void {
   if (!schemas) return;
   schemas = undefined;
   forgetPackage("zod");
+  // zod's globals hold its functions, hence its modules and sources: they go with it (a fresh require makes new ones).
+  for (const g of zodGlobals) delete (globalThis as Record<string, unknown>)[g];
+  zodGlobals = [];
 }
 
 /** The validated, defaulted configuration. */
