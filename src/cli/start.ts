@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from "commander";
-import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, releaseConfigSchemas, type GatewayConfig } from "../config/index.js";
+import type * as Commander from "commander";
+import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, type GatewayConfig } from "../config/index.js";
 import { startGateway } from "../gateway.js";
 import { createLogger } from "../telemetry/logger.js";
-import { collectStartupGarbage, releaseYoungGeneration } from "./startup-heap.js";
+import { requireForgettable } from "../lazy-packages.js";
 
 /** Options of `mcp-gateway start`. */
 export interface StartOptions {
@@ -16,7 +16,8 @@ export interface StartOptions {
 /** Parses a `--port` value; commander prints the InvalidArgumentError's message (no stack) and exits 1. */
 export function parsePort(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number (0-65535): ${value}`);
+  // commander is required, not imported: the start path forgets it once the gateway listens (settle-startup.ts).
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new (requireForgettable<typeof Commander>("commander").InvalidArgumentError)(`not a port number (0-65535): ${value}`);
   return n;
 }
 
@@ -61,11 +62,6 @@ export async function runStart(opts: StartOptions): Promise<void> {
     process.exit(1);
   }
   const { gateway, url } = started;
-  // Loading is over: what only start-up needed goes (zod and the config schemas, reloaded by a runtime config
-  // change), and traffic grows the young generation as V8 would by default (startup-heap.ts).
-  releaseConfigSchemas();
-  releaseYoungGeneration();
-  collectStartupGarbage();
   // Runtime switches (debug, log_connections, ...) changed through the admin API apply to the logs.
   logging.attach(gateway.config);
   logging.logger.info({ component: "MCP.Gateway", profile: config.profile, upstreams: config.upstreams.map((u) => u.name) }, `listening on ${url}/mcp`);

@@ -1,7 +1,6 @@
-import { createRequire } from "node:module";
 import type * as Zod from "zod";
 import type { z } from "zod";
-import { forgetPackage } from "../lazy-packages.js";
+import { forgetPackage, requireForgettable } from "../lazy-packages.js";
 
 /**
  * The schemas are built on first use from zod's CommonJS build, and a running gateway drops them (and zod) once it
@@ -458,9 +457,7 @@ let zodGlobals: string[] = [];
 export function configSchemas(): ConfigSchemas {
   if (schemas) return schemas;
   const before = ZOD_GLOBALS.filter((g) => g in globalThis);
-  // A require() of its own each time: the parent module createRequire makes lists zod among its children, and a
-  // kept parent would keep zod alive after releaseConfigSchemas.
-  schemas = defineSchemas((createRequire(import.meta.url)("zod") as typeof Zod).z);
+  schemas = defineSchemas(requireForgettable<typeof Zod>("zod").z);
   zodGlobals = ZOD_GLOBALS.filter((g) => !before.includes(g));
   return schemas;
 }
