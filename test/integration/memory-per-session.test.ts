@@ -4,7 +4,8 @@
 // sessions. The bounds sit above today's figures with margin and below what the fixed leaks cost (the
 // initialize result kept in every replay buffer was +3.3 KB, a timer and the upgrade request per connection
 // +1.5 KB), so a regression of that size fails. Every session must answer a tools/call afterwards.
-// The start-up module set is checked too: no Redis client, rate limiter or HTTP client without config using them.
+// The start-up module set is checked too: no Redis client, rate limiter, HTTP client or OpenTelemetry API without config
+// using them, and no config-validation or command-line package left once the gateway listens.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runMemory, type MemoryRow } from "../../bench/memory.js";
@@ -14,8 +15,13 @@ const KB = 1024;
 /** Heap bytes per idle session, after a full GC (measured here at 260: sse 8.5, ws 6.8, phoenix 7.1-8.1, http-get 9.3-10.2, http 2.7-3.0 KB). */
 const HEAP_BOUND: Record<MemTransport, number> = { sse: 10.5 * KB, ws: 8.5 * KB, phoenix: 9.5 * KB, "http-get": 11.5 * KB, http: 4.5 * KB };
 const SESSIONS = 240;
-/** Packages this configuration (stdio upstream, no Redis, rate limiting off) must not load at start-up. */
-const NOT_AT_STARTUP = ["ioredis", "rate-limiter-flexible", "undici", "ws"];
+/**
+ * Packages this configuration (stdio upstream, no Redis, rate limiting off, no OpenTelemetry, no JWT auth) must not hold
+ * at start-up: not loaded (ioredis, rate-limiter-flexible, undici, ws; prom-client's Summary and @opentelemetry/api),
+ * or dropped once the gateway listens (zod, yaml, commander: src/cli/settle-startup.ts). jose is ESM-only (never in
+ * require.cache); only the first JwtVerifier imports it (src/middleware/auth/jwt.ts).
+ */
+const NOT_AT_STARTUP = ["ioredis", "rate-limiter-flexible", "undici", "ws", "@opentelemetry/api", "tdigest", "bintrees", "zod", "yaml", "commander"];
 
 let rows: MemoryRow[] = [];
 
