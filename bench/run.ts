@@ -1,7 +1,7 @@
 // The cross-gateway benchmark, one command: the gateway on each client transport, the upstream
 // reached directly, mcp-proxy, supergateway (SSE and stateful Streamable HTTP), and nginx as a plain
 // L7 proxy when installed, all against the same upstream (server-everything) and load generator.
-//   node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50]
+//   node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--prewarm 3] [--concurrency 1,10,50]
 //     [--targets id|proc,...] [--idle-sessions 500] [--payload-mb 5] [--repeat 1] [--json out.json] [--doc docs/benchmarks.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    prewarm: { type: 'string' },
     concurrency: { type: 'string' },
     targets: { type: 'string' },
     'idle-sessions': { type: 'string' },
@@ -67,7 +68,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'usage: node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--concurrency 1,10,50] [--targets id|proc,...]\n' +
+    'usage: node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--prewarm 3] [--concurrency 1,10,50] [--targets id|proc,...]\n' +
       '         [--idle-sessions 500 (0 = skip)] [--payload-mb 5 (0 = skip)] [--tool echo] [--call-timeout 10] [--repeat 1]\n' +
       '         [--memory-sessions 2000,10000 (0 = skip)] [--memory-mixed 10000 (0 = skip)]\n' +
       '         [--gateway-src] [--json out.json] [--doc docs/benchmarks.md | --no-doc]\n' +
@@ -84,6 +85,12 @@ const clamp = (v: number, lo: number, hi: number, name: string): number => {
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const durationMs = clamp(Number(flags.duration ?? (quick ? 1 : 5)), 0.5, 120, 'duration') * 1000;
 const warmupMs = clamp(Number(flags.warmup ?? (quick ? 0.3 : 1)), 0, 30, 'warmup') * 1000;
+/**
+ * Traffic each fresh target gets at c = 10 before its first measured scenario. Without it the first scenario
+ * (c = 1) measured a process whose JIT had not tiered up yet: the gateway's CPU per call at c = 1 was 0.62-0.71 ms
+ * cold and 0.29-0.32 ms after a few seconds of traffic (same process, same load generator); every target gets it.
+ */
+const prewarmMs = clamp(Number(flags.prewarm ?? (quick ? 0.5 : 3)), 0, 60, 'prewarm') * 1000;
 const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout') * 1000;
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
 const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));
@@ -108,7 +115,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     killAllNow();
     process.exit(130);
   });
-const budgetMs = repeat * defs.length * (concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0);
+const budgetMs = repeat * defs.length * (prewarmMs + concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0);
 setTimeout(() => {
   console.error(`bench: global time budget (${Math.round(budgetMs / 1000)} s) exceeded, aborting`);
   killAllNow();
@@ -196,6 +203,16 @@ async function loadScenario(def: TargetDef, up: Up, concurrency: number): Promis
   }
   if (ups.length && load.calls) row.upstreamCpuMsPerCall = (u1 - u0) / load.calls;
   return row;
+}
+
+/** Unmeasured traffic at c = 10 so the JIT of the target (and of its upstream) reaches steady state first (prewarmMs). */
+async function prewarm(def: TargetDef, up: Up): Promise<void> {
+  if (prewarmMs === 0) return;
+  try {
+    await runLoad({ url: up.r.url(def.transport), transport: def.transport, concurrency: 10, durationMs: prewarmMs, warmupMs: 0, tool: up.tool, callTimeoutMs });
+  } catch {
+    /* the measured scenarios report what fails */
+  }
 }
 
 /** Forces a full GC in `pid` (SIGUSR2, see bench/gc-preload.cjs) and returns its heapUsed after it. */
@@ -306,6 +323,7 @@ function addedLatency(rows: Row[]): Latency[] {
     ['stdio', 'gateway/http', 'direct-stdio'],
     ['Streamable HTTP', 'gateway-shttp/http', 'direct'],
     ['Streamable HTTP (nginx, no MCP)', 'nginx', 'direct'],
+    ['Streamable HTTP (plain Node.js proxy, no MCP)', 'node-proxy', 'direct'],
   ];
   const out: Latency[] = [];
   for (const [kind, p, d] of pairs)
@@ -419,11 +437,13 @@ back to back, against the same upstream and load generator).
 ## Method
 
 - **Upstream:** \`@modelcontextprotocol/server-everything\`, tool \`echo\`. Behind the gateway's stdio path, mcp-proxy and
-  supergateway it is a stdio child of the proxy; behind \`gateway-shttp\` and nginx it is one separate
+  supergateway it is a stdio child of the proxy; behind \`gateway-shttp\`, nginx and \`node-proxy\` it is one separate
   \`server-everything streamableHttp\` process, which is also the \`direct\` target. \`direct-stdio\` is the load generator
   writing to a server-everything's stdin itself (no proxy at all): the baseline of the stdio kind.
 - **Load generator** (bench/load.ts, same process for every target): N sessions (N = concurrency), each initialized, each
-  calling \`echo\` back to back for ${warmupMs / 1000} s of warm-up and ${durationMs / 1000} s measured, one call in flight per session. Client
+  calling \`echo\` back to back for ${warmupMs / 1000} s of warm-up and ${durationMs / 1000} s measured, one call in flight per session. Each fresh
+  target first gets ${prewarmMs / 1000} s of unmeasured calls at c = 10, so its JIT (and its upstream's) is in steady state before the first
+  scenario (c = 1 otherwise measured code still being compiled: the gateway's CPU per call at c = 1 halved after it). Client
   transports: Streamable HTTP (\`http\`), legacy HTTP+SSE (\`sse\`), WebSocket (\`ws\`), stdio.
 - **Every answer is checked:** each call sends its own text (\`<id>\`, unique across sessions) and the reply must bring it
   back; anything else (another session's answer, a JSON-RPC error, \`isError\`) is an error, and a mismatched text is also
@@ -456,12 +476,13 @@ Targets (c = 1 and 10): at most +0.3 ms p50, +2 ms p99, and at least 0.9x the di
 
 ${mdTable(LATENCY_HEAD, lat.map(latencyCells))}
 
-### CPU per relayed call vs mcp-proxy (target at most 0.25x), beside nginx
+### CPU per relayed call vs mcp-proxy (target at most 0.25x), beside nginx and a plain Node.js proxy
 
 ${mdTable(CPU_HEAD, cpu.map(cpuCells))}
 
 nginx (a plain L7 proxy with no MCP semantics, in front of the Streamable HTTP upstream) is the floor for a proxy's CPU;
-compare it with \`gateway-shttp/http\`, which relays the same upstream.
+\`node-proxy\` (bench/node-proxy.mjs: node:http and an undici pool, the response streamed through, nothing else) is the
+floor for any proxy written for Node.js. Compare both with \`gateway-shttp/http\`, which relays the same upstream.
 
 ### RSS per idle session
 
@@ -512,7 +533,7 @@ async function main(): Promise<boolean> {
   ensureBuild();
   const m = machine();
   console.log(
-    `bench: node ${m.node}, ${m.nproc} cpu(s), load ${m.load}, CLK_TCK ${clockTicks()}, ${durationMs / 1000}s + ${warmupMs / 1000}s warmup per scenario, c=${concurrencies.join(',')}${hasNginx ? '' : ' (nginx not installed: skipped)'}`,
+    `bench: node ${m.node}, ${m.nproc} cpu(s), load ${m.load}, CLK_TCK ${clockTicks()}, ${durationMs / 1000}s + ${warmupMs / 1000}s warmup per scenario after ${prewarmMs / 1000}s of c=10 per target, c=${concurrencies.join(',')}${hasNginx ? '' : ' (nginx not installed: skipped)'}`,
   );
   const rawRows: Row[] = [];
   const rawIdle: IdleRow[] = [];
@@ -530,6 +551,7 @@ async function main(): Promise<boolean> {
         continue;
       }
       try {
+        await prewarm(def, up);
         for (const c of concurrencies) {
           process.stdout.write(`  ${def.id} c=${c}${tag} ... `);
           let row: Row;
@@ -591,7 +613,7 @@ async function main(): Promise<boolean> {
   console.log(`\nbench: ${Math.round(wallS)} s`);
   if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory);
   if (flags.json) {
-    const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
+    const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, prewarmMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
     const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });
     writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, memory, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
     console.log(`wrote ${flags.json}`);

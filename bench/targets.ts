@@ -17,7 +17,7 @@ const GATEWAY_BIN = 'bin/mcp-gateway.js';
 const GATEWAY_SRC = 'src/cli/main.ts';
 
 /** The processes the bench can start. */
-export type ProcName = 'gateway' | 'direct' | 'direct-stdio' | 'mcp-proxy' | 'supergateway-sse' | 'supergateway-shttp' | 'nginx';
+export type ProcName = 'gateway' | 'direct' | 'direct-stdio' | 'mcp-proxy' | 'supergateway-sse' | 'supergateway-shttp' | 'nginx' | 'node-proxy';
 /** What sits behind a proxy: a stdio child it spawns, or a shared Streamable HTTP server-everything. */
 export type UpstreamKind = 'stdio' | 'shttp';
 
@@ -43,6 +43,7 @@ export const TARGET_DEFS: readonly TargetDef[] = [
   { id: 'supergateway-shttp', proc: 'supergateway-shttp', transport: 'http', upstream: 'stdio', peer: true },
   { id: 'direct', proc: 'direct', transport: 'http', upstream: 'shttp' },
   { id: 'nginx', proc: 'nginx', transport: 'http', upstream: 'shttp' },
+  { id: 'node-proxy', proc: 'node-proxy', transport: 'http', upstream: 'shttp' },
   { id: 'gateway-shttp/http', proc: 'gateway', transport: 'http', upstream: 'shttp' },
 ];
 
@@ -318,6 +319,15 @@ export async function startTarget(
         timeoutMs,
       );
     }
+    case 'node-proxy':
+      // bench/node-proxy.mjs: a plain Node.js L7 forwarder, the floor of any proxy written for Node. Ready when
+      // it relays any HTTP answer of the upstream.
+      if (!opts.upstreamUrl) throw new Error('node-proxy needs an upstream URL');
+      return launch(
+        name,
+        { args: [join(ROOT, 'bench', 'node-proxy.mjs'), String(port), new URL(opts.upstreamUrl).origin], readyUrl: `${base}/mcp`, ready: (s) => s > 0 && s !== 502, captureStdout: true, url: httpUrl(port) },
+        timeoutMs,
+      );
     case 'nginx': {
       const bin = nginxBinary();
       if (!bin) throw new Error('nginx not ready: not installed');

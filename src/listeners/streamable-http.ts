@@ -259,7 +259,12 @@ export class StreamableHttpSink implements DownstreamSink {
 
   bufferedBytes(): number {
     let n = this.#get?.writableLength ?? 0;
-    if (this.#exchanges) for (const ex of new Set(this.#exchanges.values())) n += ex.res.writableLength;
+    const exchanges = this.#exchanges;
+    if (exchanges === undefined) return n;
+    // Asked before every send: the common case (one open POST) needs no Set; a batch's exchange is listed once
+    // per request, so more than one entry is counted once per exchange.
+    if (exchanges.size === 1) for (const ex of exchanges.values()) n += ex.res.writableLength;
+    else for (const ex of new Set(exchanges.values())) n += ex.res.writableLength;
     return n;
   }
 }

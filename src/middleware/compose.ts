@@ -25,12 +25,23 @@ export function compose(middleware: readonly Middleware[], final: MessageHandler
   return handler;
 }
 
-/** Marks each message as it passes so a second `next` call for it throws. */
+/** How many recent messages each step remembers to catch a second `next` for one of them. */
+const GUARD_WINDOW = 16;
+
+/**
+ * Remembers the last GUARD_WINDOW messages that passed a step, so a second
+ * `next` call for one of them throws: the same call later on (after an
+ * await, a timer) while fewer than GUARD_WINDOW other messages passed is
+ * caught too. A fixed ring of references: a WeakSet insert per message per
+ * step cost more than the whole step (CPU profile) and weighed on every GC.
+ */
 function guardOnce(next: MessageHandler): MessageHandler {
-  const seen = new WeakSet<object>();
+  const recent: Array<object | undefined> = new Array(GUARD_WINDOW).fill(undefined);
+  let at = 0;
   return (session, message) => {
-    if (seen.has(message)) throw new Error("next() called twice for one message");
-    seen.add(message);
+    for (let i = 0; i < GUARD_WINDOW; i++) if (recent[i] === message) throw new Error("next() called twice for one message");
+    recent[at] = message;
+    at = (at + 1) % GUARD_WINDOW;
     next(session, message);
   };
 }

@@ -1,7 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "./prom.js";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "./prom.js";
 import type { BreakerInfo, BreakerState } from "../admin/services.js";
 import type { CallEvent, ClientEvent, ConnectionEvent, ErrorEvent, MessageEvent } from "./channels.js";
 import type { TelemetrySink } from "./hub.js";
+import { CallSeries } from "./call-series.js";
 
 /** Live figures the gauges read at scrape time (nothing is polled between scrapes). */
 export interface MetricsSources {
@@ -37,8 +38,8 @@ export class GatewayMetrics implements TelemetrySink {
   readonly #messages: Counter<"direction">;
   readonly #bytes: Counter<"direction">;
   readonly #errors: Counter<"type" | "code">;
-  readonly #latency: Histogram<"method" | "upstream">;
-  readonly #calls: Counter<"method" | "upstream" | "outcome">;
+  /** gateway_request_duration_seconds and gateway_requests_total: written on every call, so plain numbers (call-series.ts). */
+  readonly #calls: CallSeries;
   readonly #rateLimited: Counter<"transport">;
   readonly #backpressure: Counter<"level">;
   readonly #closes: Counter<"transport" | "code">;
@@ -78,11 +79,7 @@ export class GatewayMetrics implements TelemetrySink {
     });
     this.#errors = new Counter({ name: "gateway_errors_total", help: "Errors by type (request, connection, upstream, ...) and catalogue code", labelNames: ["type", "code"], registers });
     this.#closes = new Counter({ name: "gateway_connection_closes_total", help: "Client connections closed, by transport and close code", labelNames: ["transport", "code"], registers });
-    this.#latency = new Histogram({
-      name: "gateway_request_duration_seconds", help: "Upstream request latency by method and upstream", labelNames: ["method", "upstream"], registers,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    });
-    this.#calls = new Counter({ name: "gateway_requests_total", help: "Upstream requests by method, upstream and outcome", labelNames: ["method", "upstream", "outcome"], registers });
+    this.#calls = new CallSeries(this.registry, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
     this.#rateLimited = new Counter({ name: "gateway_rate_limited_total", help: "Requests refused with rate_limit_exceeded", labelNames: ["transport"], registers });
     this.#backpressure = new Counter({ name: "gateway_backpressure_events_total", help: "Backpressure actions by level (medium, high, lagging, dropped)", labelNames: ["level"], registers });
     this.#switches = new Counter({ name: "gateway_transport_switches_total", help: "Sessions that moved to another transport", labelNames: ["from", "to"], registers });
@@ -208,9 +205,7 @@ export class GatewayMetrics implements TelemetrySink {
   }
 
   call(e: CallEvent): void {
-    const labels = { method: e.method, upstream: e.upstream };
-    this.#latency.observe(labels, e.durationMs / 1000);
-    this.#calls.inc({ ...labels, outcome: e.ok ? "ok" : "error" });
+    this.#calls.observe(e.method, e.upstream, e.durationMs / 1000, e.ok);
   }
 
   error(e: ErrorEvent): void {

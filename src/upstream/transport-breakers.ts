@@ -125,7 +125,8 @@ export class TransportBreakers {
   readonly outcome: Middleware = (next) => (session, message) => {
     const b = this.of(session.transport);
     if (b === undefined || (message as { method?: unknown }).method === undefined || (message as { id?: unknown }).id === undefined) return next(session, message);
-    this.#reached.add(message);
+    // Only a probe's request is looked up (above): a closed breaker's requests skip the WeakSet insert.
+    if (b.state === "half_open") this.#reached.add(message);
     const before = b.totalFailures;
     next(session, message);
     if (b.totalFailures === before) b.success();

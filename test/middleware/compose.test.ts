@@ -33,3 +33,17 @@ test("compose validates its input", () => {
   assert.throws(() => compose([42 as never], () => {}), /must be a function/);
   assert.throws(() => compose([(() => 1) as never], () => {}), /did not return a handler/);
 });
+
+test("a second next for a message after other messages passed, and after an await, throws too", async () => {
+  let held: (() => void) | undefined;
+  // Calls next now, and once more later for the first message it saw (a bug the guard must catch).
+  const later: Middleware = (next) => (s, m) => {
+    next(s, m);
+    held ??= () => next(s, m);
+  };
+  const handler = compose([later], () => {});
+  handler(session, { jsonrpc: "2.0", method: "first" });
+  for (let i = 0; i < 5; i++) handler(session, { jsonrpc: "2.0", method: `other${i}` });
+  await Promise.resolve();
+  assert.throws(() => held!(), /twice/);
+});
