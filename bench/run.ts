@@ -90,7 +90,7 @@ const warmupMs = clamp(Number(flags.warmup ?? (quick ? 0.3 : 1)), 0, 30, 'warmup
  * (c = 1) measured a process whose JIT had not tiered up yet: the gateway's CPU per call at c = 1 was 0.62-0.71 ms
  * cold and 0.29-0.32 ms after a few seconds of traffic (same process, same load generator); every target gets it.
  */
-const prewarmMs = clamp(Number(flags.prewarm ?? (quick ? 0.5 : 3)), 0, 60, 'prewarm') * 1000;
+const prewarmMs = clamp(Number(flags.prewarm ?? (quick ? 0.5 : 5)), 0, 60, 'prewarm') * 1000;
 const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout') * 1000;
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
 const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));

@@ -36,3 +36,22 @@ export function undiciPackage(): typeof Undici {
 export function wsPackage(): typeof Ws {
   return (ws ??= requireOptional("ws") as typeof Ws);
 }
+
+/**
+ * A CommonJS package for forgetPackage() to free later: required through a throw-away parent module, because the
+ * parent a kept createRequire() makes lists every module it loads among its children and would keep them alive.
+ */
+export function requireForgettable<T>(name: string): T {
+  return createRequire(import.meta.url)(name) as T;
+}
+
+/**
+ * Forgets a CommonJS package loaded through require(): its modules leave require.cache, so once nothing holds its
+ * objects the GC frees its code and data, and the next require() loads it afresh. For packages only start-up needs
+ * (zod for config validation, yaml for the config file, commander for the command line), loaded with
+ * requireForgettable; the caller must drop its own references first.
+ */
+export function forgetPackage(name: string): void {
+  const dir = `/node_modules/${name}/`;
+  for (const file of Object.keys(requireOptional.cache)) if (file.replaceAll("\\", "/").includes(dir)) delete requireOptional.cache[file];
+}

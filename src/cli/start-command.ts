@@ -1,4 +1,7 @@
-import { Command, CommanderError } from "commander";
+import type * as Commander from "commander";
+import type { Command } from "commander";
+import { requireForgettable } from "../lazy-packages.js";
+import { settleStartup } from "./settle-startup.js";
 import { parsePort, runStart, type StartOptions } from "./start.js";
 
 /** The `start` command: runs the gateway in this process. */
@@ -21,6 +24,7 @@ export function addStartCommand(program: Command): Command {
  * Returns the exit code like runCli.
  */
 export async function runStartCli(args: string[]): Promise<number> {
+  const { Command, CommanderError } = requireForgettable<typeof Commander>("commander");
   const program = new Command("mcp-gateway").exitOverride();
   addStartCommand(program).exitOverride();
   try {
@@ -29,5 +33,7 @@ export async function runStartCli(args: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     throw err;
   }
+  // The gateway listens (runStart returned): what only start-up needed can go.
+  settleStartup();
   return 0;
 }

@@ -1,7 +1,8 @@
-import { InvalidArgumentError } from "commander";
+import type * as Commander from "commander";
 import { loadConfig, ConfigError, DEV_ADMIN_TOKEN, isLoopbackHost, type GatewayConfig } from "../config/index.js";
 import { startGateway } from "../gateway.js";
 import { createLogger } from "../telemetry/logger.js";
+import { requireForgettable } from "../lazy-packages.js";
 
 /** Options of `mcp-gateway start`. */
 export interface StartOptions {
@@ -15,7 +16,8 @@ export interface StartOptions {
 /** Parses a `--port` value; commander prints the InvalidArgumentError's message (no stack) and exits 1. */
 export function parsePort(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number (0-65535): ${value}`);
+  // commander is required, not imported: the start path forgets it once the gateway listens (settle-startup.ts).
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new (requireForgettable<typeof Commander>("commander").InvalidArgumentError)(`not a port number (0-65535): ${value}`);
   return n;
 }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import type * as Yaml from "yaml";
 import type { z } from "zod";
-import { configSchema, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
+import { requireForgettable } from "../lazy-packages.js";
+import { configSchemas, type GatewayConfig, type GatewayConfigInput } from "./schema.js";
 import { DEV_ADMIN_TOKEN, embeddedDefaults } from "./defaults.js";
 
 /** Raised for a config that cannot be used; the message names the bad key. */
@@ -37,7 +38,7 @@ export function formatIssues(error: z.ZodError): string[] {
 
 /** Validates raw input into a frozen config, or throws ConfigError naming each bad key. */
 export function validateConfig(input: unknown): GatewayConfig {
-  const result = configSchema.safeParse(input ?? {});
+  const result = configSchemas().configSchema.safeParse(input ?? {});
   if (!result.success) {
     const issues = formatIssues(result.error);
     throw new ConfigError(`invalid configuration:\n  ${issues.join("\n  ")}`, issues);
@@ -97,7 +98,8 @@ export function loadConfig(options: LoadOptions = {}): GatewayConfig {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     try {
-      input = (parseYaml(text) as Record<string, any>) ?? {};
+      // Required here, not imported: a running gateway forgets yaml once it listens (src/cli/settle-startup.ts).
+      input = (requireForgettable<typeof Yaml>("yaml").parse(text) as Record<string, any>) ?? {};
     } catch (err) {
       throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
     }

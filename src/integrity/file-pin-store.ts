@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import type * as Yaml from "yaml";
+import { requireForgettable } from "../lazy-packages.js";
 import { pinKey, type Pin, type PinStore } from "./pin-store.js";
 import { PIN_KINDS, type PinKind } from "./fingerprint.js";
 
@@ -37,7 +38,7 @@ export class FilePinStore implements PinStore {
     const text = readFileSync(this.path, "utf8");
     let doc: PinFile;
     try {
-      doc = (this.#yaml ? parseYaml(text) : JSON.parse(text)) as PinFile;
+      doc = (this.#yaml ? yaml().parse(text) : JSON.parse(text)) as PinFile;
     } catch (err) {
       throw new Error(`integrity.pin_file ${this.path}: not valid ${this.#yaml ? "YAML" : "JSON"}: ${(err as Error).message}`);
     }
@@ -70,7 +71,7 @@ export class FilePinStore implements PinStore {
       const doc: PinFile = { version: 1, pins: {} };
       for (const { upstream, kind, name, ...rest } of this.#pins.values()) ((doc.pins[upstream] ??= {})[kind] ??= {})[name] = rest;
       const sorted = sortKeys(doc);
-      const text = this.#yaml ? stringifyYaml(sorted) : `${JSON.stringify(sorted, null, 2)}\n`;
+      const text = this.#yaml ? yaml().stringify(sorted) : `${JSON.stringify(sorted, null, 2)}\n`;
       await mkdir(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.${process.pid}.tmp`;
       await writeFile(tmp, text);
@@ -83,4 +84,9 @@ export class FilePinStore implements PinStore {
   async close(): Promise<void> {
     await this.#writing.catch(() => {});
   }
+}
+
+/** yaml, required when a YAML pin file is read or written (a running gateway forgets it after start-up; this loads it again). */
+function yaml(): typeof Yaml {
+  return requireForgettable<typeof Yaml>("yaml");
 }

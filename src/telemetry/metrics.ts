@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "./prom.js";
 import type { BreakerInfo, BreakerState } from "../admin/services.js";
 import type { CallEvent, ClientEvent, ConnectionEvent, ErrorEvent, MessageEvent } from "./channels.js";
 import type { TelemetrySink } from "./hub.js";
@@ -180,7 +180,7 @@ export class GatewayMetrics implements TelemetrySink {
     for (const transport of ["websocket", "http_sse", "streamable_http"]) this.#connections.inc({ transport }, 0);
     this.#errors.inc({ type: "connection", code: "close_1006" }, 0);
     this.#rateLimited.inc({ transport: "websocket" }, 0);
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) collectDefaultMetrics(this.registry);
   }
 
   connection(e: ConnectionEvent): void {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, ConfigStore, loadConfig, validateConfig } from "../../src/config/index.js";
+import { ConfigError, ConfigStore, loadConfig, releaseConfigSchemas, validateConfig } from "../../src/config/index.js";
+import { createRequire } from "node:module";
 
 const tmp = mkdtempSync(join(tmpdir(), "gw-config-"));
 function file(text: string): string {
@@ -67,6 +68,17 @@ test("ConfigStore.update validates, applies and emits; static keys are refused",
   assert.equal(store.current.pool.size, 200, "a rejected update changes nothing");
   assert.throws(() => store.update("server.port", 1), /not changeable at runtime/);
   assert.throws(() => store.update("pool.nope", 1), /unknown key/);
+});
+
+test("after releaseConfigSchemas (a running gateway drops zod), a runtime update loads zod again and still validates", () => {
+  const store = new ConfigStore(validateConfig({}));
+  releaseConfigSchemas();
+  const zodFile = createRequire(import.meta.url).resolve("zod");
+  assert.equal(createRequire(import.meta.url).cache[zodFile], undefined, "zod left require.cache");
+  assert.equal("__zod_globalConfig" in globalThis, false, "zod's globals went with it");
+  store.update("pool.size", 300);
+  assert.equal(store.current.pool.size, 300);
+  assert.throws(() => store.update("pool.size", "big"), /pool\.size/);
 });
 
 test("dev on a non-loopback host refuses the well-known admin token, naming admin.token and MCP_GATEWAY_ADMIN_TOKEN", () => {

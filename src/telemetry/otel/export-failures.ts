@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, type Registry } from "../prom.js";
 import { redactText } from "../../config/redact.js";
 import { ThrottledLog } from "../throttled-log.js";
 

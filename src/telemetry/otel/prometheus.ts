@@ -1,4 +1,4 @@
-import { Histogram, type Registry } from "prom-client";
+import { Histogram, type Registry } from "../prom.js";
 import type { Attributes } from "@opentelemetry/api";
 import { ATTR, DURATION_BUCKETS, GATEWAY_ATTR } from "./semconv.js";
 import type { DurationSink } from "./relay-tracer.js";
