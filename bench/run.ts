@@ -341,6 +341,8 @@ function addedLatency(rows: Row[]): Latency[] {
 interface CpuRatio {
   id: string;
   c: number;
+  /** mcp-proxy runs a stdio upstream: the target compares proxies of the same upstream kind only. */
+  upstream: string;
   cpu?: number;
   base?: number;
   ratio?: number;
@@ -352,7 +354,7 @@ function cpuRatios(rows: Row[]): CpuRatio[] {
   for (const r of rows) {
     if (r.def.proc === 'mcp-proxy' || r.def.proc.startsWith('direct') || r.error) continue;
     const base = rows.find((x) => x.def.proc === 'mcp-proxy' && x.concurrency === r.concurrency && !x.error);
-    out.push({ id: r.id, c: r.concurrency, cpu: r.cpuMsPerCall, base: base?.cpuMsPerCall, ratio: base?.cpuMsPerCall && r.cpuMsPerCall !== undefined ? r.cpuMsPerCall / base.cpuMsPerCall : undefined });
+    out.push({ id: r.id, c: r.concurrency, upstream: r.def.upstream, cpu: r.cpuMsPerCall, base: base?.cpuMsPerCall, ratio: base?.cpuMsPerCall && r.cpuMsPerCall !== undefined ? r.cpuMsPerCall / base.cpuMsPerCall : undefined });
   }
   return out;
 }
@@ -401,7 +403,7 @@ function latencyCells(l: Latency): string[] {
 const LATENCY_HEAD = ['upstream kind', 'c', 'direct calls/s', 'proxied calls/s', 'ratio', 'direct p50', 'proxied p50', 'added p50 ms', 'direct p99', 'proxied p99', 'added p99 ms', 'target (c<=10)'];
 
 function cpuCells(x: CpuRatio): string[] {
-  return [x.id, String(x.c), f(x.cpu, 3), f(x.base, 3), x.ratio === undefined ? '-' : `${f(x.ratio, 2)}x`, x.id.startsWith('gateway') && x.ratio !== undefined ? (x.ratio <= 0.25 ? 'met' : 'missed') : ''];
+  return [x.id, String(x.c), f(x.cpu, 3), f(x.base, 3), x.ratio === undefined ? '-' : `${f(x.ratio, 2)}x`, !x.id.startsWith('gateway') || x.ratio === undefined ? '' : x.upstream !== 'stdio' ? 'n/a (HTTP upstream: see node-proxy)' : x.ratio <= 0.25 ? 'met' : 'missed'];
 }
 const CPU_HEAD = ['target', 'c', 'CPU ms/call', 'mcp-proxy CPU ms/call', 'ratio', 'target <= 0.25x'];
 
