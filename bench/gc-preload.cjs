@@ -7,6 +7,9 @@ const path = require('path');
 const dir = process.env.BENCH_GC_DIR;
 if (dir && typeof globalThis.gc === 'function') {
   process.on('SIGUSR2', () => {
+    // New space as the process left it (before the GCs below empty it): what a burst of sessions grew it to.
+    const newSpace = require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    const newSpaceBytes = newSpace ? newSpace.physical_space_size : 0;
     globalThis.gc();
     globalThis.gc();
     const file = path.join(dir, `${process.pid}.json`);
@@ -15,7 +18,7 @@ if (dir && typeof globalThis.gc === 'function') {
     // Heap without code space: V8 compiling hot functions mid-measurement is not a per-session cost.
     let dataHeapUsed = 0;
     for (const s of require('v8').getHeapSpaceStatistics()) if (!s.space_name.startsWith('code')) dataHeapUsed += s.space_used_size;
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...process.memoryUsage(), dataHeapUsed, packages, t: Date.now() }));
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...process.memoryUsage(), dataHeapUsed, newSpaceBytes, packages, t: Date.now() }));
     fs.renameSync(`${file}.tmp`, file);
   });
 }

@@ -27,6 +27,8 @@ const KB = 1024;
 const MB = 1024 * 1024;
 const EVERYTHING = join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 const STREAM_KINDS: readonly MemTransport[] = ['sse', 'ws', 'phoenix', 'http-get'];
+/** Node/V8 options for the gateway, for experiments: BENCH_GATEWAY_NODE_ARGS='--max-semi-space-size=16' (V8's default young generation). */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Targets of issue 16. */
 export const MEMORY_TARGETS = { streamSessionBytes: 8 * KB, mixedTotalBytes: 200 * MB, startupBytes: 60 * MB };
@@ -43,6 +45,8 @@ export interface MemoryRow {
   rssBytesPerSession: number;
   /** Same, of the heap after a full GC (without code space: JIT output is not a per-session cost). */
   heapBytesPerSession: number;
+  /** The largest young generation (V8 new space, resident) seen at a step, before the GC: what the burst of sessions grew it to. */
+  newSpaceMaxMB?: number;
   /** The median of the steps' heap growth per session: robust to a one-off allocation of the process during one step. */
   heapBytesPerSessionMedian?: number;
   /** Sessions that answered a tools/call afterwards / sessions opened. */
@@ -108,7 +112,7 @@ async function startGateway(sessions: number, fromSrc: boolean, snapshotDir?: st
   const { mkdirSync } = await import('node:fs');
   mkdirSync(gcDir);
   const snap = snapshotDir ? ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${snapshotDir}`] : [];
-  const child = spawnNode([...snap, '--expose-gc', '--require', join(ROOT, 'bench', 'gc-preload.cjs'), ...entry, 'start', '--config', config, '--port', String(port), '--host', '127.0.0.1'], { BENCH_GC_DIR: gcDir, NODE_OPTIONS: '' }, false);
+  const child = spawnNode([...snap, ...GATEWAY_NODE_ARGS, '--expose-gc', '--require', join(ROOT, 'bench', 'gc-preload.cjs'), ...entry, 'start', '--config', config, '--port', String(port), '--host', '127.0.0.1'], { BENCH_GC_DIR: gcDir, NODE_OPTIONS: '' }, false);
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
   const base = `http://127.0.0.1:${port}`;
@@ -137,18 +141,19 @@ async function startGateway(sessions: number, fromSrc: boolean, snapshotDir?: st
 }
 
 /** The gateway's heap after two full GCs (bench/gc-preload.cjs answers SIGUSR2). */
-async function heapAfterGc(gw: Gw): Promise<number> {
+async function heapAfterGc(gw: Gw, row?: MemoryRow): Promise<number> {
   const r = await gcReport(gw);
+  if (row && r?.newSpaceBytes !== undefined) row.newSpaceMaxMB = Math.max(row.newSpaceMaxMB ?? 0, r.newSpaceBytes / MB);
   return r?.dataHeapUsed ?? r?.heapUsed ?? Number.NaN;
 }
 
-async function gcReport(gw: Gw): Promise<{ heapUsed: number; dataHeapUsed?: number; packages: string[] } | undefined> {
+async function gcReport(gw: Gw): Promise<{ heapUsed: number; dataHeapUsed?: number; newSpaceBytes?: number; packages: string[] } | undefined> {
   const asked = Date.now();
   process.kill(gw.pid, 'SIGUSR2');
   for (let i = 0; i < 100; i++) {
     await sleep(50);
     try {
-      const m = JSON.parse(readFileSync(join(gw.gcDir, `${gw.pid}.json`), 'utf8')) as { heapUsed: number; dataHeapUsed?: number; packages: string[]; t: number };
+      const m = JSON.parse(readFileSync(join(gw.gcDir, `${gw.pid}.json`), 'utf8')) as { heapUsed: number; dataHeapUsed?: number; newSpaceBytes?: number; packages: string[]; t: number };
       if (m.t >= asked) return m;
     } catch {
       /* not written yet */
@@ -275,7 +280,7 @@ async function measure(label: MemoryRow['transport'], plan: Array<{ t: MemTransp
       await sleep(300);
       xs.push(opened);
       rss.push(await medianRss(gw.pid, 5, 60));
-      heap.push(await heapAfterGc(gw));
+      heap.push(await heapAfterGc(gw, row));
       o.log?.(`    ${label}: ${opened} sessions, RSS ${fmt(rss.at(-1)! / MB, 1)} MB\n`);
     }
     row.openMs = Date.now() - t0;
@@ -344,7 +349,7 @@ async function measureShared(transports: MemTransport[], n: number, o: MemoryOpt
           opened += r.done;
           if (!r.ok) throw new Error(`opening ${t}: ${r.failed} failed ${JSON.stringify(r.kinds)}`);
           xs.push(opened);
-          heap.push(await heapAfterGc(gw));
+          heap.push(await heapAfterGc(gw, row));
           rss.push(await medianRss(gw.pid, 3, 50));
         }
         row.openMs = Date.now() - t0;
@@ -402,11 +407,11 @@ export function memoryVerdict(r: MemoryRow): string {
   return r.rssBytesPerSession <= MEMORY_TARGETS.streamSessionBytes ? 'ok' : 'over';
 }
 
-export const MEMORY_HEAD = ['transport', 'sessions', 'start-up RSS MB', 'RSS before MB', 'RSS after MB', 'RSS KB/session', 'heap KB/session', 'answered', 'generator RSS MB', 'target'];
+export const MEMORY_HEAD = ['transport', 'sessions', 'start-up RSS MB', 'RSS before MB', 'RSS after MB', 'RSS KB/session', 'heap KB/session', 'new space MB', 'answered', 'generator RSS MB', 'target'];
 export function memoryCells(r: MemoryRow): string[] {
   return [
     r.transport, String(r.sessions), fmt(r.startupRssMB, 1), fmt(r.rssBeforeMB, 1), fmt(r.rssAfterMB, 1), fmt(r.rssBytesPerSession / KB, 1),
-    fmt(r.heapBytesPerSession / KB, 1), `${r.answered}/${r.sessions}`, fmt(r.generatorRssMB, 1), memoryVerdict(r),
+    fmt(r.heapBytesPerSession / KB, 1), r.newSpaceMaxMB === undefined ? '-' : fmt(r.newSpaceMaxMB, 1), `${r.answered}/${r.sessions}`, fmt(r.generatorRssMB, 1), memoryVerdict(r),
   ];
 }
 export const memoryMarkdown = (rows: MemoryRow[]) => mdTable(MEMORY_HEAD, rows.map(memoryCells));

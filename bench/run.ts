@@ -501,8 +501,9 @@ server.max_connections, rate limiting off, websocket.idle_timeout 1 h), N initia
 raw-socket generator in its own process (each holding its stream: HTTP+SSE, WebSocket, Phoenix, Streamable HTTP
 GET; \`http\` holds none), least-squares slope of RSS and of heap after a full GC over open sessions; then every
 session calls \`echo\` and must get its own text back. \`mixed\`: N stream-holding sessions (split over the four
-stream kinds) plus N stream-less ones on one gateway. Targets: <= 8 KB RSS per stream-holding session, mixed
-under 200 MB, start-up <= 60 MB. See docs/adr/0200-memory-per-idle-session.md.
+stream kinds) plus N stream-less ones on one gateway. *new space MB*: the largest young generation (V8 new space,
+resident) seen at a step, before a GC; the gateway caps it at 4 MB (src/cli/young-generation.ts). Targets: <= 8 KB
+RSS per stream-holding session, mixed under 200 MB, start-up <= 60 MB. See docs/adr/0200-memory-per-idle-session.md.
 
 ${memory.length ? memoryMarkdown(memory) : '(skipped: --memory-sessions 0 --memory-mixed 0)'}
 `;

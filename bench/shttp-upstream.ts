@@ -22,6 +22,8 @@ const { values: flags } = parseArgs({
     mode: { type: 'string', default: 'sse' },
     baseline: { type: 'string' },
     json: { type: 'string' },
+    // Node/V8 options for this tree's gateway only (e.g. `--max-semi-space-size=2` against --baseline HEAD).
+    'this-args': { type: 'string', default: '' },
   },
 });
 const CALLS = Number(flags.calls);
@@ -96,7 +98,7 @@ async function start(v: Variant, i: number): Promise<void> {
     benchGatewayYaml([upstreamLine]),
   );
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
-  const gateway = spawn(process.execPath, ['--import', 'tsx', join(v.src, 'cli/main.ts'), 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const gateway = spawn(process.execPath, [...(v.src === 'src' && flags['this-args'] ? flags['this-args'].split(' ') : []), '--import', 'tsx', join(v.src, 'cli/main.ts'), 'start', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   v.children.push(gateway);
   v.gateway = gateway;
   v.mcp = `${await waitFor(gateway, /listening on (http:\/\/[^\s"]+)\/mcp/, `gateway ${v.name}`)}/mcp`;
