@@ -213,7 +213,7 @@ class Generator {
   }
 }
 
-function slope(xs: number[], ys: number[]): number {
+export function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;

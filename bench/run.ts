@@ -12,6 +12,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { runPayload, type PayloadRow } from './payload.js';
 import { MEM_TRANSPORTS } from './memory-load.js';
 import { MEMORY_HEAD, memoryCells, memoryMarkdown, runMemory, type MemoryRow } from './memory.js';
+import { describeSseFloor, runSseFloor, type SseFloorRow } from './sse-floor.js';
 import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc } from './procstat.js';
 import { fmt as f, mdTable, svgLineChart, textTable } from './report.js';
 import { openSessions, probe, sleep, type SessionSet } from './session.js';
@@ -115,7 +116,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     killAllNow();
     process.exit(130);
   });
-const budgetMs = repeat * defs.length * (prewarmMs + concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0);
+const budgetMs = repeat * defs.length * (prewarmMs + concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0) + (quick ? 0 : memorySessions.reduce((a, n) => a + 20_000 + n * 5, 0));
 setTimeout(() => {
   console.error(`bench: global time budget (${Math.round(budgetMs / 1000)} s) exceeded, aborting`);
   killAllNow();
@@ -415,7 +416,7 @@ function payloadCells(p: PayloadRow): string[] {
 }
 const PAYLOAD_HEAD = ['client transport', 'payload MB', 'relay ms', 'gateway CPU ms/MB', 'peak RSS growth MB', 'growth / payload', 'other client max ms', 'gateway event-loop max ms (idle)', 'other client p50 ms (idle)', 'other calls', 'target (<= 3x, <= 50 ms)'];
 
-function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number, memory: MemoryRow[] = []): void {
+function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number, memory: MemoryRow[] = [], sseFloor: SseFloorRow[] = []): void {
   const m = machine();
   const chartDir = join(dirname(path), 'benchmarks');
   mkdirSync(chartDir, { recursive: true });
@@ -506,7 +507,7 @@ resident) seen at a step, before a GC; the gateway caps it at 4 MB (src/cli/youn
 RSS per stream-holding session, mixed under 200 MB, start-up <= 60 MB. See docs/adr/0200-memory-per-idle-session.md.
 
 ${memory.length ? memoryMarkdown(memory) : '(skipped: --memory-sessions 0 --memory-mixed 0)'}
-`;
+${sseFloor.length ? `\nThe floor under the \`sse\` and \`http-get\` rows (bench/sse-floor.ts: a bare node:http server, no MCP, holding idle SSE\nresponses with the gateway's headers):\n\n${sseFloor.map((f) => `- ${describeSseFloor(f)}`).join('\n')}\n` : ''}`;
   writeFileSync(path, doc);
   console.log(`\nwrote ${relative(ROOT, path)} and ${relative(ROOT, chartDir)}/*.svg`);
 }
@@ -596,9 +597,12 @@ async function main(): Promise<boolean> {
     }
   }
   let memory: MemoryRow[] = [];
+  const sseFloor: SseFloorRow[] = [];
   if ((memorySessions.length > 0 || memoryMixed > 0) && defs.some((d) => d.proc === 'gateway')) {
     // --quick: one gateway for every transport (bench/memory.ts measureShared), to stay under two minutes.
     memory = await runMemory({ sessions: memorySessions, transports: [...MEM_TRANSPORTS], mixed: memoryMixed, fromSrc: flags['gateway-src'], shared: quick, log: (s) => process.stdout.write(s) });
+    // The floor under the SSE and GET-stream rows (not in --quick: ~30 s at 10,000).
+    if (!quick) for (const n of memorySessions) sseFloor.push(await runSseFloor(n).catch((e: unknown) => ({ connections: n, capped: true, beforeMB: 0, afterMB: 0, kbPerConnection: Number.NaN, error: errMsg(e) })));
   }
   if (repeat > 1) console.log(`\nmedians of ${repeat} runs (errors: sum)`);
   console.log('\n' + textTable(LOAD_HEAD, rows.map(loadRowCells)));
@@ -610,11 +614,12 @@ async function main(): Promise<boolean> {
   if (idle.length) console.log('\n' + textTable(IDLE_HEAD, idle.map(idleCells)));
   if (payload.length) console.log('\n' + textTable(PAYLOAD_HEAD, payload.map(payloadCells)));
   if (memory.length) console.log('\nmemory per idle session\n' + textTable(MEMORY_HEAD, memory.map(memoryCells)));
+  for (const f of sseFloor) console.log(describeSseFloor(f));
   if (rows.some((r) => (r.genCpuPct ?? 0) > 85)) console.log('\nnote: the load generator used > 85% of a core in some scenario; calls/s there is generator-bound.');
 
   const wallS = (Date.now() - t0) / 1000;
   console.log(`\nbench: ${Math.round(wallS)} s`);
-  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory);
+  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory, sseFloor);
   if (flags.json) {
     const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, prewarmMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
     const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });
