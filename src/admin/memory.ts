@@ -1,4 +1,5 @@
 import { getHeapStatistics, getHeapSpaceStatistics } from "node:v8";
+import { newSpaceBytes, youngGenerationCap } from "../cli/young-generation.js";
 import { lagOf, type OpsContext } from "./client-diagnostics.js";
 
 const MB = 1024 * 1024;
@@ -30,6 +31,8 @@ export function memoryReport(ctx: OpsContext, top = 10) {
       limit_mb: mb(heap.heap_size_limit),
       used_ratio: Math.round((heap.used_heap_size / heap.heap_size_limit) * 1000) / 1000,
       spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_used_size)])),
+      // V8's nursery and its cap (src/cli/young-generation.ts): null when not capped (embedded, or the operator sized it).
+      young_generation: { size_mb: mb(newSpaceBytes()), cap_mb: youngGenerationCap() === undefined ? null : mb(youngGenerationCap()!) },
     },
     connections: {
       sessions: ctx.gateway.registry.size,

@@ -24,8 +24,15 @@ const OPERATOR_FLAGS = ["max-semi-space-size", "max_semi_space_size", "semi-spac
 
 let observer: PerformanceObserver | undefined;
 let growing: boolean | undefined;
+let activeCap: number | undefined;
 
-function newSpaceBytes(): number {
+/** The cap in force (bytes of new space), or undefined: not capped (a library embedding, or the operator sized it). */
+export function youngGenerationCap(): number | undefined {
+  return activeCap;
+}
+
+/** V8's new space (both semi-spaces) as it is now. */
+export function newSpaceBytes(): number {
   for (const s of getHeapSpaceStatistics()) if (s.space_name === "new_space") return s.space_size;
   return 0;
 }
@@ -47,6 +54,7 @@ export function operatorSizesYoungGeneration(execArgv: readonly string[] = proce
 export function capYoungGeneration(cap = NEW_SPACE_CAP_BYTES, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
   if (operatorSizesYoungGeneration(execArgv, nodeOptions)) return false;
   if (observer) return true;
+  activeCap = cap;
   steer(cap);
   observer = new PerformanceObserver(() => steer(cap));
   observer.observe({ entryTypes: ["gc"] });
@@ -57,6 +65,7 @@ export function capYoungGeneration(cap = NEW_SPACE_CAP_BYTES, execArgv: readonly
 export function uncapYoungGeneration(): void {
   observer?.disconnect();
   observer = undefined;
+  activeCap = undefined;
   if (growing === false) setFlagsFromString("--semi-space-growth-factor=2");
   growing = undefined;
 }

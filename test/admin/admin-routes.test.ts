@@ -211,6 +211,9 @@ test("logging switches change at runtime", async () => {
 test("memory and queues", async () => {
   const m = (await get("/mcp/admin/memory")).body;
   for (const k of ["rss_mb", "heap_used_mb", "external_mb", "array_buffers_mb"]) assert.equal(typeof m.process[k], "number");
+  // An embedded gateway (this test's) leaves V8's young generation alone: `mcp-gateway start` caps it.
+  assert.equal(typeof m.heap.young_generation.size_mb, "number");
+  assert.equal(m.heap.young_generation.cap_mb, null);
   assert.ok(m.connections.sessions >= 1);
   assert.ok(Array.isArray(m.top_by_memory) && m.top_by_memory.length >= 1);
   const q = (await get("/mcp/admin/queues")).body;

@@ -8,10 +8,10 @@ import { execFileSync } from "node:child_process";
 const MB = 1024 * 1024;
 
 /** Runs a burst of surviving allocations in async rounds (the observer runs between them) and prints new space's size. */
-function burst(nodeArgs: string[], capped: boolean): { newSpace: number; capped: boolean } {
+function burst(nodeArgs: string[], capped: boolean): { newSpace: number; capped: boolean; cap: number | null } {
   const script = `
     import { getHeapSpaceStatistics } from "node:v8";
-    import { capYoungGeneration } from "./src/cli/young-generation.ts";
+    import { capYoungGeneration, youngGenerationCap } from "./src/cli/young-generation.ts";
     const capped = ${capped} ? capYoungGeneration() : false;
     const keep = [];
     let max = 0;
@@ -21,10 +21,10 @@ function burst(nodeArgs: string[], capped: boolean): { newSpace: number; capped:
       const ns = getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
       max = Math.max(max, ns.space_size);
     }
-    console.log(JSON.stringify({ newSpace: max, capped, kept: keep.length }));
+    console.log(JSON.stringify({ newSpace: max, capped, cap: youngGenerationCap() ?? null, kept: keep.length }));
   `;
   const out = execFileSync(process.execPath, [...nodeArgs, "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "" } });
-  return JSON.parse(out.trim().split("\n").at(-1)!) as { newSpace: number; capped: boolean };
+  return JSON.parse(out.trim().split("\n").at(-1)!) as { newSpace: number; capped: boolean; cap: number | null };
 }
 
 test("without the cap a burst of survivors grows new space past 4 MB (the control)", () => {
@@ -35,11 +35,13 @@ test("without the cap a burst of survivors grows new space past 4 MB (the contro
 test("capped, the same burst leaves new space at 4 MB at most", () => {
   const r = burst([], true);
   assert.equal(r.capped, true);
+  assert.equal(r.cap, 4 * MB, "the cap in force, as /mcp/admin/memory reports it");
   assert.ok(r.newSpace <= 4 * MB, `new space ${(r.newSpace / MB).toFixed(1)} MB`);
 });
 
 test("an operator's --max-semi-space-size switches the cap off", () => {
   const r = burst(["--max-semi-space-size=8"], true);
   assert.equal(r.capped, false);
+  assert.equal(r.cap, null);
   assert.ok(r.newSpace > 4 * MB, `new space ${(r.newSpace / MB).toFixed(1)} MB`);
 });
