@@ -6,13 +6,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadResult } from './load.js';
 import { runPayload, type PayloadRow } from './payload.js';
 import { MEM_TRANSPORTS } from './memory-load.js';
 import { MEMORY_HEAD, memoryCells, memoryMarkdown, runMemory, type MemoryRow } from './memory.js';
 import { describeSseFloor, runSseFloor, type SseFloorRow } from './sse-floor.js';
+import type { FanoutRow } from './fanout.js';
 import { clockTicks, cmdline, descendantPids, medianRss, sampleMany, sampleProc } from './procstat.js';
 import { fmt as f, mdTable, svgLineChart, textTable } from './report.js';
 import { openSessions, probe, sleep, type SessionSet } from './session.js';
@@ -55,6 +56,7 @@ const { values: flags } = parseArgs({
     targets: { type: 'string' },
     'idle-sessions': { type: 'string' },
     'payload-mb': { type: 'string' },
+    'fanout-upstreams': { type: 'string' },
     'memory-sessions': { type: 'string' },
     'memory-mixed': { type: 'string' },
     tool: { type: 'string', default: 'echo' },
@@ -70,7 +72,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(
     'usage: node --import tsx bench/run.ts [--quick] [--duration 5] [--warmup 1] [--prewarm 3] [--concurrency 1,10,50] [--targets id|proc,...]\n' +
-      '         [--idle-sessions 500 (0 = skip)] [--payload-mb 5 (0 = skip)] [--tool echo] [--call-timeout 10] [--repeat 1]\n' +
+      '         [--idle-sessions 500 (0 = skip)] [--payload-mb 5 (0 = skip)] [--fanout-upstreams 20 (0 = skip; --quick: 0)] [--tool echo] [--call-timeout 10] [--repeat 1]\n' +
       '         [--memory-sessions 2000,10000 (0 = skip)] [--memory-mixed 10000 (0 = skip)]\n' +
       '         [--gateway-src] [--json out.json] [--doc docs/benchmarks.md | --no-doc]\n' +
       `targets: ${TARGET_DEFS.map((d) => d.id).join(', ')}`,
@@ -96,6 +98,8 @@ const callTimeoutMs = clamp(Number(flags['call-timeout']), 1, 60, 'call-timeout'
 const repeat = Math.round(clamp(Number(flags.repeat), 1, 10, 'repeat'));
 const idleK = Math.round(clamp(Number(flags['idle-sessions'] ?? (quick ? 40 : 500)), 0, 5000, 'idle-sessions'));
 const payloadMB = clamp(Number(flags['payload-mb'] ?? 5), 0, 64, 'payload-mb');
+/** Fan-out scenario (bench/fanout.ts): upstreams behind one in-process gateway; not in --quick (~20 s). */
+const fanoutUpstreams = Math.round(clamp(Number(flags['fanout-upstreams'] ?? (quick ? 0 : 20)), 0, 100, 'fanout-upstreams'));
 /** Memory scenario (bench/memory.ts): sessions per client transport (a fresh gateway each), and the 10k + 10k one-node run. */
 const memorySessions = list(flags['memory-sessions'] ?? (quick ? '300' : '2000,10000')).map((n) => Math.round(clamp(Number(n), 0, 20_000, 'memory-sessions'))).filter((n) => n > 0);
 const memoryMixed = Math.round(clamp(Number(flags['memory-mixed'] ?? (quick ? 0 : 10_000)), 0, 20_000, 'memory-mixed'));
@@ -104,7 +108,7 @@ const hasNginx = nginxBinary() !== undefined;
 const wanted = flags.targets ? list(flags.targets) : undefined;
 for (const w of wanted ?? []) if (!TARGET_DEFS.some((d) => d.id === w || d.proc === w)) throw new Error(`unknown target ${w} (known: ${TARGET_DEFS.map((d) => d.id).join(', ')})`);
 const defs = TARGET_DEFS.filter((d) => (wanted ? wanted.includes(d.id) || wanted.includes(d.proc) : d.proc !== 'nginx' || hasNginx));
-const docPath = flags['no-doc'] ? undefined : join(ROOT, flags.doc ?? 'docs/benchmarks.md');
+const docPath = flags['no-doc'] ? undefined : resolve(ROOT, flags.doc ?? 'docs/benchmarks.md');
 /** Stateful supergateway spawns a whole stdio server per session: fewer idle sessions keep the run short. */
 const idleCount = (d: TargetDef) => (d.proc === 'supergateway-shttp' ? Math.min(idleK, 20) : idleK);
 
@@ -116,7 +120,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     killAllNow();
     process.exit(130);
   });
-const budgetMs = repeat * defs.length * (prewarmMs + concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0) + (quick ? 0 : memorySessions.reduce((a, n) => a + 20_000 + n * 5, 0));
+const budgetMs = repeat * defs.length * (prewarmMs + concurrencies.length * (warmupMs + durationMs + callTimeoutMs + 10_000) + 40_000 + (idleK ? 60_000 : 0)) + 120_000 + memorySessions.reduce((a, n) => a + MEM_TRANSPORTS.length * (30_000 + n * 15), 0) + (memoryMixed ? 60_000 + memoryMixed * 40 : 0) + (quick ? 0 : memorySessions.reduce((a, n) => a + 20_000 + n * 5, 0)) + (fanoutUpstreams ? 60_000 + fanoutUpstreams * 2_000 : 0);
 setTimeout(() => {
   console.error(`bench: global time budget (${Math.round(budgetMs / 1000)} s) exceeded, aborting`);
   killAllNow();
@@ -416,7 +420,7 @@ function payloadCells(p: PayloadRow): string[] {
 }
 const PAYLOAD_HEAD = ['client transport', 'payload MB', 'relay ms', 'gateway CPU ms/MB', 'peak RSS growth MB', 'growth / payload', 'other client max ms', 'gateway event-loop max ms (idle)', 'other client p50 ms (idle)', 'other calls', 'target (<= 3x, <= 50 ms)'];
 
-function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number, memory: MemoryRow[] = [], sseFloor: SseFloorRow[] = []): void {
+function writeDoc(path: string, rows: Row[], idle: IdleRow[], lat: Latency[], cpu: CpuRatio[], payload: PayloadRow[], wallS: number, memory: MemoryRow[] = [], sseFloor: SseFloorRow[] = [], fanoutMd = ''): void {
   const m = machine();
   const chartDir = join(dirname(path), 'benchmarks');
   mkdirSync(chartDir, { recursive: true });
@@ -461,6 +465,9 @@ back to back, against the same upstream and load generator).
 - **Large payloads:** one ${payloadMB || 5} MB \`tools/call\` result relayed by the gateway on each client transport while another
   client keeps calling \`echo\`; peak RSS growth of the gateway (sampled every 10 ms), its CPU per MB, and the other
   client's slowest call during the transfer (an event-loop stall shows there).
+- **Fan-out:** ${fanoutUpstreams || 20} stdio SDK servers behind one gateway, cold start with all healthy, one stalled and one
+  silent: time to the first full list, a client's \`tools/list\`, and every healthy upstream's tool called at once.
+- **Memory per idle session:** bench/memory.ts, a fresh gateway per client transport (below).
 
 ## Results
 
@@ -490,6 +497,19 @@ floor for any proxy written for Node.js. Compare both with \`gateway-shttp/http\
 ### RSS per idle session
 
 ${idle.length ? mdTable(IDLE_HEAD, idle.map(idleCells)) : '(skipped: --idle-sessions 0)'}
+
+### Fan-out (bench/fanout.ts)
+
+${fanoutUpstreams} stdio upstreams (test/fixtures/fanout-server.mjs, real SDK servers) behind one gateway from \`src/\` in the bench's
+process, started cold three times: all healthy, the last one never answers its lists (handshakes, then silence), the
+last one never answers at all; first the same children spawned and listed directly by SDK clients (the floor).
+*first full list*: start to listening with every upstream's first lists settled (\`routing.list_timeout\` 1 s bounds a
+stalled upstream's lists, \`routing.startup_timeout\` 10 s one still handshaking; ADR 0210). Then a client's
+\`tools/list\` (must hold every healthy upstream's three tools) and every healthy upstream's tool called at once (each must
+answer its own text). Target: the list answers within \`routing.list_timeout\` with the healthy upstreams' tools, and
+their calls are unaffected.
+
+${fanoutMd || '(skipped: --fanout-upstreams 0)'}
 
 ### Large payloads
 
@@ -613,17 +633,25 @@ async function main(): Promise<boolean> {
   if (cpu.some((x) => x.base !== undefined)) console.log('\nCPU per call vs mcp-proxy\n' + textTable(CPU_HEAD, cpu.map(cpuCells)));
   if (idle.length) console.log('\n' + textTable(IDLE_HEAD, idle.map(idleCells)));
   if (payload.length) console.log('\n' + textTable(PAYLOAD_HEAD, payload.map(payloadCells)));
+  let fanout: FanoutRow[] = [];
+  let fanoutTable: ((rows: FanoutRow[]) => string) | undefined;
+  if (fanoutUpstreams > 0 && defs.some((d) => d.proc === 'gateway')) {
+    // Imported here: it runs a gateway from src/ in this process, which nothing else in the bench needs.
+    const f = await import('./fanout.js');
+    fanout = await f.runFanout(fanoutUpstreams, (s) => process.stdout.write(s));
+    fanoutTable = (rows) => mdTable(f.FANOUT_HEAD, rows.map(f.fanoutCells));
+  }
   if (memory.length) console.log('\nmemory per idle session\n' + textTable(MEMORY_HEAD, memory.map(memoryCells)));
   for (const f of sseFloor) console.log(describeSseFloor(f));
   if (rows.some((r) => (r.genCpuPct ?? 0) > 85)) console.log('\nnote: the load generator used > 85% of a core in some scenario; calls/s there is generator-bound.');
 
   const wallS = (Date.now() - t0) / 1000;
   console.log(`\nbench: ${Math.round(wallS)} s`);
-  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory, sseFloor);
+  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory, sseFloor, fanoutTable?.(fanout) ?? '');
   if (flags.json) {
     const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, prewarmMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
     const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });
-    writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, memory, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
+    writeFileSync(flags.json, JSON.stringify({ meta, results: rows.map(strip), idle: idle.map(strip), latency: lat.map((l) => ({ ...l, proxy: l.proxy.id, direct: l.direct.id })), cpu, payload, memory, fanout, runs: { results: rawRows.map(strip), idle: rawIdle.map(strip) } }, null, 2));
     console.log(`wrote ${flags.json}`);
   }
   // Ours (gateway and baselines) must not fail or answer wrong; a peer's failures are data.
@@ -633,6 +661,7 @@ async function main(): Promise<boolean> {
     ...rawIdle.filter((r) => ours(r.def) && r.error).map((r) => `idle ${r.id}: ${r.error}`),
     ...payload.filter((p) => p.error).map((p) => `payload ${p.transport}: ${p.error}`),
     ...memory.filter((r) => r.error).map((r) => `memory ${r.transport} x${r.sessions}: ${r.error}`),
+    ...fanout.filter((r) => !r.ok).map((r) => `fan-out ${r.scenario}: ${r.error ?? 'wrong list or answer'}`),
   ];
   if (bad.length) console.error(`\nbench: FAILED\n  ${bad.join('\n  ')}`);
   return bad.length === 0;
