@@ -17,6 +17,11 @@ export interface EventLoopReport {
  * and the utilisation, both since the previous report. Each reader that
  * wants its own window (the status endpoint, the live console's sampler)
  * holds its own, so one reader never shortens another's window.
+ *
+ * Resetting the histogram also forgets its last tick, so the first tick after a report only restarts its clock: a
+ * block that begins less than one tick (20 ms) after a report is missing from the next one. A JavaScript timer with
+ * its own clock would not forget, but costs an idle gateway ~7 ms of CPU per second against ~0 for this native one
+ * (measured), so the 20 ms blind spot stays.
  */
 export class EventLoopWindow {
   readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
