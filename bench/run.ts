@@ -634,12 +634,12 @@ async function main(): Promise<boolean> {
   if (idle.length) console.log('\n' + textTable(IDLE_HEAD, idle.map(idleCells)));
   if (payload.length) console.log('\n' + textTable(PAYLOAD_HEAD, payload.map(payloadCells)));
   let fanout: FanoutRow[] = [];
-  let fanoutTable: ((rows: FanoutRow[]) => string) | undefined;
+  let fanoutMd = '';
   if (fanoutUpstreams > 0 && defs.some((d) => d.proc === 'gateway')) {
     // Imported here: it runs a gateway from src/ in this process, which nothing else in the bench needs.
     const f = await import('./fanout.js');
     fanout = await f.runFanout(fanoutUpstreams, (s) => process.stdout.write(s));
-    fanoutTable = (rows) => mdTable(f.FANOUT_HEAD, rows.map(f.fanoutCells));
+    fanoutMd = mdTable(f.FANOUT_HEAD, fanout.map(f.fanoutCells));
   }
   if (memory.length) console.log('\nmemory per idle session\n' + textTable(MEMORY_HEAD, memory.map(memoryCells)));
   for (const f of sseFloor) console.log(describeSseFloor(f));
@@ -647,7 +647,7 @@ async function main(): Promise<boolean> {
 
   const wallS = (Date.now() - t0) / 1000;
   console.log(`\nbench: ${Math.round(wallS)} s`);
-  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory, sseFloor, fanoutTable?.(fanout) ?? '');
+  if (docPath) writeDoc(docPath, rows, idle, lat, cpu, payload, wallS, memory, sseFloor, fanoutMd);
   if (flags.json) {
     const meta = { ...m, date: new Date().toISOString(), durationMs, warmupMs, prewarmMs, concurrencies, targets: defs.map((d) => d.id), idleSessions: idleK, repeat, quick };
     const strip = <T extends { def: TargetDef }>(r: T) => ({ ...r, def: undefined, transport: r.def.transport, upstream: r.def.upstream });

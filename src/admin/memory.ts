@@ -13,6 +13,7 @@ const mb = (n: number) => Math.round((n / MB) * 10) / 10;
  */
 export function memoryReport(ctx: OpsContext, top = 10) {
   const m = process.memoryUsage();
+  const youngCap = youngGenerationCap();
   const heap = getHeapStatistics();
   const rows: Array<{ client_id: string; session_id: string; transport: string; buffered_bytes: number; replay_bytes: number; replay_size: number; total_bytes: number }> = [];
   let buffered = 0;
@@ -32,7 +33,7 @@ export function memoryReport(ctx: OpsContext, top = 10) {
       used_ratio: Math.round((heap.used_heap_size / heap.heap_size_limit) * 1000) / 1000,
       spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_used_size)])),
       // V8's nursery and its cap (src/cli/young-generation.ts): null when not capped (embedded, or the operator sized it).
-      young_generation: { size_mb: mb(newSpaceBytes()), cap_mb: youngGenerationCap() === undefined ? null : mb(youngGenerationCap()!) },
+      young_generation: { size_mb: mb(newSpaceBytes()), cap_mb: youngCap === undefined ? null : mb(youngCap) },
     },
     connections: {
       sessions: ctx.gateway.registry.size,

@@ -19,11 +19,16 @@ const HELD = [
 
 let held: typeof HELD = [];
 
+/** Whether the operator set any of these V8 flags themselves, on the command line or in NODE_OPTIONS. */
+export function operatorSetFlag(flags: readonly string[], execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
+  const operator = [...execArgv, nodeOptions].join(" ");
+  return flags.some((f) => operator.includes(f));
+}
+
 /** Holds young-generation growth and TurboFan while the gateway loads (call before importing it). */
 export function holdWhileLoading(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): void {
   if (held.length > 0) return;
-  const operator = [...execArgv, nodeOptions].join(" ");
-  held = HELD.filter((h) => !h.operatorFlags.some((f) => operator.includes(f)));
+  held = HELD.filter((h) => !operatorSetFlag(h.operatorFlags, execArgv, nodeOptions));
   for (const h of held) setFlagsFromString(h.hold);
 }
 

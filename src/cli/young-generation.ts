@@ -1,5 +1,6 @@
 import { PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+import { operatorSetFlag } from "./startup-heap.js";
 
 /**
  * The young generation's cap: new space (both semi-spaces) may grow to 4 MB, a 2 MB semi-space, and no further.
@@ -44,28 +45,13 @@ function steer(cap: number): void {
   setFlagsFromString(grow ? "--semi-space-growth-factor=2" : "--semi-space-growth-factor=1");
 }
 
-/** Whether the operator chose the young generation's size or growth themselves (command line or NODE_OPTIONS). */
-export function operatorSizesYoungGeneration(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
-  const operator = [...execArgv, nodeOptions].join(" ");
-  return OPERATOR_FLAGS.some((f) => operator.includes(f));
-}
-
 /** Keeps new space at most `cap` bytes from now on (see above); idempotent. Returns false if the operator sized it. */
 export function capYoungGeneration(cap = NEW_SPACE_CAP_BYTES, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ""): boolean {
-  if (operatorSizesYoungGeneration(execArgv, nodeOptions)) return false;
+  if (operatorSetFlag(OPERATOR_FLAGS, execArgv, nodeOptions)) return false;
   if (observer) return true;
   activeCap = cap;
   steer(cap);
   observer = new PerformanceObserver(() => steer(cap));
   observer.observe({ entryTypes: ["gc"] });
   return true;
-}
-
-/** Gives V8 back its own growth rule (tests, and a gateway embedded as a library that wants V8's defaults). */
-export function uncapYoungGeneration(): void {
-  observer?.disconnect();
-  observer = undefined;
-  activeCap = undefined;
-  if (growing === false) setFlagsFromString("--semi-space-growth-factor=2");
-  growing = undefined;
 }
